@@ -1,0 +1,135 @@
+/*
+ * config.h - the daemon's configuration, loaded from one INI file (parsed
+ * by inih) plus the token and secret files it names.
+ *
+ * cfg_load() fills a struct config with defaults, applies the file, checks
+ * every value and range, reads token and secret files, and collects every
+ * error (file, line, key, what is wrong) instead of stopping at the first.
+ * Ownership: the struct config and all its strings belong to the caller and
+ * are freed with cfg_free().
+ */
+#ifndef VOMO_CONFIG_H
+#define VOMO_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "log.h"
+#include "util.h"
+
+/* The resources the daemon syncs; a tenant's `resources` is a bitmask. */
+enum resource { RES_USERS, RES_GROUPS, RES_PROJECTS, RES_COUNT };
+#define RES_BIT(r) (1u << (r))
+const char *resource_name(enum resource r);
+int resource_parse(const char *s, enum resource *out) WUR;
+
+enum dest_kind { DEST_SQLITE, DEST_WEBHOOK };
+enum checkpoint_mode { CKPT_DLQ, CKPT_HOLD };
+
+struct tenant_cfg {
+    char *name;                 /* from [tenant.NAME] */
+    char *token_file;
+    char *token;                /* file contents, surrounding white space trimmed */
+    unsigned resources;         /* RES_BIT() mask, never 0 */
+    enum dest_kind destination;
+    enum checkpoint_mode checkpoint_mode;
+    char *webhook_url;          /* required when destination = webhook */
+    char *webhook_secret_file;
+    char *webhook_secret;
+    int line;                   /* line of the section header, for messages */
+};
+
+struct config {
+    char *path;
+
+    /* [daemon] */
+    char *state_db;
+    enum log_level log_level;
+    enum log_format log_format;
+    int64_t shutdown_timeout_ms;    /* shutdown_timeout = 10s */
+
+    /* [vomo] */
+    char *base_url;                 /* no trailing slash */
+    int64_t request_timeout_ms;
+    int64_t connect_timeout_ms;
+    int max_concurrency;            /* requests in flight per tenant */
+    int64_t max_response_size;      /* bytes */
+
+    /* [poll] */
+    int64_t poll_interval_ms;
+    int64_t reconcile_interval_ms;
+    int64_t poll_jitter_ms;         /* jitter = 30s: random 0..jitter added per schedule */
+    int64_t safety_margin_ms;       /* safety_margin = 5s: checkpoint <= server time - margin */
+    int scan_passes;                /* scan_passes = 3: bound on repeated incomplete scans */
+
+    /* [retry] */
+    int retry_max_attempts;
+    int64_t retry_base_delay_ms;
+    int64_t retry_max_delay_ms;
+    int retry_budget;               /* budget = 100: retry token bucket capacity per tenant */
+    int retry_budget_cost;          /* budget_cost = 5: tokens one retry spends */
+    int retry_budget_refill;        /* budget_refill = 1: tokens one success earns */
+
+    /* [breaker] */
+    int breaker_failure_threshold;
+    int64_t breaker_open_timeout_ms;
+
+    /* [dlq] */
+    int64_t dlq_interval_ms;
+    int dlq_max_attempts;
+    int64_t dlq_base_delay_ms;
+    int64_t dlq_max_delay_ms;
+    int dlq_batch_size;             /* batch_size = 100: rows one tick takes at most */
+
+    /* [webhook]: delivery to webhook destinations */
+    int64_t webhook_timeout_ms;     /* timeout = 10s */
+    int webhook_max_concurrency;    /* max_concurrency = 4, per tenant */
+
+    struct tenant_cfg *tenants;
+    size_t ntenants;
+};
+
+/* One problem found while loading: all of them are reported, in file order. */
+struct cfg_error {
+    char *file;
+    int line;           /* 0 when not tied to a line (e.g. a missing section) */
+    char *key;          /* "section.key", or NULL */
+    char *message;
+};
+
+struct cfg_errors {
+    struct cfg_error *items;
+    size_t count;
+    char **warnings;    /* e.g. token file readable by others */
+    size_t nwarnings;
+};
+
+/*
+ * Loads path into *out.  Returns 0 when the configuration is valid (warnings
+ * may still be present), -EINVAL when errs holds at least one error (and
+ * *out is NULL), or a negative errno when the file cannot be read at all
+ * (also recorded in errs).  errs must be released with cfg_errors_free().
+ */
+#define CFG_SKIP_SECRETS 0x1u /* do not read token/secret files (read-only CLI commands) */
+int cfg_load(const char *path, unsigned flags, struct config **out, struct cfg_errors *errs) WUR;
+void cfg_free(struct config *cfg);
+void cfg_errors_init(struct cfg_errors *errs);
+void cfg_errors_free(struct cfg_errors *errs);
+/* Prints "FILE:LINE: KEY: MESSAGE" lines (and "warning: ..." lines). */
+void cfg_errors_print(const struct cfg_errors *errs, FILE *out);
+
+/* The effective configuration as INI text; secrets print as "[REDACTED]". */
+void cfg_print(const struct config *cfg, FILE *out);
+
+/* Finds a tenant by name, or NULL. */
+const struct tenant_cfg *cfg_tenant(const struct config *cfg, const char *name);
+
+/* Unit parsers: "250ms", "30s", "15m", "6h", "2d" (bare number = seconds);
+ * "512KiB", "8MiB", "1GiB" (bare number = bytes).  0 or -EINVAL/-ERANGE. */
+int cfg_parse_duration(const char *s, int64_t *ms) WUR;
+int cfg_parse_size(const char *s, int64_t *bytes) WUR;
+
+/* The config file when neither --config nor $VOMO_SYNC_CONFIG names one. */
+#define CFG_DEFAULT_PATH "/etc/vomo-sync/vomo-sync.ini"
+
+#endif

@@ -1,0 +1,189 @@
+/*
+ * store.h - the SQLite state database: opening (WAL, synchronous=FULL, busy
+ * timeout, foreign keys, application_id), migrations, and every query the
+ * daemon and the CLI run, as prepared statements bound with parameters.
+ *
+ * Ownership: struct store is allocated by store_open() and freed by
+ * store_close().  Strings passed in are copied by SQLite as needed; strings
+ * returned in structs documented as owned are freed with the matching
+ * *_free() function.  All timestamps are TS_LEN text (see util.h).
+ * Errors: 0 on success; -ENOENT when a looked-up row does not exist;
+ * -EBUSY when the database stays locked past the busy timeout; -ENOSPC when
+ * the disk is full; -EIO for any other SQLite error (the message is logged
+ * and kept in store_errmsg()).
+ */
+#ifndef VOMO_STORE_H
+#define VOMO_STORE_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define STORE_APPLICATION_ID 0x564f4d4f /* "VOMO" */
+#define STORE_ENEWER 1000               /* returned negated: database newer than binary */
+#define STORE_BUSY_TIMEOUT_MS 5000
+#define HASH_HEX_LEN 65
+
+struct store;
+
+/* Opens (creating if needed) the database; does not migrate. */
+int store_open(const char *path, struct store **out) WUR;
+/* Opens an existing database read-write without creating it (CLI). */
+int store_open_existing(const char *path, struct store **out) WUR;
+void store_close(struct store *s);
+sqlite3 *store_db(struct store *s);
+const char *store_errmsg(struct store *s);
+
+/* Current PRAGMA user_version. */
+int store_version(struct store *s, int *version) WUR;
+/*
+ * Applies every embedded migration newer than the database, each in its own
+ * BEGIN IMMEDIATE transaction.  *from / *to (either may be NULL) get the
+ * versions before and after.  A database newer than the binary fails with
+ * -STORE_ENEWER and is left untouched; so is a file whose application_id is
+ * not ours (-EINVAL).
+ */
+int store_migrate(struct store *s, int *from, int *to) WUR;
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
+int store_begin(struct store *s) WUR;
+int store_commit(struct store *s) WUR;
+void store_rollback(struct store *s);
+
+/* ---- checkpoints ---- */
+struct checkpoint {
+    char updated_after[TS_LEN];      /* epoch when there is no row yet */
+    char last_scan_at[TS_LEN];       /* "" when never */
+    char last_full_scan_at[TS_LEN];  /* "" when never */
+};
+int store_checkpoint_get(struct store *s, const char *tenant, const char *resource,
+                         struct checkpoint *out) WUR;
+/* Moves the checkpoint (updated_after NULL = leave it) and records the scan. */
+int store_checkpoint_set(struct store *s, const char *tenant, const char *resource,
+                         const char *updated_after, const char *scan_at, const char *scan_status,
+                         int full_scan_complete) WUR;
+
+/* ---- records: what the destination holds ---- */
+struct record_state {
+    char updated_at[TS_LEN];
+    char hash[HASH_HEX_LEN];
+    int deleted;
+};
+int store_record_get(struct store *s, const char *tenant, const char *resource, const char *id,
+                     struct record_state *out) WUR;
+/* Inserts or replaces; clears deleted_at. */
+int store_record_put(struct store *s, const char *tenant, const char *resource, const char *id,
+                     const char *updated_at, const char *payload, const char *hash,
+                     const char *now) WUR;
+int store_record_mark_deleted(struct store *s, const char *tenant, const char *resource,
+                              const char *id, const char *deleted_at) WUR;
+/* Calls cb for every live (not deleted) id; cb returning non-zero stops. */
+int store_record_each_live(struct store *s, const char *tenant, const char *resource,
+                           int (*cb)(const char *id, void *arg), void *arg) WUR;
+int store_record_count(struct store *s, const char *tenant, const char *resource,
+                       int64_t *live) WUR;
+
+/* ---- dlq ---- */
+struct dlq_row {
+    int64_t id;
+    char *tenant;
+    char *resource;
+    char *record_id;
+    char record_updated_at[TS_LEN]; /* "" when unknown */
+    char status[16];
+    char error_class[16];
+    int http_status;                /* 0 when none */
+    int attempts;
+    char next_attempt_at[TS_LEN];   /* "" when none */
+    char *last_error;               /* may be NULL */
+    char *payload;                  /* may be NULL */
+    char *resolution;               /* may be NULL */
+    char *note;                     /* may be NULL */
+    char created_at[TS_LEN];
+    char updated_at[TS_LEN];
+};
+void dlq_row_free(struct dlq_row *r); /* frees the strings, not r itself */
+void dlq_rows_free(struct dlq_row *rows, size_t n); /* frees strings and the array */
+
+struct dlq_new {
+    const char *tenant, *resource, *record_id;
+    const char *record_updated_at; /* NULL when unknown (malformed record) */
+    const char *status;            /* "pending" or "manual_review" */
+    const char *error_class;
+    int http_status;
+    int attempts;
+    const char *next_attempt_at;   /* NULL for manual_review */
+    const char *last_error;
+    const char *payload;
+    const char *now;
+};
+/*
+ * Dead-letters a record.  If an open row (pending or manual_review) exists
+ * for the same (tenant, resource, record_id) at the same version, that row
+ * is updated instead (no duplicates); an open row at an older version is
+ * resolved as 'superseded'.  Writes a dlq_events row.  *id may be NULL.
+ */
+int store_dlq_add(struct store *s, const struct dlq_new *n, int64_t *id) WUR;
+/* The open row for a record, if any: 0 and its id and version, or -ENOENT. */
+int store_dlq_open_for(struct store *s, const char *tenant, const char *resource,
+                       const char *record_id, int64_t *id, char version[TS_LEN]) WUR;
+/* Resolves open rows of a record whose version <= applied_version as
+ * 'superseded' (called when a newer version reached the destination). */
+int store_dlq_supersede(struct store *s, const char *tenant, const char *resource,
+                        const char *record_id, const char *applied_version,
+                        const char *now) WUR;
+/* Up to limit pending rows with next_attempt_at <= now, oldest due first,
+ * via the partial index.  *rows is allocated (free with dlq_rows_free). */
+int store_dlq_due(struct store *s, const char *now, int limit, struct dlq_row **rows,
+                  size_t *n) WUR;
+int store_dlq_get(struct store *s, int64_t id, struct dlq_row *out) WUR;
+/* Records a failed processor attempt: attempts, status (pending or
+ * manual_review), next_attempt_at (NULL for manual_review), error. */
+int store_dlq_attempt_failed(struct store *s, int64_t id, int attempts, const char *status,
+                             const char *next_attempt_at, const char *error_class,
+                             int http_status, const char *last_error, const char *now) WUR;
+/* Sets status resolved/discarded with a resolution and note; actor is
+ * 'daemon' or a Unix user name. */
+int store_dlq_close(struct store *s, int64_t id, const char *status, const char *resolution,
+                    const char *note, const char *actor, const char *now) WUR;
+/* Makes a row pending and due now (CLI retry). */
+int store_dlq_requeue(struct store *s, int64_t id, const char *actor, const char *now) WUR;
+int store_dlq_event(struct store *s, int64_t dlq_id, const char *actor, const char *action,
+                    const char *error_class, int http_status, const char *note,
+                    const char *now) WUR;
+
+/* ---- hold mode ---- */
+struct hold_row {
+    char record_id[128];
+    char record_updated_at[TS_LEN];
+    int attempts;
+};
+/* Counts a failed scan attempt of a record (insert with attempts 1, or +1);
+ * *attempts gets the new count. */
+int store_hold_fail(struct store *s, const char *tenant, const char *resource,
+                    const char *record_id, const char *record_updated_at,
+                    const char *error_class, int http_status, const char *last_error,
+                    const char *now, int *attempts) WUR;
+int store_hold_clear(struct store *s, const char *tenant, const char *resource,
+                     const char *record_id) WUR;
+/* The oldest held version for (tenant, resource): 0 and it, or -ENOENT. */
+int store_hold_oldest(struct store *s, const char *tenant, const char *resource,
+                      char version[TS_LEN]) WUR;
+
+/* ---- runtime state for `status` ---- */
+int store_tenant_state_set(struct store *s, const char *tenant, const char *status,
+                           const char *reason, const char *now) WUR;
+int store_breaker_set(struct store *s, const char *name, const char *state, int failures,
+                      const char *reason, const char *now) WUR;
+
+struct scan_summary {
+    const char *tenant, *resource, *trace_id, *kind, *status, *detail;
+    char started_at[TS_LEN];
+    char finished_at[TS_LEN];
+    int64_t pages, records, applied, skipped, failed, deleted;
+};
+int store_scan_insert(struct store *s, const struct scan_summary *sum) WUR;
+
+#endif

@@ -1,0 +1,414 @@
+/*
+ * util.c - the helpers declared in util.h: allocation that aborts on
+ * exhaustion, a capped growable buffer, UTC ISO 8601 timestamps, clocks,
+ * random numbers and trace ids.
+ */
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static void oom(size_t n)
+{
+    fprintf(stderr, "vomo-sync: out of memory allocating %zu bytes\n", n);
+    abort();
+}
+
+void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        oom(n);
+    return p;
+}
+
+void *xcalloc(size_t nmemb, size_t size)
+{
+    void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+    if (!p)
+        oom(nmemb * size);
+    return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        oom(n);
+    return q;
+}
+
+char *xstrdup(const char *s)
+{
+    return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+    char *p = xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *xvasprintf(const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+        n = 0;
+    char *p = xmalloc((size_t)n + 1);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *p = xvasprintf(fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+void buf_init(struct buf *b, size_t cap_limit)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->cap_limit = cap_limit;
+}
+
+static int buf_reserve(struct buf *b, size_t extra)
+{
+    if (b->cap_limit && (extra > b->cap_limit || b->len > b->cap_limit - extra))
+        return -E2BIG;
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap *= 2;
+    b->data = xrealloc(b->data, cap);
+    b->cap = cap;
+    return 0;
+}
+
+int buf_append(struct buf *b, const void *p, size_t n)
+{
+    int rc = buf_reserve(b, n);
+    if (rc < 0)
+        return rc;
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int buf_puts(struct buf *b, const char *s)
+{
+    return buf_append(b, s, strlen(s));
+}
+
+int buf_printf(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = xvasprintf(fmt, ap);
+    va_end(ap);
+    int rc = buf_puts(b, s);
+    free(s);
+    return rc;
+}
+
+int buf_json_escape(struct buf *b, const char *s)
+{
+    int rc = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && rc == 0; p++) {
+        char esc[8];
+        switch (*p) {
+        case '"':
+            rc = buf_append(b, "\\\"", 2);
+            break;
+        case '\\':
+            rc = buf_append(b, "\\\\", 2);
+            break;
+        case '\n':
+            rc = buf_append(b, "\\n", 2);
+            break;
+        case '\r':
+            rc = buf_append(b, "\\r", 2);
+            break;
+        case '\t':
+            rc = buf_append(b, "\\t", 2);
+            break;
+        default:
+            if (*p < 0x20) {
+                snprintf(esc, sizeof(esc), "\\u%04x", *p);
+                rc = buf_append(b, esc, 6);
+            } else {
+                rc = buf_append(b, p, 1);
+            }
+        }
+    }
+    return rc;
+}
+
+void buf_reset(struct buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+void buf_free(struct buf *b)
+{
+    free(b->data);
+    buf_init(b, b->cap_limit);
+}
+
+char *buf_steal(struct buf *b)
+{
+    char *p = b->data ? b->data : xstrdup("");
+    buf_init(b, b->cap_limit);
+    return p;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+void ts_format(int64_t ms, char out[TS_LEN])
+{
+    int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+    int msec = (int)(ms - secs * 1000);
+    time_t t = (time_t)secs;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(out, TS_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (tm.tm_year + 1900) % 10000,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, msec);
+}
+
+static int take_digits(const char **p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)(*p)[i]))
+            return -EINVAL;
+        v = v * 10 + ((*p)[i] - '0');
+    }
+    *p += n;
+    *out = v;
+    return 0;
+}
+
+static int parse_offset(const char *p, int *offset_min)
+{
+    int sign, hh = 0, mm = 0;
+    if (*p == 'Z' || *p == 'z') {
+        *offset_min = 0;
+        return p[1] == '\0' ? 0 : -EINVAL;
+    }
+    if (*p == '\0') {
+        *offset_min = 0;
+        return 0;
+    }
+    if (*p != '+' && *p != '-')
+        return -EINVAL;
+    sign = *p == '-' ? -1 : 1;
+    p++;
+    if (take_digits(&p, 2, &hh) < 0)
+        return -EINVAL;
+    if (*p == ':')
+        p++;
+    if (*p && take_digits(&p, 2, &mm) < 0)
+        return -EINVAL;
+    if (*p || hh > 23 || mm > 59)
+        return -EINVAL;
+    *offset_min = sign * (hh * 60 + mm);
+    return 0;
+}
+
+int ts_parse(const char *s, int64_t *ms)
+{
+    int y, mo, d, h, mi, sec, frac = 0, offset_min;
+    const char *p = s;
+    if (!s)
+        return -EINVAL;
+    if (take_digits(&p, 4, &y) < 0 || *p++ != '-' || take_digits(&p, 2, &mo) < 0 ||
+        *p++ != '-' || take_digits(&p, 2, &d) < 0)
+        return -EINVAL;
+    if (*p != 'T' && *p != 't' && *p != ' ')
+        return -EINVAL;
+    p++;
+    if (take_digits(&p, 2, &h) < 0 || *p++ != ':' || take_digits(&p, 2, &mi) < 0 ||
+        *p++ != ':' || take_digits(&p, 2, &sec) < 0)
+        return -EINVAL;
+    if (*p == '.' || *p == ',') {
+        p++;
+        int scale = 100, digits = 0;
+        while (isdigit((unsigned char)*p)) {
+            if (digits < 3)
+                frac += (*p - '0') * scale;
+            scale /= 10;
+            digits++;
+            p++;
+        }
+        if (digits == 0)
+            return -EINVAL;
+    }
+    if (parse_offset(p, &offset_min) < 0)
+        return -EINVAL;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return -EINVAL;
+    int64_t days = days_from_civil(y, mo, d);
+    int64_t t = ((days * 24 + h) * 60 + mi) * 60 + sec - (int64_t)offset_min * 60;
+    *ms = t * 1000 + frac;
+    return 0;
+}
+
+int ts_parse_http_date(const char *s, int64_t *ms)
+{
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    char wday[4], mon[4], tz[4];
+    int d, y, h, mi, sec;
+    if (!s || sscanf(s, "%3s, %d %3s %d %d:%d:%d %3s", wday, &d, mon, &y, &h, &mi, &sec, tz) != 8)
+        return -EINVAL;
+    if (strcmp(tz, "GMT") != 0 && strcmp(tz, "UTC") != 0)
+        return -EINVAL;
+    for (int m = 0; m < 12; m++) {
+        if (strcmp(mon, months[m]) == 0) {
+            if (d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970)
+                return -EINVAL;
+            int64_t days = days_from_civil(y, m + 1, d);
+            *ms = (((days * 24 + h) * 60 + mi) * 60 + sec) * 1000;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+int ts_normalise(const char *s, char out[TS_LEN])
+{
+    int64_t ms;
+    if (ts_parse(s, &ms) < 0)
+        return -EINVAL;
+    ts_format(ms, out);
+    return 0;
+}
+
+int64_t clock_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t clock_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* xorshift64*: fast, good enough for jitter and trace ids, never for keys. */
+static uint64_t rng_state;
+
+uint64_t rand_u64(void)
+{
+    if (rng_state == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        rng_state = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40);
+        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            uint64_t seed;
+            if (read(fd, &seed, sizeof(seed)) == (ssize_t)sizeof(seed))
+                rng_state ^= seed;
+            close(fd);
+        }
+        if (rng_state == 0)
+            rng_state = 0x9e3779b97f4a7c15ULL;
+    }
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545F4914F6CDD1DULL;
+}
+
+uint64_t rand_below(uint64_t n)
+{
+    return n ? rand_u64() % n : 0;
+}
+
+void trace_id_new(char out[TRACE_ID_LEN])
+{
+    snprintf(out, TRACE_ID_LEN, "%016llx", (unsigned long long)rand_u64());
+}
+
+int parse_i64(const char *s, int64_t *out)
+{
+    char *end;
+    if (!s || !*s)
+        return -EINVAL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno == ERANGE)
+        return -ERANGE;
+    if (end == s || *end != '\0')
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+int read_whole_file(const char *path, size_t max, char **out, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct buf b;
+    buf_init(&b, max);
+    char chunk[4096];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = -errno;
+            close(fd);
+            buf_free(&b);
+            return e;
+        }
+        if (n == 0)
+            break;
+        if (buf_append(&b, chunk, (size_t)n) < 0) {
+            close(fd);
+            buf_free(&b);
+            return -EFBIG;
+        }
+    }
+    close(fd);
+    if (len)
+        *len = b.len;
+    *out = buf_steal(&b);
+    return 0;
+}
