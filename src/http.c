@@ -249,7 +249,10 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int action, void *userp,
 
     if (action == CURL_POLL_REMOVE) {
         if (s) {
-            curl_multi_assign(c->multi, fd, NULL);
+            /* During curl_multi_cleanup the multi is being torn down:
+             * leave its socket hash alone. */
+            if (!c->closing)
+                curl_multi_assign(c->multi, fd, NULL);
             sock_close(s);
         }
         return 0;

@@ -91,14 +91,15 @@ static enum MHD_Result reply_big(struct MHD_Connection *conn, bool chunked)
     return rc;
 }
 
-/* Echoes "METHOD|X-Test|User-Agent|" followed by the request body. */
+/* Echoes "METHOD|X-Test|User-Agent|Accept-Encoding|" and the request body. */
 static enum MHD_Result reply_echo(struct MHD_Connection *conn, const char *method, struct buf *in)
 {
     const char *xt = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Test");
     const char *ua = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "User-Agent");
+    const char *ae = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Encoding");
     struct buf out;
     buf_init(&out, 0);
-    if (buf_printf(&out, "%s|%s|%s|", method, xt ? xt : "", ua ? ua : "") < 0 ||
+    if (buf_printf(&out, "%s|%s|%s|%s|", method, xt ? xt : "", ua ? ua : "", ae ? ae : "") < 0 ||
         buf_append(&out, in->data ? in->data : "", in->len) < 0)
         abort();
     struct MHD_Response *r =
@@ -444,13 +445,34 @@ START_TEST(test_post_put_delete_echo)
         ck_assert_int_eq(s->status, 200);
         char *prefix = xasprintf("%s|yes please|vomo-sync/%s|", methods[i], VOMO_SYNC_VERSION);
         size_t plen = strlen(prefix);
-        ck_assert_uint_eq(s->body_len, plen + sizeof(body) - 1);
         ck_assert_int_eq(memcmp(s->body, prefix, plen), 0);
-        ck_assert_int_eq(memcmp(s->body + plen, body, sizeof(body) - 1), 0);
+        /* Accept-Encoding offers gzip; the body follows the next '|'. */
+        const char *ae = s->body + plen, *bar = memchr(ae, '|', s->body_len - plen);
+        ck_assert_ptr_nonnull(bar);
+        char *offered = xstrndup(ae, (size_t)(bar - ae));
+        bool gzip = strstr(offered, "gzip") != NULL;
+        free(offered);
+        ck_assert(gzip);
+        ck_assert_uint_eq(s->body_len - (size_t)(bar + 1 - s->body), sizeof(body) - 1);
+        ck_assert_int_eq(memcmp(bar + 1, body, sizeof(body) - 1), 0);
         free(prefix);
         free(url);
         harness_free(&h);
     }
+}
+END_TEST
+
+START_TEST(test_delete_without_body)
+{
+    static struct harness h;
+    char *url = url_for("/echo");
+    struct http_request req = {.method = "DELETE", .url = url, .timeout_ms = 2000};
+    run_one(&h, &req);
+    ck_assert_int_eq(h.slots[0].status, 200);
+    ck_assert_int_eq(strncmp(h.slots[0].body, "DELETE||vomo-sync/", 18), 0);
+    ck_assert_int_eq(h.slots[0].body[h.slots[0].body_len - 1], '|');
+    free(url);
+    harness_free(&h);
 }
 END_TEST
 
@@ -608,6 +630,7 @@ static Suite *http_suite(void)
     tcase_add_test(tc, test_big_within_cap);
     tcase_add_test(tc, test_timeout);
     tcase_add_test(tc, test_post_put_delete_echo);
+    tcase_add_test(tc, test_delete_without_body);
     tcase_add_test(tc, test_refused);
     tcase_add_test(tc, test_many_concurrent);
     tcase_add_test(tc, test_keepalive);

@@ -94,6 +94,23 @@ static bool next_of(const char *links_and_meta)
     return r;
 }
 
+/* An escaped "data" key hides the raw text from the scanner: the payload
+ * then comes from cJSON's printing and the id from the parsed number. */
+START_TEST(test_payload_fallback)
+{
+    const char *body = "{\"d\\u0061ta\":[{\"id\": 77, \"updated_at\":\"2025-01-01T00:00:00Z\"},"
+                       "{\"id\":1.5,\"updated_at\":\"2025-01-01T00:00:00Z\"}]}";
+    struct vomo_page p;
+    ck_assert_int_eq(parse_page(body, &p, NULL), 0);
+    ck_assert_uint_eq(p.count, 2);
+    ck_assert_str_eq(p.records[0].id, "77");
+    ck_assert_ptr_null(p.records[0].error);
+    ck_assert_str_eq(p.records[0].payload, "{\"id\":77,\"updated_at\":\"2025-01-01T00:00:00Z\"}");
+    ck_assert_str_eq(p.records[1].error, "id is not a positive integer");
+    vomo_page_free(&p);
+}
+END_TEST
+
 START_TEST(test_next_variants)
 {
     ck_assert(!next_of(",\"links\":{\"next\":null}"));
@@ -331,6 +348,7 @@ static Suite *vomo_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_page_numbers_and_strings);
     tcase_add_test(tc, test_payload_keeps_spelling);
+    tcase_add_test(tc, test_payload_fallback);
     tcase_add_test(tc, test_next_variants);
     tcase_add_test(tc, test_last_page);
     tcase_add_test(tc, test_one_bad_record_among_good);
