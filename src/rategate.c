@@ -122,8 +122,8 @@ static void update_pace(struct rategate *g, long limit, long remaining)
     g->pace_ms = RATEGATE_PACE_MAX_MS / (remaining > 1 ? remaining : 1);
 }
 
-int64_t rategate_on_response(struct rategate *g, int64_t now, long status,
-                             const char *retry_after, long limit, long remaining, bool *clamped)
+int64_t rategate_on_response(struct rategate *g, int64_t now, long status, const char *retry_after,
+                             long limit, long remaining, bool *clamped)
 {
     int64_t wait;
     bool was_clamped = false;
