@@ -59,21 +59,28 @@ static char *find_program(const char *name)
     return found;
 }
 
-/* Runs argv with the test's quiet systemd environment, capturing its output. */
-static struct cmd_result run(char *const argv[])
+/*
+ * Runs argv with the test's quiet systemd environment plus env (NULL or
+ * "NAME=value" strings ending in NULL), capturing its standard error, and
+ * its standard output unless drop_stdout.
+ */
+static struct cmd_result run_env(char *const argv[], const char *const *env, bool drop_stdout)
 {
     int fds[2];
     ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
+        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        dup2(drop_stdout ? null : fds[1], STDOUT_FILENO);
         dup2(fds[1], STDERR_FILENO);
         setenv("SYSTEMD_LOG_LEVEL", "warning", 1);
         setenv("SYSTEMD_LOG_COLOR", "0", 1);
         setenv("SYSTEMD_COLORS", "0", 1);
         setenv("SYSTEMD_PAGER", "cat", 1);
         setenv("LC_ALL", "C.UTF-8", 1);
+        for (size_t i = 0; env && env[i]; i++)
+            putenv((char *)env[i]);
         execv(argv[0], argv);
         _exit(127);
     }
@@ -93,6 +100,11 @@ static struct cmd_result run(char *const argv[])
         .output = buf_steal(&b),
     };
     return res;
+}
+
+static struct cmd_result run(char *const argv[])
+{
+    return run_env(argv, NULL, false);
 }
 
 /* Writes text to tmpdir/name and returns the path (caller frees). */
@@ -282,6 +294,223 @@ START_TEST(bare_unit_exposure_is_high)
 }
 END_TEST
 
+/* ---- manual pages ---- */
+
+static const char *const man_pages[] = {"vomo-sync.8", "vomo-sync.ini.5"};
+
+/* groff's (and man's, when installed) complaints about page, or NULL. */
+static char *render_warnings(const char *groff, const char *man, const char *page)
+{
+    struct buf all;
+    buf_init(&all, 0);
+    if (groff) {
+        char *argv[] = {(char *)groff, (char *)"-man", (char *)"-ww",
+                        (char *)"-z",  (char *)page,   NULL};
+        struct cmd_result r = run(argv);
+        if (r.status != 0 || r.output[0])
+            ck_assert_int_eq(buf_printf(&all, "groff exit %d: %s", r.status, r.output), 0);
+        free(r.output);
+    }
+    if (man) {
+        char *argv[] = {(char *)man, (char *)"--warnings", (char *)"-l", (char *)page, NULL};
+        const char *env[] = {"MANWIDTH=80", "MANPAGER=cat", "PAGER=cat", NULL};
+        struct cmd_result r = run_env(argv, env, true);
+        if (r.status != 0 || r.output[0])
+            ck_assert_int_eq(buf_printf(&all, "man exit %d: %s", r.status, r.output), 0);
+        free(r.output);
+    }
+    if (all.len == 0) {
+        buf_free(&all);
+        return NULL;
+    }
+    return buf_steal(&all);
+}
+
+START_TEST(man_pages_render_without_warnings)
+{
+    char *groff = find_program("groff");
+    char *man = find_program("man");
+    if (!groff && !man) {
+        printf("check_unit: neither groff nor man is installed; pages not rendered\n");
+        return;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(man_pages); i++) {
+        char *page = xasprintf("%s/man/%s", SOURCE_ROOT, man_pages[i]);
+        ck_assert_msg(access(page, R_OK) == 0, "%s is missing", page);
+        char *warnings = render_warnings(groff, man, page);
+        ck_assert_msg(warnings == NULL, "%s:\n%s", man_pages[i], warnings);
+        free(page);
+    }
+    free(groff);
+    free(man);
+}
+END_TEST
+
+/* The render check can fail: an undefined macro is reported. */
+START_TEST(render_check_reports_a_broken_page)
+{
+    char *groff = find_program("groff");
+    char *man = find_program("man");
+    if (!groff && !man) {
+        printf("check_unit: neither groff nor man is installed; skipped\n");
+        return;
+    }
+    char *page = write_unit("broken.8", ".TH BROKEN 8\n.SH NAME\nbroken \\- test\n.XX oops\n");
+    char *warnings = render_warnings(groff, man, page);
+    ck_assert_msg(warnings != NULL && strstr(warnings, "XX"), "no warning for an undefined macro");
+    free(warnings);
+    free(page);
+    free(groff);
+    free(man);
+}
+END_TEST
+
+static char *read_page(const char *name)
+{
+    char *path = xasprintf("%s/man/%s", SOURCE_ROOT, name);
+    char *text;
+    size_t len;
+    ck_assert_msg(read_whole_file(path, 1 << 20, &text, &len) == 0, "cannot read %s", path);
+    free(path);
+    return text;
+}
+
+/* Every configuration key (include/config.h, ARCHITECTURE.md), by section. */
+static const char *const config_keys[][2] = {
+    {"daemon", "state_db"},
+    {"daemon", "log_level"},
+    {"daemon", "log_format"},
+    {"daemon", "shutdown_timeout"},
+    {"vomo", "base_url"},
+    {"vomo", "request_timeout"},
+    {"vomo", "connect_timeout"},
+    {"vomo", "max_concurrency"},
+    {"vomo", "max_response_size"},
+    {"poll", "interval"},
+    {"poll", "reconcile_interval"},
+    {"poll", "jitter"},
+    {"poll", "safety_margin"},
+    {"poll", "scan_passes"},
+    {"retry", "max_attempts"},
+    {"retry", "base_delay"},
+    {"retry", "max_delay"},
+    {"retry", "budget"},
+    {"retry", "budget_cost"},
+    {"retry", "budget_refill"},
+    {"breaker", "failure_threshold"},
+    {"breaker", "open_timeout"},
+    {"dlq", "interval"},
+    {"dlq", "max_attempts"},
+    {"dlq", "base_delay"},
+    {"dlq", "max_delay"},
+    {"dlq", "batch_size"},
+    {"webhook", "timeout"},
+    {"webhook", "max_concurrency"},
+    {"tenant.NAME", "token_file"},
+    {"tenant.NAME", "resources"},
+    {"tenant.NAME", "destination"},
+    {"tenant.NAME", "checkpoint_mode"},
+    {"tenant.NAME", "webhook_url"},
+    {"tenant.NAME", "webhook_secret_file"},
+};
+
+/* True when the page's ".SH [section]" part has a ".BR key " entry. */
+static bool section_documents(const char *page, const char *section, const char *key)
+{
+    char *head = xasprintf("\n.SH [%s]\n", section);
+    const char *start = strstr(page, head);
+    free(head);
+    if (!start)
+        return false;
+    start += 1;
+    const char *end = strstr(start, "\n.SH ");
+    char *entry = xasprintf("\n.BR %s ", key);
+    const char *hit = strstr(start, entry);
+    free(entry);
+    return hit && (!end || hit < end);
+}
+
+START_TEST(ini_page_documents_every_key)
+{
+    char *page = read_page("vomo-sync.ini.5");
+    for (size_t i = 0; i < ARRAY_SIZE(config_keys); i++)
+        ck_assert_msg(section_documents(page, config_keys[i][0], config_keys[i][1]),
+                      "vomo-sync.ini(5) does not document [%s] %s", config_keys[i][0],
+                      config_keys[i][1]);
+    ck_assert(!section_documents(page, "daemon", "no_such_key"));
+    free(page);
+}
+END_TEST
+
+START_TEST(command_page_documents_every_command)
+{
+    static const char *const commands[] = {
+        "run",         "check-config", "migrate",         "status",
+        "dlq list",    "dlq show",     "dlq retry",       "dlq resolve",
+        "dlq discard", "dlq purge",    "checkpoint show", "checkpoint reset",
+    };
+    static const char *const sections[] = {"SIGNALS", "EXIT STATUS",         "ENVIRONMENT",
+                                           "FILES",   "SYSTEMD INTEGRATION", "SEE ALSO"};
+    char *page = read_page("vomo-sync.8");
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+        char *head = xasprintf("\n.SS %s", commands[i]);
+        ck_assert_msg(strstr(page, head), "vomo-sync(8) does not document '%s'", commands[i]);
+        free(head);
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(sections); i++) {
+        char *head = xasprintf("\n.SH %s\n", sections[i]);
+        ck_assert_msg(strstr(page, head), "vomo-sync(8) has no %s section", sections[i]);
+        free(head);
+    }
+    free(page);
+}
+END_TEST
+
+/* The unit's Documentation= pages resolve once installed: verify with its
+ * man page check on, and MANPATH pointing at the pages of this tree. */
+START_TEST(unit_documentation_pages_resolve)
+{
+    char *analyze = find_program("systemd-analyze");
+    char *man = find_program("man");
+    if (!analyze || !man) {
+        printf("check_unit: systemd-analyze or man is not installed; links not checked\n");
+        free(analyze);
+        free(man);
+        return;
+    }
+    char *mandir = xasprintf("%s/man", tmpdir);
+    ck_assert_int_eq(mkdir(mandir, 0700), 0);
+    const char *sub[] = {"man8", "man5"};
+    for (size_t i = 0; i < ARRAY_SIZE(man_pages); i++) {
+        char *d = xasprintf("%s/%s", mandir, sub[i]);
+        char *src = xasprintf("%s/man/%s", SOURCE_ROOT, man_pages[i]);
+        char *dst = xasprintf("%s/%s", d, man_pages[i]);
+        ck_assert_int_eq(mkdir(d, 0700), 0);
+        ck_assert_int_eq(symlink(src, dst), 0);
+        free(d);
+        free(src);
+        free(dst);
+    }
+    char *text = installed_unit_text();
+    char *path = write_unit("vomo-sync.service", text);
+    char *manpath = xasprintf("MANPATH=%s", mandir);
+    const char *env[] = {manpath, NULL};
+    char *argv[] = {analyze, (char *)"verify", (char *)"--man=yes", (char *)"--no-pager", path,
+                    NULL};
+    struct cmd_result r = run_env(argv, env, false);
+    char *complaints = lines_mentioning(r.output, "vomo-sync");
+    ck_assert_msg(r.status == 0 && complaints == NULL, "verify --man=yes exited %d:\n%s", r.status,
+                  r.output);
+    free(r.output);
+    free(manpath);
+    free(path);
+    free(text);
+    free(mandir);
+    free(analyze);
+    free(man);
+}
+END_TEST
+
 static Suite *unit_suite(void)
 {
     Suite *s = suite_create("unit");
@@ -292,7 +521,16 @@ static Suite *unit_suite(void)
     tcase_add_test(tc, verify_reports_a_broken_unit);
     tcase_add_test(tc, unit_exposure_is_at_most_2);
     tcase_add_test(tc, bare_unit_exposure_is_high);
+    tcase_add_test(tc, unit_documentation_pages_resolve);
     suite_add_tcase(s, tc);
+    TCase *man = tcase_create("man");
+    tcase_set_timeout(man, 30);
+    tcase_add_checked_fixture(man, setup, teardown);
+    tcase_add_test(man, man_pages_render_without_warnings);
+    tcase_add_test(man, render_check_reports_a_broken_page);
+    tcase_add_test(man, ini_page_documents_every_key);
+    tcase_add_test(man, command_page_documents_every_command);
+    suite_add_tcase(s, man);
     return s;
 }
 
