@@ -57,5 +57,9 @@ bool err_class_trips_breaker(enum err_class c);
 const char *err_class_name(enum err_class c);
 int err_class_parse(const char *s, enum err_class *out) WUR;
 const char *treatment_name(enum treatment t);
+/* One sentence for the operator saying what the outcome means and what to
+ * check (a TLS failure names the certificate and the CA bundle).  A static
+ * string, never NULL. */
+const char *classify_hint(const struct outcome *o);
 
 #endif

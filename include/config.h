@@ -108,7 +108,11 @@ struct cfg_errors {
  * Loads path into *out.  Returns 0 when the configuration is valid (warnings
  * may still be present), -EINVAL when errs holds at least one error (and
  * *out is NULL), or a negative errno when the file cannot be read at all
- * (also recorded in errs).  errs must be released with cfg_errors_free().
+ * (also recorded in errs).  cfg_load initialises errs itself (pass a fresh
+ * or freed one); it must be released with cfg_errors_free() in every case.
+ * Every token and secret read is registered with log_add_secret().
+ * Relative token_file, webhook_secret_file and state_db paths are resolved
+ * from the directory of the config file.
  */
 #define CFG_SKIP_SECRETS 0x1u /* do not read token/secret files (read-only CLI commands) */
 int cfg_load(const char *path, unsigned flags, struct config **out, struct cfg_errors *errs) WUR;
@@ -128,6 +132,17 @@ const struct tenant_cfg *cfg_tenant(const struct config *cfg, const char *name);
  * "512KiB", "8MiB", "1GiB" (bare number = bytes).  0 or -EINVAL/-ERANGE. */
 int cfg_parse_duration(const char *s, int64_t *ms) WUR;
 int cfg_parse_size(const char *s, int64_t *bytes) WUR;
+
+/* Formats a duration or size with the largest unit that divides it exactly
+ * ("15m", "1500ms", "8MiB", "1000"), so cfg_parse_* reads it back. */
+#define CFG_UNIT_LEN 32
+void cfg_format_duration(int64_t ms, char out[CFG_UNIT_LEN]);
+void cfg_format_size(int64_t bytes, char out[CFG_UNIT_LEN]);
+
+/* Checks a base or webhook URL: https://HOST..., or http:// to a loopback
+ * host (127.0.0.0/8, localhost, [::1]) only.  0, or -EINVAL with *why set
+ * to a static explanation. */
+int cfg_check_url(const char *url, const char **why) WUR;
 
 /* The config file when neither --config nor $VOMO_SYNC_CONFIG names one. */
 #define CFG_DEFAULT_PATH "/etc/vomo-sync/vomo-sync.ini"

@@ -53,6 +53,9 @@ struct http_request {
     void *arg;
 };
 
+struct http_xfer;   /* one request in flight (private to http.c) */
+struct http_sock;   /* one socket curl asked us to watch (private to http.c) */
+
 struct http_client {
     uv_loop_t *loop;
     CURLM *multi;
@@ -61,12 +64,16 @@ struct http_client {
     bool closing;
     void (*on_closed)(struct http_client *c);
     int pending_handle_closes;
+    struct http_xfer *xfers;     /* requests in flight, aborted by http_close */
+    struct http_sock *socks;     /* sockets being polled */
     void *data;                  /* for the owner */
 };
 
 /* Initialises the client on loop.  curl_global_init must have run. */
 int http_init(struct http_client *c, uv_loop_t *loop) WUR;
-/* Starts a request; 0, or a negative errno (then done is never called). */
+/* Starts a request; 0, or a negative errno (then done is never called):
+ * -EINVAL for a missing url/done or an unknown method, -ESHUTDOWN once
+ * http_close has been called, -EIO when libcurl refuses the transfer. */
 int http_submit(struct http_client *c, const struct http_request *req) WUR;
 /* Aborts every request in flight (each gets its done callback), closes the
  * handles, then calls on_closed (may be NULL) from the loop. */

@@ -28,13 +28,25 @@
 
 struct store;
 
-/* Opens (creating if needed) the database; does not migrate. */
+/*
+ * Opens (creating if needed) the database; does not migrate.  A new file is
+ * marked with STORE_APPLICATION_ID; a non-empty file marked otherwise is
+ * refused with -EINVAL.  On failure *out is NULL and store_errmsg(NULL)
+ * says why (naming the path).
+ */
 int store_open(const char *path, struct store **out) WUR;
-/* Opens an existing database read-write without creating it (CLI). */
+/* Opens an existing database read-write without creating it (CLI): -ENOENT
+ * and "no state database at PATH: ..." when there is none. */
 int store_open_existing(const char *path, struct store **out) WUR;
 void store_close(struct store *s);
 sqlite3 *store_db(struct store *s);
+/* The last error of s; with s NULL, why the last open failed (this thread). */
 const char *store_errmsg(struct store *s);
+/* Busy timeout of this connection (default STORE_BUSY_TIMEOUT_MS). */
+void store_set_busy_timeout(struct store *s, int ms);
+/* Whether errors are also logged with log_emit (default on; the CLI turns
+ * it off and prints store_errmsg() itself). */
+void store_set_log_errors(int on);
 
 /* Current PRAGMA user_version. */
 int store_version(struct store *s, int *version) WUR;
@@ -47,7 +59,9 @@ int store_version(struct store *s, int *version) WUR;
  */
 int store_migrate(struct store *s, int *from, int *to) WUR;
 
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Every write function below works
+ * inside such a transaction (as one savepoint) or on its own (as one
+ * transaction).  After a failed commit, call store_rollback(). */
 int store_begin(struct store *s) WUR;
 int store_commit(struct store *s) WUR;
 void store_rollback(struct store *s);
@@ -64,6 +78,10 @@ int store_checkpoint_get(struct store *s, const char *tenant, const char *resour
 int store_checkpoint_set(struct store *s, const char *tenant, const char *resource,
                          const char *updated_after, const char *scan_at, const char *scan_status,
                          int full_scan_complete) WUR;
+/* The operator's rewind (`checkpoint reset`): sets updated_after only, keeps
+ * the scan history; *old (may be NULL) gets the previous value. */
+int store_checkpoint_reset(struct store *s, const char *tenant, const char *resource,
+                           const char *updated_after, const char *now, char old[TS_LEN]) WUR;
 
 /* ---- records: what the destination holds ---- */
 struct record_state {
@@ -145,11 +163,22 @@ int store_dlq_attempt_failed(struct store *s, int64_t id, int attempts, const ch
                              const char *next_attempt_at, const char *error_class,
                              int http_status, const char *last_error, const char *now) WUR;
 /* Sets status resolved/discarded with a resolution and note; actor is
- * 'daemon' or a Unix user name. */
+ * 'daemon' or a Unix user name.  -ENOENT for no such row, -EALREADY when it
+ * is already closed, -EINVAL for another status. */
 int store_dlq_close(struct store *s, int64_t id, const char *status, const char *resolution,
                     const char *note, const char *actor, const char *now) WUR;
-/* Makes a row pending and due now (CLI retry). */
+/* Makes a row pending and due now (CLI retry), attempts kept; -EALREADY
+ * for a closed row. */
 int store_dlq_requeue(struct store *s, int64_t id, const char *actor, const char *now) WUR;
+/* requeue with options: STORE_RETRY_DISCARDED also reopens a discarded row
+ * (-EEXIST when another row of the record is open; resolved rows are always
+ * refused).  prev_status (may be NULL) gets the status the row had. */
+#define STORE_RETRY_DISCARDED 0x1u
+int store_dlq_retry(struct store *s, int64_t id, unsigned flags, const char *actor,
+                    const char *now, char prev_status[16]) WUR;
+/* Deletes resolved and discarded rows last changed before closed_before
+ * (their events cascade); open rows are never purged. */
+int store_dlq_purge(struct store *s, const char *closed_before, int64_t *deleted) WUR;
 int store_dlq_event(struct store *s, int64_t dlq_id, const char *actor, const char *action,
                     const char *error_class, int http_status, const char *note,
                     const char *now) WUR;

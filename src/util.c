@@ -203,8 +203,13 @@ void ts_format(int64_t ms, char out[TS_LEN])
     time_t t = (time_t)secs;
     struct tm tm;
     gmtime_r(&t, &tm);
-    snprintf(out, TS_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (tm.tm_year + 1900) % 10000,
+    /* Formatted into a roomy buffer: the compiler cannot prove each field
+     * keeps to its width, and a truncated timestamp must never happen. */
+    char tmp[96];
+    snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (tm.tm_year + 1900) % 10000,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, msec);
+    memcpy(out, tmp, TS_LEN - 1);
+    out[TS_LEN - 1] = '\0';
 }
 
 static int take_digits(const char **p, int n, int *out)

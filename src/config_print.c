@@ -1,0 +1,98 @@
+/*
+ * config_print.c - writes a loaded configuration back out as INI text
+ * (what `check-config` shows: every key with its effective value, durations
+ * and sizes with units, so the output can itself be loaded), and writes the
+ * errors and warnings of a load.  Secrets are never printed: a token or
+ * webhook secret appears only as a comment giving its size and its file.
+ */
+#include "config_int.h"
+
+#include <string.h>
+
+static void print_key(const struct config *cfg, const struct cfg_key *k, FILE *out)
+{
+    char v[CFG_UNIT_LEN];
+    switch (k->type) {
+    case CFG_T_PATH:
+    case CFG_T_URL:
+        fprintf(out, "%s = %s\n", k->name, *CFG_CFIELD(cfg, k, char *));
+        return;
+    case CFG_T_LEVEL:
+        fprintf(out, "%s = %s\n", k->name, log_level_name(*CFG_CFIELD(cfg, k, enum log_level)));
+        return;
+    case CFG_T_FORMAT:
+        fprintf(out, "%s = %s\n", k->name, log_format_name(*CFG_CFIELD(cfg, k, enum log_format)));
+        return;
+    case CFG_T_DURATION:
+        cfg_format_duration(*CFG_CFIELD(cfg, k, int64_t), v);
+        break;
+    case CFG_T_SIZE:
+        cfg_format_size(*CFG_CFIELD(cfg, k, int64_t), v);
+        break;
+    case CFG_T_INT:
+        snprintf(v, sizeof(v), "%d", *CFG_CFIELD(cfg, k, int));
+        break;
+    }
+    fprintf(out, "%s = %s\n", k->name, v);
+}
+
+/* "; token: [REDACTED] (32 bytes from /etc/...)" or "not read". */
+static void print_secret(const char *what, const char *value, const char *path, FILE *out)
+{
+    if (value)
+        fprintf(out, "; %s: [REDACTED] (%zu bytes from %s)\n", what, strlen(value), path);
+    else
+        fprintf(out, "; %s: not read (from %s)\n", what, path);
+}
+
+static void print_tenant(const struct tenant_cfg *t, FILE *out)
+{
+    fprintf(out, "\n[tenant.%s]\n", t->name);
+    fprintf(out, "token_file = %s\n", t->token_file);
+    print_secret("token", t->token, t->token_file, out);
+    fprintf(out, "resources = ");
+    const char *sep = "";
+    for (int r = 0; r < RES_COUNT; r++)
+        if (t->resources & RES_BIT(r)) {
+            fprintf(out, "%s%s", sep, resource_name((enum resource)r));
+            sep = ", ";
+        }
+    fprintf(out, "\ndestination = %s\n", t->destination == DEST_WEBHOOK ? "webhook" : "sqlite");
+    fprintf(out, "checkpoint_mode = %s\n", t->checkpoint_mode == CKPT_HOLD ? "hold" : "dlq");
+    if (t->webhook_url)
+        fprintf(out, "webhook_url = %s\n", t->webhook_url);
+    if (t->webhook_secret_file) {
+        fprintf(out, "webhook_secret_file = %s\n", t->webhook_secret_file);
+        if (t->destination == DEST_WEBHOOK)
+            print_secret("webhook secret", t->webhook_secret, t->webhook_secret_file, out);
+    }
+}
+
+void cfg_print(const struct config *cfg, FILE *out)
+{
+    const char *section = "";
+    fprintf(out, "; effective configuration loaded from %s (secrets redacted)\n", cfg->path);
+    for (size_t i = 0; i < cfg_nkeys; i++) {
+        const struct cfg_key *k = &cfg_keys[i];
+        if (strcmp(k->section, section) != 0) {
+            section = k->section;
+            fprintf(out, "\n[%s]\n", section);
+        }
+        print_key(cfg, k, out);
+    }
+    for (size_t i = 0; i < cfg->ntenants; i++)
+        print_tenant(&cfg->tenants[i], out);
+}
+
+void cfg_errors_print(const struct cfg_errors *errs, FILE *out)
+{
+    for (size_t i = 0; i < errs->nwarnings; i++)
+        fprintf(out, "warning: %s\n", errs->warnings[i]);
+    for (size_t i = 0; i < errs->count; i++) {
+        const struct cfg_error *e = &errs->items[i];
+        if (e->key)
+            fprintf(out, "%s:%d: %s: %s\n", e->file, e->line, e->key, e->message);
+        else
+            fprintf(out, "%s:%d: %s\n", e->file, e->line, e->message);
+    }
+}

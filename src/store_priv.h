@@ -1,0 +1,96 @@
+/*
+ * store_priv.h - what the files of the store module (store.c,
+ * store_records.c, store_dlq.c, store_state.c) share and nobody else sees:
+ * the struct store itself, the prepared-statement cache and the error
+ * mapping.  Every SQL statement the daemon runs per record is prepared once
+ * (SQLITE_PREPARE_PERSISTENT), kept in the cache by its id, and reset after
+ * each use with store_done().
+ */
+#ifndef VOMO_STORE_PRIV_H
+#define VOMO_STORE_PRIV_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+enum store_stmt_id {
+    STMT_CKPT_GET,
+    STMT_CKPT_SET,
+    STMT_CKPT_RESET,
+    STMT_REC_GET,
+    STMT_REC_PUT,
+    STMT_REC_DELETE,
+    STMT_REC_LIVE,
+    STMT_REC_COUNT,
+    STMT_DLQ_OPEN_ROWS,
+    STMT_DLQ_UPDATE_SAME,
+    STMT_DLQ_INSERT,
+    STMT_DLQ_DUE,
+    STMT_DLQ_GET,
+    STMT_DLQ_FAILED,
+    STMT_DLQ_CLOSE,
+    STMT_DLQ_REQUEUE,
+    STMT_DLQ_EVENT,
+    STMT_DLQ_PURGE,
+    STMT_HOLD_FAIL,
+    STMT_HOLD_ATTEMPTS,
+    STMT_HOLD_CLEAR,
+    STMT_HOLD_OLDEST,
+    STMT_TENANT_STATE,
+    STMT_BREAKER,
+    STMT_SCAN,
+    STMT_BEGIN,
+    STMT_COMMIT,
+    STMT_ROLLBACK,
+    STMT_SAVEPOINT,
+    STMT_RELEASE,
+    STMT_ROLLBACK_TO,
+    STMT_COUNT
+};
+
+struct store {
+    sqlite3 *db;
+    char *path;
+    char errmsg[512];
+    int sp_owns_txn; /* the open savepoint began the transaction */
+    sqlite3_stmt *stmts[STMT_COUNT];
+};
+
+/*
+ * Returns the cached statement for id, preparing sql the first time; NULL
+ * after recording the error (see store_fail) in *rc.  The statement comes
+ * back reset with no bindings.
+ */
+sqlite3_stmt *store_stmt(struct store *s, enum store_stmt_id id, const char *sql, int *rc);
+/* Resets a statement after use so that it holds no lock and no bindings. */
+void store_done(sqlite3_stmt *st);
+/*
+ * Maps an SQLite result code to -EBUSY / -ENOSPC / -EIO, keeps
+ * "what: sqlite message" in s->errmsg and logs it.  Returns the negative errno.
+ */
+int store_fail(struct store *s, int sqlite_rc, const char *what);
+/* Steps a statement that returns no rows to completion, resets it: 0 or store_fail(). */
+int store_exec_stmt(struct store *s, sqlite3_stmt *st, const char *what);
+
+/* Binds text, or NULL when v is NULL; the _opt form also binds "" as NULL
+ * (an empty timestamp means none). */
+int store_bind_text(sqlite3_stmt *st, int i, const char *v);
+int store_bind_opt_text(sqlite3_stmt *st, int i, const char *v);
+/* Copies a text column into a TS_LEN buffer ("" for NULL). */
+void store_col_ts(sqlite3_stmt *st, int i, char out[TS_LEN]);
+/* A newly allocated copy of a text column, or NULL for NULL. */
+char *store_col_dup(sqlite3_stmt *st, int i);
+
+/*
+ * One atomic unit of several statements, inside a transaction the caller
+ * holds (a SAVEPOINT) or on its own (BEGIN IMMEDIATE, so the write lock is
+ * taken up front and the busy timeout applies).  Not nested.
+ */
+int store_savepoint(struct store *s) WUR;
+int store_release(struct store *s) WUR;
+void store_rollback_to(struct store *s);
+/* Ends the unit: releases it when rc is 0 (rolling back if that fails),
+ * rolls it back otherwise.  Returns the final result. */
+int store_unit_end(struct store *s, int rc);
+
+#endif

@@ -1,0 +1,187 @@
+/*
+ * store_state.c - the smaller tables: `holds` (hold checkpoint mode: failed
+ * records counted per scan), and the runtime state the daemon publishes for
+ * `vomo-sync status`: `tenant_state`, `breakers` and one `scans` row per
+ * finished scan.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store.h"
+#include "store_priv.h"
+
+static void bind_key3(sqlite3_stmt *st, const char *tenant, const char *resource,
+                      const char *record_id)
+{
+    store_bind_text(st, 1, tenant);
+    store_bind_text(st, 2, resource);
+    store_bind_text(st, 3, record_id);
+}
+
+static int hold_attempts(struct store *s, const char *tenant, const char *resource,
+                         const char *record_id, int *attempts)
+{
+    int rc = 0;
+    sqlite3_stmt *st = store_stmt(s, STMT_HOLD_ATTEMPTS,
+                                  "SELECT attempts FROM holds WHERE tenant = ?1 AND "
+                                  "resource = ?2 AND record_id = ?3",
+                                  &rc);
+    if (!st)
+        return rc;
+    bind_key3(st, tenant, resource, record_id);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        *attempts = sqlite3_column_int(st, 0);
+    store_done(st);
+    if (r == SQLITE_DONE)
+        return -ENOENT;
+    return r == SQLITE_ROW ? 0 : store_fail(s, r, "reading a hold");
+}
+
+/*
+ * A newer version of a held record replaces the held version but keeps the
+ * count: the count is what lets one poison record stop stalling a tenant.
+ */
+int store_hold_fail(struct store *s, const char *tenant, const char *resource,
+                    const char *record_id, const char *record_updated_at, const char *error_class,
+                    int http_status, const char *last_error, const char *now, int *attempts)
+{
+    int rc = store_savepoint(s);
+    if (rc < 0)
+        return rc;
+    sqlite3_stmt *st =
+        store_stmt(s, STMT_HOLD_FAIL,
+                   "INSERT INTO holds (tenant, resource, record_id, record_updated_at, attempts, "
+                   "  error_class, http_status, last_error, first_failed_at, updated_at) "
+                   "VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8, ?8) "
+                   "ON CONFLICT (tenant, resource, record_id) DO UPDATE SET "
+                   "  record_updated_at = ?4, attempts = attempts + 1, error_class = ?5, "
+                   "  http_status = ?6, last_error = ?7, updated_at = ?8",
+                   &rc);
+    if (st) {
+        bind_key3(st, tenant, resource, record_id);
+        store_bind_text(st, 4, record_updated_at);
+        store_bind_text(st, 5, error_class);
+        if (http_status > 0)
+            sqlite3_bind_int(st, 6, http_status);
+        store_bind_text(st, 7, last_error);
+        store_bind_text(st, 8, now);
+        rc = store_exec_stmt(s, st, "recording a held record");
+    }
+    int n = 0;
+    if (rc == 0)
+        rc = hold_attempts(s, tenant, resource, record_id, &n);
+    rc = store_unit_end(s, rc);
+    if (rc == 0 && attempts)
+        *attempts = n;
+    return rc;
+}
+
+int store_hold_clear(struct store *s, const char *tenant, const char *resource,
+                     const char *record_id)
+{
+    int rc = 0;
+    sqlite3_stmt *st = store_stmt(s, STMT_HOLD_CLEAR,
+                                  "DELETE FROM holds WHERE tenant = ?1 AND resource = ?2 AND "
+                                  "record_id = ?3",
+                                  &rc);
+    if (!st)
+        return rc;
+    bind_key3(st, tenant, resource, record_id);
+    return store_exec_stmt(s, st, "clearing a hold");
+}
+
+int store_hold_oldest(struct store *s, const char *tenant, const char *resource,
+                      char version[TS_LEN])
+{
+    int rc = 0;
+    sqlite3_stmt *st = store_stmt(s, STMT_HOLD_OLDEST,
+                                  "SELECT min(record_updated_at) FROM holds WHERE tenant = ?1 "
+                                  "AND resource = ?2",
+                                  &rc);
+    if (!st)
+        return rc;
+    store_bind_text(st, 1, tenant);
+    store_bind_text(st, 2, resource);
+    int r = sqlite3_step(st);
+    int found = r == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
+    if (found)
+        store_col_ts(st, 0, version);
+    store_done(st);
+    if (r != SQLITE_ROW)
+        return store_fail(s, r, "reading holds");
+    return found ? 0 : -ENOENT;
+}
+
+int store_tenant_state_set(struct store *s, const char *tenant, const char *status,
+                           const char *reason, const char *now)
+{
+    int rc = 0;
+    sqlite3_stmt *st = store_stmt(s, STMT_TENANT_STATE,
+                                  "INSERT INTO tenant_state (tenant, status, reason, updated_at) "
+                                  "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (tenant) DO UPDATE SET "
+                                  "status = ?2, reason = ?3, updated_at = ?4",
+                                  &rc);
+    if (!st)
+        return rc;
+    store_bind_text(st, 1, tenant);
+    store_bind_text(st, 2, status);
+    store_bind_text(st, 3, reason);
+    store_bind_text(st, 4, now);
+    return store_exec_stmt(s, st, "saving a tenant state");
+}
+
+/* opened_at is when the breaker last went from not-open to open; it is kept
+ * while the breaker stays open or probes (half_open), cleared when closed. */
+int store_breaker_set(struct store *s, const char *name, const char *state, int failures,
+                      const char *reason, const char *now)
+{
+    int rc = 0;
+    sqlite3_stmt *st =
+        store_stmt(s, STMT_BREAKER,
+                   "INSERT INTO breakers (name, state, failures, reason, opened_at, updated_at) "
+                   "VALUES (?1, ?2, ?3, ?4, CASE WHEN ?2 = 'open' THEN ?5 END, ?5) "
+                   "ON CONFLICT (name) DO UPDATE SET state = ?2, failures = ?3, reason = ?4, "
+                   "  opened_at = CASE WHEN ?2 = 'open' AND state = 'open' THEN opened_at "
+                   "                   WHEN ?2 = 'open' THEN ?5 "
+                   "                   WHEN ?2 = 'half_open' THEN opened_at END, "
+                   "  updated_at = ?5",
+                   &rc);
+    if (!st)
+        return rc;
+    store_bind_text(st, 1, name);
+    store_bind_text(st, 2, state);
+    sqlite3_bind_int(st, 3, failures);
+    store_bind_text(st, 4, reason);
+    store_bind_text(st, 5, now);
+    return store_exec_stmt(s, st, "saving a breaker state");
+}
+
+int store_scan_insert(struct store *s, const struct scan_summary *sum)
+{
+    int rc = 0;
+    sqlite3_stmt *st = store_stmt(
+        s, STMT_SCAN,
+        "INSERT INTO scans (tenant, resource, trace_id, kind, started_at, finished_at, status, "
+        "  pages, records, applied, skipped, failed, deleted, detail) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        &rc);
+    if (!st)
+        return rc;
+    store_bind_text(st, 1, sum->tenant);
+    store_bind_text(st, 2, sum->resource);
+    store_bind_text(st, 3, sum->trace_id ? sum->trace_id : "");
+    store_bind_text(st, 4, sum->kind ? sum->kind : "incremental");
+    store_bind_text(st, 5, sum->started_at);
+    store_bind_text(st, 6, sum->finished_at);
+    store_bind_text(st, 7, sum->status);
+    sqlite3_bind_int64(st, 8, sum->pages);
+    sqlite3_bind_int64(st, 9, sum->records);
+    sqlite3_bind_int64(st, 10, sum->applied);
+    sqlite3_bind_int64(st, 11, sum->skipped);
+    sqlite3_bind_int64(st, 12, sum->failed);
+    sqlite3_bind_int64(st, 13, sum->deleted);
+    store_bind_text(st, 14, sum->detail);
+    return store_exec_stmt(s, st, "recording a scan");
+}

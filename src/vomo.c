@@ -1,0 +1,439 @@
+/*
+ * vomo.c - the VOMO API as data.  Builds list and get URLs (with the
+ * query properly percent-encoded, so a "+00:00" offset survives), and turns
+ * response bodies into records: the Laravel page envelope
+ * {"data":[...],"links":{...},"meta":{...}} or a single record.
+ *
+ * cJSON validates and reads the body; a tiny scanner over the validated
+ * text then finds each record's exact bytes, so a record's payload is kept
+ * as VOMO spelled it (the skip rule hashes it) and large numeric ids are
+ * read digit for digit instead of through a double.  Should the scanner and
+ * cJSON ever disagree, the payload falls back to cJSON's own printing.
+ *
+ * A body that is not a page at all fails as a whole (-EINVAL, nothing
+ * applied); a record that is merely malformed carries `error` and is
+ * dead-lettered on its own.  Nothing here trusts the input: nesting depth
+ * is bounded by cJSON, the scanner is iterative, ids are range-checked.
+ */
+#include "vomo.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A byte range of the body: [p, p + n). */
+struct span {
+    const char *p;
+    size_t n;
+};
+
+/* ---- scanning validated JSON text ------------------------------------- */
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+static const char *skip_string(const char *p, const char *end)
+{
+    for (p++; p < end; p++) {
+        if (*p == '\\')
+            p++;
+        else if (*p == '"')
+            return p + 1;
+    }
+    return end;
+}
+
+/* Returns the end of the JSON value starting at p (iterative, any depth). */
+static const char *skip_value(const char *p, const char *end)
+{
+    size_t depth = 0;
+    while (p < end) {
+        char ch = *p;
+        if (ch == '"') {
+            p = skip_string(p, end);
+        } else if (ch == '{' || ch == '[') {
+            depth++;
+            p++;
+        } else if (ch == '}' || ch == ']') {
+            if (depth == 0)
+                return p;
+            depth--;
+            p++;
+        } else if (depth > 0) {
+            p++;
+            continue;
+        } else if (ch == ',' || ch == ':' || ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+            return p;
+        } else {
+            p++;
+            continue;
+        }
+        if (depth == 0)
+            return p;
+    }
+    return end;
+}
+
+/*
+ * Finds the value of member `key` (spelled without escapes) in the object
+ * spanning obj; the first match wins, as with cJSON.  0 or -ENOENT.
+ */
+static int scan_member(struct span obj, const char *key, struct span *out)
+{
+    const char *end = obj.p + obj.n, *p = skip_ws(obj.p, end);
+    size_t klen = strlen(key);
+    if (p >= end || *p != '{')
+        return -ENOENT;
+    p = skip_ws(p + 1, end);
+    while (p < end && *p == '"') {
+        const char *k = p + 1, *kend = skip_string(p, end);
+        p = skip_ws(kend, end);
+        if (p >= end || *p != ':')
+            return -ENOENT;
+        const char *v = skip_ws(p + 1, end), *vend = skip_value(v, end);
+        if ((size_t)(kend - 1 - k) == klen && memcmp(k, key, klen) == 0) {
+            *out = (struct span){v, (size_t)(vend - v)};
+            return 0;
+        }
+        p = skip_ws(vend, end);
+        if (p >= end || *p != ',')
+            return -ENOENT;
+        p = skip_ws(p + 1, end);
+    }
+    return -ENOENT;
+}
+
+/* Splits the array spanning arr into up to max element spans; the count. */
+static size_t scan_elements(struct span arr, struct span *out, size_t max)
+{
+    const char *end = arr.p + arr.n, *p = skip_ws(arr.p, end);
+    size_t n = 0;
+    if (p >= end || *p != '[')
+        return 0;
+    p = skip_ws(p + 1, end);
+    while (p < end && *p != ']' && n < max) {
+        const char *vend = skip_value(p, end);
+        if (vend == p)
+            return n;
+        out[n++] = (struct span){p, (size_t)(vend - p)};
+        p = skip_ws(vend, end);
+        if (p < end && *p == ',')
+            p = skip_ws(p + 1, end);
+    }
+    return n;
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+/* Accepts exact decimal digits for a positive id within int64, leading
+ * zeros dropped; writes the normalised id or returns an error message. */
+static const char *id_from_digits(const char *s, size_t n, char out[128])
+{
+    if (n == 0)
+        return "id is empty";
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return "id is not a positive integer";
+    while (n > 1 && *s == '0') {
+        s++;
+        n--;
+    }
+    if (n > 19)
+        return "id out of range";
+    char tmp[20];
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    int64_t v;
+    if (parse_i64(tmp, &v) < 0)
+        return "id out of range";
+    if (v <= 0)
+        return "id is not a positive integer";
+    memcpy(out, tmp, n + 1);
+    return NULL;
+}
+
+/* A JSON number id: its exact text when we have it, else its double. */
+static const char *id_from_number(const cJSON *id, const struct span *raw, char out[128])
+{
+    if (raw) {
+        struct span v;
+        if (scan_member(*raw, "id", &v) == 0)
+            return id_from_digits(v.p, v.n, out);
+    }
+    double d = id->valuedouble;
+    if (!isfinite(d) || d != floor(d) || d < 1)
+        return "id is not a positive integer";
+    if (d > 9007199254740992.0)
+        return "id out of range";
+    snprintf(out, 128, "%.0f", d);
+    return NULL;
+}
+
+static const char *record_id(const cJSON *obj, const struct span *raw, char out[128])
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(obj, "id");
+    if (!id || cJSON_IsNull(id))
+        return "missing id";
+    if (cJSON_IsNumber(id))
+        return id_from_number(id, raw, out);
+    if (cJSON_IsString(id))
+        return id_from_digits(id->valuestring, strlen(id->valuestring), out);
+    return "id is not a positive integer";
+}
+
+static const char *record_updated_at(const cJSON *obj, char out[TS_LEN])
+{
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(obj, "updated_at");
+    if (!u || cJSON_IsNull(u))
+        return "missing updated_at";
+    if (!cJSON_IsString(u))
+        return "updated_at is not a string";
+    if (ts_normalise(u->valuestring, out) < 0) {
+        out[0] = '\0';
+        return "updated_at is not a valid timestamp";
+    }
+    return NULL;
+}
+
+/* Fills one record from its cJSON element and, when known, its raw text. */
+static void record_fill(struct vomo_record *r, const cJSON *el, const struct span *raw)
+{
+    memset(r, 0, sizeof(*r));
+    if (raw)
+        r->payload = xstrndup(raw->p, raw->n);
+    else if (!(r->payload = cJSON_PrintUnformatted(el)))
+        r->payload = xstrdup("null");
+    if (!cJSON_IsObject(el)) {
+        r->error = "record is not an object";
+        return;
+    }
+    const char *err = record_id(el, raw, r->id);
+    if (err)
+        r->id[0] = '\0';
+    const char *uerr = record_updated_at(el, r->updated_at);
+    r->error = err ? err : uerr;
+}
+
+void vomo_record_free(struct vomo_record *r)
+{
+    if (!r)
+        return;
+    free(r->payload);
+    r->payload = NULL;
+}
+
+/* ---- bodies ------------------------------------------------------------- */
+
+/* Parses a whole body into *root; the body's trimmed span goes to *whole. */
+static int parse_body(const char *body, size_t len, cJSON **root, struct span *whole,
+                      const char **errmsg)
+{
+    const char *why = NULL;
+    const char *end = body ? body + len : NULL;
+    *root = NULL;
+    if (!body || len == 0 || skip_ws(body, end) == end)
+        why = "empty body";
+    else if (memchr(body, '\0', len))
+        why = "body contains a NUL byte";
+    if (!why) {
+        const char *stop = NULL;
+        *root = cJSON_ParseWithLengthOpts(body, len, &stop, 0);
+        if (!*root || skip_ws(stop, end) != end)
+            why = "body is not JSON";
+        else if (!cJSON_IsObject(*root))
+            why = "body is not a JSON object";
+    }
+    if (why) {
+        cJSON_Delete(*root);
+        *root = NULL;
+        if (errmsg)
+            *errmsg = why;
+        return -EINVAL;
+    }
+    const char *p = skip_ws(body, end);
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+        end--;
+    *whole = (struct span){p, (size_t)(end - p)};
+    return 0;
+}
+
+static int64_t json_int(const cJSON *v, int64_t dflt)
+{
+    double d;
+    char *end = NULL;
+    if (cJSON_IsNumber(v))
+        d = v->valuedouble;
+    else if (cJSON_IsString(v) && v->valuestring[0])
+        d = strtod(v->valuestring, &end);
+    else
+        return dflt;
+    if (end && *end != '\0')
+        return dflt;
+    if (!isfinite(d) || d < -9e15 || d > 9e15)
+        return dflt;
+    return (int64_t)d;
+}
+
+static int clamp_int(int64_t v)
+{
+    return v < 0 ? 0 : v > INT32_MAX ? INT32_MAX : (int)v;
+}
+
+/* links.next decides; without a links object, meta.last_page does. */
+static bool page_has_next(const cJSON *root, const struct vomo_page *p)
+{
+    const cJSON *links = cJSON_GetObjectItemCaseSensitive(root, "links");
+    if (!cJSON_IsObject(links))
+        return p->last_page > 0 && p->current_page < p->last_page;
+    const cJSON *next = cJSON_GetObjectItemCaseSensitive(links, "next");
+    if (!cJSON_IsString(next))
+        return false;
+    return next->valuestring[0] != '\0' && strcmp(next->valuestring, "null") != 0;
+}
+
+static void page_meta(const cJSON *root, struct vomo_page *p)
+{
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "meta");
+    p->current_page =
+        clamp_int(json_int(cJSON_GetObjectItemCaseSensitive(meta, "current_page"), 0));
+    p->last_page = clamp_int(json_int(cJSON_GetObjectItemCaseSensitive(meta, "last_page"), 0));
+    p->total = json_int(cJSON_GetObjectItemCaseSensitive(meta, "total"), -1);
+    if (p->total < -1)
+        p->total = -1;
+    p->has_next = page_has_next(root, p);
+}
+
+/* Fills the page's records; raw spans are used only if they match cJSON's
+ * idea of the array element for element. */
+static void page_records(const cJSON *data, struct span whole, struct vomo_page *p)
+{
+    size_t n = (size_t)cJSON_GetArraySize(data);
+    struct span arr, *raw = xcalloc(n + 1, sizeof(*raw));
+    bool have_raw = scan_member(whole, "data", &arr) == 0 && scan_elements(arr, raw, n + 1) == n;
+    p->records = xcalloc(n ? n : 1, sizeof(*p->records));
+    p->count = n;
+    size_t i = 0;
+    for (const cJSON *el = data->child; el && i < n; el = el->next, i++)
+        record_fill(&p->records[i], el, have_raw ? &raw[i] : NULL);
+    free(raw);
+}
+
+int vomo_parse_page(const char *body, size_t len, struct vomo_page *out, const char **errmsg)
+{
+    cJSON *root;
+    struct span whole;
+    memset(out, 0, sizeof(*out));
+    out->total = -1;
+    if (parse_body(body, len, &root, &whole, errmsg) < 0)
+        return -EINVAL;
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
+    if (!cJSON_IsArray(data)) {
+        cJSON_Delete(root);
+        if (errmsg)
+            *errmsg = data ? "data is not an array" : "no data member";
+        return -EINVAL;
+    }
+    page_records(data, whole, out);
+    page_meta(root, out);
+    cJSON_Delete(root);
+    if (errmsg)
+        *errmsg = NULL;
+    return 0;
+}
+
+void vomo_page_free(struct vomo_page *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->count; i++)
+        vomo_record_free(&p->records[i]);
+    free(p->records);
+    p->records = NULL;
+    p->count = 0;
+}
+
+/*
+ * A single record: {"data": {...}} or the bare object.  An object with a
+ * "data" object and no "id" of its own is taken as the envelope.  Returns
+ * 0 (the record may still carry `error`) or -EINVAL for a body that is not
+ * a JSON object.
+ */
+int vomo_parse_record(const char *body, size_t len, struct vomo_record *out, const char **errmsg)
+{
+    cJSON *root;
+    struct span whole, inner;
+    memset(out, 0, sizeof(*out));
+    if (parse_body(body, len, &root, &whole, errmsg) < 0)
+        return -EINVAL;
+    const cJSON *el = root;
+    const struct span *raw = &whole;
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
+    if (cJSON_IsObject(data) && !cJSON_GetObjectItemCaseSensitive(root, "id")) {
+        el = data;
+        raw = scan_member(whole, "data", &inner) == 0 ? &inner : NULL;
+    }
+    record_fill(out, el, raw);
+    cJSON_Delete(root);
+    if (errmsg)
+        *errmsg = out->error;
+    return 0;
+}
+
+/* ---- URLs --------------------------------------------------------------- */
+
+/* Appends s percent-encoded: everything but RFC 3986 unreserved bytes. */
+static void url_encode(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char enc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+        bool plain = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+                     (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~';
+        if (buf_append(b, plain ? (const char *)p : enc, plain ? 1 : 3) < 0)
+            abort(); /* unreachable: the buffer has no cap */
+    }
+}
+
+/* Appends "BASE/RESOURCE" without doubling the slash between them. */
+static void url_base(struct buf *b, const char *base, const char *resource)
+{
+    size_t n = strlen(base);
+    while (n && base[n - 1] == '/')
+        n--;
+    while (*resource == '/')
+        resource++;
+    if (buf_append(b, base, n) < 0 || buf_printf(b, "/%s", resource) < 0)
+        abort(); /* unreachable: the buffer has no cap */
+}
+
+char *vomo_list_url(const char *base_url, const char *resource, int page, const char *updated_after)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    url_base(&b, base_url, resource);
+    if (buf_printf(&b, "?page=%d", page) < 0)
+        abort();
+    if (updated_after && *updated_after) {
+        if (buf_puts(&b, "&updated_after=") < 0)
+            abort();
+        url_encode(&b, updated_after);
+    }
+    return buf_steal(&b);
+}
+
+char *vomo_get_url(const char *base_url, const char *resource, const char *id)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    url_base(&b, base_url, resource);
+    if (buf_puts(&b, "/") < 0)
+        abort();
+    url_encode(&b, id);
+    return buf_steal(&b);
+}
