@@ -47,9 +47,9 @@ struct call {
     struct http_client *http;
     enum op_context ctx;
     const struct backoff_policy *backoff;
-    struct retry_budget *budget;      /* may be NULL */
-    struct breaker *breaker;          /* may be NULL: outcomes feed it */
-    struct rategate *gate;            /* may be NULL: responses feed it */
+    struct retry_budget *budget; /* may be NULL */
+    struct breaker *breaker;     /* may be NULL: outcomes feed it */
+    struct rategate *gate;       /* may be NULL: responses feed it */
     int64_t timeout_ms, connect_timeout_ms;
     size_t max_response;
     const char *tenant, *resource, *record_id;

@@ -20,9 +20,9 @@ struct delivery;
 struct tenant;
 
 struct delivery_result {
-    enum err_class cls;      /* EC_NONE: the destination holds the record */
+    enum err_class cls; /* EC_NONE: the destination holds the record */
     long status;
-    bool cancelled;          /* shutting down: nothing is known, nothing is recorded */
+    bool cancelled; /* shutting down: nothing is known, nothing is recorded */
     char message[256];
 };
 
@@ -32,8 +32,8 @@ struct delivery {
     /* set by the owner; borrowed, valid until done */
     const char *resource;
     const char *id;
-    const char *updated_at;  /* normalised; the deletion time for a delete */
-    const char *payload;     /* the record's JSON; NULL for a delete */
+    const char *updated_at; /* normalised; the deletion time for a delete */
+    const char *payload;    /* the record's JSON; NULL for a delete */
     bool is_delete;
     const char *trace_id;
     delivery_done_fn done;

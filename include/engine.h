@@ -46,20 +46,19 @@ struct engine {
     struct dlqproc *dlq;
     uv_timer_t stop_timer;
     uv_timer_t progress_timer;
-    bool progress;              /* live progress lines on a terminal */
+    bool progress; /* live progress lines on a terminal */
     bool stopping;
     bool http_closed;
     bool torn_down;
     int open_handles;
-    int busy;                   /* scans and DLQ jobs running, all tenants */
+    int busy; /* scans and DLQ jobs running, all tenants */
     void (*on_stopped)(struct engine *e);
     void (*on_scan_done)(struct engine *e, struct slot *slot, const char *status);
     void *data;
     struct engine_stats stats;
 };
 
-int engine_new(uv_loop_t *loop, struct config *cfg, struct store *store,
-               struct engine **out) WUR;
+int engine_new(uv_loop_t *loop, struct config *cfg, struct store *store, struct engine **out) WUR;
 int engine_start(struct engine *e) WUR;
 /* Applies a new, valid configuration (taken over): tenants added, removed
  * or changed; intervals and limits.  Nothing in flight is dropped. */

@@ -25,29 +25,29 @@
 struct lane_job {
     struct lane_job *next;
     int64_t not_before;
-    bool is_probe;                            /* set when admitted as a pause probe */
-    void (*start)(struct lane_job *job);      /* admitted: the lane counts it in flight */
-    void (*cancel)(struct lane_job *job);     /* dropped by lane_cancel_all, never started */
+    bool is_probe;                        /* set when admitted as a pause probe */
+    void (*start)(struct lane_job *job);  /* admitted: the lane counts it in flight */
+    void (*cancel)(struct lane_job *job); /* dropped by lane_cancel_all, never started */
 };
 
 struct lane {
     uv_timer_t timer;
-    const char *name;                         /* for logs, e.g. "vomo:acme" */
+    const char *name; /* for logs, e.g. "vomo:acme" */
     int max_in_flight;
     int in_flight;
     struct lane_job *head;
-    struct breaker *breaker;                  /* may be NULL; may be shared by lanes */
+    struct breaker *breaker; /* may be NULL; may be shared by lanes */
     const char *breaker_name;
-    struct rategate *gate;                    /* may be NULL */
+    struct rategate *gate; /* may be NULL */
     bool paused;
     int64_t paused_until;
     bool probing;
     bool pumping, repump, closing;
-    bool stopped;                             /* lane_stop: jobs are cancelled, not queued */
+    bool stopped; /* lane_stop: jobs are cancelled, not queued */
     /* Called on every breaker transition the lane causes (may be NULL). */
     void (*on_breaker_event)(struct lane *l, enum breaker_event ev);
     void *data;
-    struct lane *next_lane;                   /* registry for lane_wake_all */
+    struct lane *next_lane; /* registry for lane_wake_all */
 };
 
 void lane_init(struct lane *l, uv_loop_t *loop, const char *name, int max_in_flight);

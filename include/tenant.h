@@ -33,17 +33,17 @@ struct slot {
     uv_timer_t timer;
     struct tenant *tenant;
     enum resource res;
-    struct scan *scan;          /* the running scan, or NULL */
-    bool forbidden;             /* 403: stopped until the token changes or SIGHUP */
-    int64_t next_at;            /* when the next scan is due (wall ms) */
-    int64_t scans_finished;     /* counters, for status lines and tests */
+    struct scan *scan;      /* the running scan, or NULL */
+    bool forbidden;         /* 403: stopped until the token changes or SIGHUP */
+    int64_t next_at;        /* when the next scan is due (wall ms) */
+    int64_t scans_finished; /* counters, for status lines and tests */
     int64_t scans_complete;
     int64_t scans_failed;
 };
 
 struct tenant {
     struct engine *eng;
-    struct tenant *next;        /* engine's list */
+    struct tenant *next; /* engine's list */
     char *name;
     char *token_file, *token, *auth_header;
     char *secret_file, *secret;
@@ -62,9 +62,9 @@ struct tenant {
 
     enum tenant_status status;
     struct slot slots[RES_COUNT];
-    uv_timer_t watch;           /* polls the token and secret files */
+    uv_timer_t watch; /* polls the token and secret files */
     int open_handles;
-    int busy;                   /* running scans and DLQ work */
+    int busy; /* running scans and DLQ work */
     bool closing;
     char lane_name[96], dest_lane_name[96], dest_breaker_name[96];
 };

@@ -91,8 +91,10 @@ static void call_begin(struct lane_job *job)
     int rc = http_submit(c->http, &req);
     if (rc < 0) {
         /* Could not even start (out of handles): a transient local failure. */
-        struct http_response fake = {.curl_code = CURLE_FAILED_INIT, .body = (char *)"",
-                                     .ratelimit_limit = -1, .ratelimit_remaining = -1};
+        struct http_response fake = {.curl_code = CURLE_FAILED_INIT,
+                                     .body = (char *)"",
+                                     .ratelimit_limit = -1,
+                                     .ratelimit_remaining = -1};
         snprintf(fake.error, sizeof(fake.error), "request not started: %s", strerror(-rc));
         on_http_done(&fake, c);
     }
@@ -115,7 +117,8 @@ static void describe(const struct http_response *resp, enum err_class cls, char 
     if (resp->too_large)
         snprintf(out, len, "response larger than the configured max_response_size");
     else if (resp->curl_code != CURLE_OK)
-        snprintf(out, len, "%s", resp->error[0] ? resp->error : curl_easy_strerror(resp->curl_code));
+        snprintf(out, len, "%s",
+                 resp->error[0] ? resp->error : curl_easy_strerror(resp->curl_code));
     else if (cls == EC_BAD_DATA)
         snprintf(out, len, "HTTP %ld with a body that is not the expected JSON", resp->status);
     else
@@ -174,8 +177,8 @@ static bool maybe_retry(struct call *c, enum err_class cls, enum treatment tr, l
                  c->budget->tokens);
         return false;
     }
-    int64_t delay = tr == TR_WAIT_RETRY_AFTER ? wait_ms
-                                              : backoff_delay(c->backoff, c->attempt, rand_u64());
+    int64_t delay =
+        tr == TR_WAIT_RETRY_AFTER ? wait_ms : backoff_delay(c->backoff, c->attempt, rand_u64());
     f.delay_ms = delay;
     log_emit(LOG_WARN, &f, "%s %s failed; retrying", c->method, c->url);
     c->job.not_before = now + delay;
@@ -217,8 +220,8 @@ static void on_http_done(const struct http_response *resp, void *arg)
     lane_done(c->lane);
     if (!cancelled && maybe_retry(c, cls, tr, resp->status, wait_ms, now))
         return;
-    struct call_result r = {.cls = cls, .treatment = tr, .status = resp->status, .resp = resp,
-                            .cancelled = cancelled};
+    struct call_result r = {
+        .cls = cls, .treatment = tr, .status = resp->status, .resp = resp, .cancelled = cancelled};
     if (cls != EC_NONE)
         describe(resp, cls, r.message, sizeof(r.message));
     finish(c, &r);

@@ -126,8 +126,8 @@ static void on_sighup(uv_signal_t *s, int signum)
     if (cfg_load(d->config_path, 0, &cfg, &errs) < 0) {
         for (size_t i = 0; i < errs.count; i++) {
             const struct cfg_error *er = &errs.items[i];
-            log_error("reload refused: %s:%d: %s: %s", er->file, er->line,
-                      er->key ? er->key : "-", er->message);
+            log_error("reload refused: %s:%d: %s: %s", er->file, er->line, er->key ? er->key : "-",
+                      er->message);
         }
         log_error("reload refused: %zu error(s) in %s; still running on the previous "
                   "configuration",

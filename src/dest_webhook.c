@@ -50,8 +50,8 @@ static void prepare(struct tenant *t, struct delivery *dl)
     char sig[SHA256_HEX_LEN];
     sign_hmac_sha256_hex(t->secret, strlen(t->secret), body, len, sig);
     char *sig_h = xasprintf("X-Vomo-Sync-Signature: sha256=%s", sig);
-    char *key_h = xasprintf("Idempotency-Key: %s:%s:%s:%s", t->name, dl->resource, dl->id,
-                            dl->updated_at);
+    char *key_h =
+        xasprintf("Idempotency-Key: %s:%s:%s:%s", t->name, dl->resource, dl->id, dl->updated_at);
     const char *headers[] = {"Content-Type: application/json", sig_h, key_h, NULL};
     call_init(&dl->call, "POST", t->webhook_url, body, len, headers);
     free(body);

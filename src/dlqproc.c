@@ -29,7 +29,7 @@ struct dlq_job {
     struct vomo_record rec;
     bool have_rec;
     char hash[SHA256_HEX_LEN];
-    enum err_class fail_class;   /* the failure being written, for write_failed */
+    enum err_class fail_class; /* the failure being written, for write_failed */
     long fail_status;
     char fail_msg[256];
     struct dlq_job *next;
@@ -137,10 +137,9 @@ static int write_failed(struct dlq_job *j, const char *now)
         log_emit(LOG_WARN, &f, "dead letter %lld failed again: %s; next attempt at %s",
                  (long long)j->row.id, fail_msg, next);
     }
-    return store_dlq_attempt_failed(p->e->store, j->row.id, attempts,
-                                    d.escalate ? "manual_review" : "pending",
-                                    d.escalate ? NULL : next, fail_class, (int)j->fail_status,
-                                    fail_msg, now);
+    return store_dlq_attempt_failed(
+        p->e->store, j->row.id, attempts, d.escalate ? "manual_review" : "pending",
+        d.escalate ? NULL : next, fail_class, (int)j->fail_status, fail_msg, now);
 }
 
 static void job_failed(struct dlq_job *j, enum err_class cls, long status, const char *msg)
@@ -185,8 +184,8 @@ static int write_delivered(struct dlq_job *j, const char *now)
     if (rc == 0)
         rc = write_resolved(j, now, "delivered");
     if (rc == 0)
-        rc = store_dlq_supersede(st, j->row.tenant, j->row.resource, j->rec.id,
-                                 j->rec.updated_at, now);
+        rc = store_dlq_supersede(st, j->row.tenant, j->row.resource, j->rec.id, j->rec.updated_at,
+                                 now);
     return rc;
 }
 
@@ -237,7 +236,8 @@ static void on_fetched(struct call *c, const struct call_result *r)
     bool gone = r->cls == EC_NOT_FOUND;
     const char *err = NULL;
     if (!r->cancelled && r->cls == EC_NONE) {
-        if (vomo_parse_record(r->resp->body, r->resp->body_len, &j->rec, &err) < 0 || j->rec.error) {
+        if (vomo_parse_record(r->resp->body, r->resp->body_len, &j->rec, &err) < 0 ||
+            j->rec.error) {
             if (!err)
                 err = j->rec.error;
             j->have_rec = true;

@@ -95,9 +95,8 @@ void engine_breaker_changed(struct engine *e, const char *name, const struct bre
     struct log_fields f = {.delay_ms = LOG_NO_DELAY, .kv = kv, .nkv = ARRAY_SIZE(kv)};
     if (ev == BREAKER_EV_OPENED || ev == BREAKER_EV_REOPENED) {
         f.delay_ms = b->open_timeout_ms;
-        log_emit(LOG_ERROR, &f,
-                 "circuit breaker %s %s: requests to it wait; one probe in %lld ms", name,
-                 ev == BREAKER_EV_OPENED ? "opened" : "re-opened after a failed probe",
+        log_emit(LOG_ERROR, &f, "circuit breaker %s %s: requests to it wait; one probe in %lld ms",
+                 name, ev == BREAKER_EV_OPENED ? "opened" : "re-opened after a failed probe",
                  (long long)b->open_timeout_ms);
     } else if (ev == BREAKER_EV_HALF_OPEN) {
         log_emit(LOG_INFO, &f, "circuit breaker %s half-open: probing", name);

@@ -68,7 +68,7 @@ struct scan {
     bool full;
     char trace_id[TRACE_ID_LEN];
     char old_checkpoint[TS_LEN];
-    char updated_after[TS_LEN];   /* "" for a full scan */
+    char updated_after[TS_LEN]; /* "" for a full scan */
     char started_at[TS_LEN];
     int64_t started_mono;
     int pass;
@@ -163,8 +163,8 @@ static void start_page(struct scan *s, int number)
     struct page *pg = xcalloc(1, sizeof(*pg));
     pg->s = s;
     pg->number = number;
-    char *url = vomo_list_url(e->cfg->base_url, s->resource, number,
-                              s->full ? NULL : s->updated_after);
+    char *url =
+        vomo_list_url(e->cfg->base_url, s->resource, number, s->full ? NULL : s->updated_after);
     const char *headers[] = {s->t->auth_header, "Accept: application/json", NULL};
     call_init(&pg->call, "GET", url, NULL, 0, headers);
     free(url);
@@ -313,7 +313,8 @@ static void route_record(struct scan *s, struct rec_work *rw)
     if (rec->error) {
         char key[HASH_HEX_LEN + 16];
         char h[SHA256_HEX_LEN];
-        sign_sha256_hex(rec->payload ? rec->payload : "", rec->payload ? strlen(rec->payload) : 0, h);
+        sign_sha256_hex(rec->payload ? rec->payload : "", rec->payload ? strlen(rec->payload) : 0,
+                        h);
         snprintf(key, sizeof(key), "malformed:%s", h);
         idset_put(&s->seen, key, "");
         rw->state = RW_FAIL;
@@ -566,8 +567,8 @@ static void on_deleted(struct delivery *dl, const struct delivery_result *r)
         log_emit(LOG_WARN, &f, "deletion not delivered (%s); the next reconciliation retries it",
                  r->message);
     } else {
-        int rc = store_record_mark_deleted(s->e->store, s->t->name, s->resource, dw->id,
-                                           s->deleted_at);
+        int rc =
+            store_record_mark_deleted(s->e->store, s->t->name, s->resource, dw->id, s->deleted_at);
         if (rc < 0)
             log_emit(LOG_ERROR, &f, "could not record deletion: %s", store_errmsg(s->e->store));
         else

@@ -100,22 +100,33 @@ char *tu_tenant_ini(const char *name, const char *more)
 
 /* Default settings of a test config, overridable by "section.key = value". */
 static const char *const defaults[][3] = {
-    {"daemon", "state_db", NULL},     {"daemon", "log_level", "error"},
-    {"daemon", "log_format", "text"}, {"daemon", "shutdown_timeout", "2s"},
-    {"vomo", "base_url", NULL},       {"vomo", "request_timeout", "2s"},
-    {"vomo", "connect_timeout", "1s"}, {"vomo", "max_concurrency", "4"},
-    {"poll", "interval", "200ms"},    {"poll", "reconcile_interval", "1h"},
-    {"poll", "jitter", "0ms"},        {"poll", "safety_margin", "0ms"},
-    {"retry", "max_attempts", "5"},   {"retry", "base_delay", "5ms"},
-    {"retry", "max_delay", "50ms"},   {"retry", "budget", "1000"},
-    {"breaker", "failure_threshold", "50"}, {"breaker", "open_timeout", "300ms"},
-    {"dlq", "interval", "100ms"},     {"dlq", "max_attempts", "5"},
-    {"dlq", "base_delay", "50ms"},    {"dlq", "max_delay", "200ms"},
+    {"daemon", "state_db", NULL},
+    {"daemon", "log_level", "error"},
+    {"daemon", "log_format", "text"},
+    {"daemon", "shutdown_timeout", "2s"},
+    {"vomo", "base_url", NULL},
+    {"vomo", "request_timeout", "2s"},
+    {"vomo", "connect_timeout", "1s"},
+    {"vomo", "max_concurrency", "4"},
+    {"poll", "interval", "200ms"},
+    {"poll", "reconcile_interval", "1h"},
+    {"poll", "jitter", "0ms"},
+    {"poll", "safety_margin", "0ms"},
+    {"retry", "max_attempts", "5"},
+    {"retry", "base_delay", "5ms"},
+    {"retry", "max_delay", "50ms"},
+    {"retry", "budget", "1000"},
+    {"breaker", "failure_threshold", "50"},
+    {"breaker", "open_timeout", "300ms"},
+    {"dlq", "interval", "100ms"},
+    {"dlq", "max_attempts", "5"},
+    {"dlq", "base_delay", "50ms"},
+    {"dlq", "max_delay", "200ms"},
     {"webhook", "timeout", "2s"},
 };
 
 static const char *override_for(const char *overrides, const char *section, const char *key,
-                                 char *out, size_t outlen)
+                                char *out, size_t outlen)
 {
     char want[96];
     snprintf(want, sizeof(want), "%s.%s", section, key);

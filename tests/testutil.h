@@ -76,7 +76,8 @@ char *tu_db_text(struct tu_env *env, const char *sql, ...);
 int tu_mirror_diff(struct tu_env *env, const char *tenant, const char *resource);
 
 /* The daemon binary as a child: stdout/stderr to dir/daemon.log. */
-pid_t tu_daemon_spawn(struct tu_env *env, const char *const *extra_args, const char *const *env_add);
+pid_t tu_daemon_spawn(struct tu_env *env, const char *const *extra_args,
+                      const char *const *env_add);
 /* Waits for exit up to timeout_ms: exit status, or -1 on timeout (killed). */
 int tu_daemon_wait(pid_t pid, int timeout_ms);
 /* Whole log file of the child daemon (caller frees). */
