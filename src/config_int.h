@@ -47,6 +47,44 @@ enum cfg_tenant_key {
 };
 extern const char *const cfg_tenant_keys[CFG_TK_COUNT];
 
+/* Line of each tenant key (0 = not set), parallel to cfg->tenants. */
+struct tenant_lines {
+    int line[CFG_TK_COUNT];
+};
+
+/* The state of one cfg_load(): what the reader and the checks share. */
+struct loader {
+    struct config *cfg;
+    struct cfg_errors *errs;
+    unsigned flags;
+    char *dir; /* of the config file, for relative paths */
+    const char *data;
+    size_t len, pos;
+    int lineno;
+    char *section; /* current section as the reader saw it ("#": ignore its keys) */
+    int *key_line; /* parallel to cfg_keys; negative when the value was wrong */
+    struct tenant_lines *tlines;
+};
+
+/* Records an error (key may be NULL) or a warning; config.c. */
+void cfg_add_error(struct loader *L, int line, const char *key, const char *fmt, ...)
+    PRINTF_LIKE(4, 5);
+void cfg_add_warning(struct loader *L, int line, const char *key, const char *msg);
+/* Index of tenant name in L->cfg->tenants, or -1; config.c. */
+int cfg_tenant_index(const struct config *cfg, const char *name);
+
+/* inih's reader and handler (stream and user are the loader); config_read.c. */
+char *cfg_read_line(char *str, int num, void *stream);
+int cfg_on_key(void *user, const char *section, const char *name, const char *value);
+/* Trims white space around s in place; returns the new start. */
+char *cfg_trim(char *s);
+
+/* Value parsers; config_values.c.  key is "section.key" for messages. */
+void cfg_apply_defaults(struct loader *L);
+void cfg_set_value(struct loader *L, const struct cfg_key *k, const char *key, const char *value);
+void cfg_tenant_value(struct loader *L, struct tenant_cfg *t, enum cfg_tenant_key tk,
+                      const char *key, const char *value);
+
 /*
  * Reads a token or secret file: at most CFG_SECRET_MAX bytes, surrounding
  * white space trimmed, not empty, no control characters inside.  Returns 0
