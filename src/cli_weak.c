@@ -7,14 +7,14 @@
 
 #include "cli.h"
 
-#define WEAK_CMD(fn, name)                                                                     \
-    __attribute__((weak)) int fn(int argc, char **argv, const char *config_path)               \
-    {                                                                                          \
-        (void)argc;                                                                            \
-        (void)argv;                                                                            \
-        (void)config_path;                                                                     \
-        fprintf(stderr, "vomo-sync: '%s' is not available in this build\n", name);          \
-        return EXIT_RUNTIME;                                                                   \
+#define WEAK_CMD(fn, name)                                                                         \
+    __attribute__((weak)) int fn(int argc, char **argv, const char *config_path)                   \
+    {                                                                                              \
+        (void)argc;                                                                                \
+        (void)argv;                                                                                \
+        (void)config_path;                                                                         \
+        fprintf(stderr, "vomo-sync: '%s' is not available in this build\n", name);                 \
+        return EXIT_RUNTIME;                                                                       \
     }
 
 WEAK_CMD(cmd_run, "run")
