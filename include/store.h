@@ -215,4 +215,7 @@ struct scan_summary {
 };
 int store_scan_insert(struct store *s, const struct scan_summary *sum) WUR;
 
+/* Open dead letters: pending and manual_review rows (for status lines). */
+int store_dlq_counts(struct store *s, int64_t *pending, int64_t *review) WUR;
+
 #endif

@@ -109,10 +109,9 @@ void store_done(sqlite3_stmt *st)
 int store_exec_stmt(struct store *s, sqlite3_stmt *st, const char *what)
 {
     int r = sqlite3_step(st);
+    int rc = r == SQLITE_DONE || r == SQLITE_ROW ? 0 : store_fail(s, r, what);
     store_done(st);
-    if (r != SQLITE_DONE && r != SQLITE_ROW)
-        return store_fail(s, r, what);
-    return 0;
+    return rc;
 }
 
 int store_bind_text(sqlite3_stmt *st, int i, const char *v)

@@ -1,0 +1,75 @@
+/*
+ * call.h - one logical HTTP operation (a VOMO request or a webhook
+ * delivery) with everything around it: admission through a lane, the
+ * classification of each outcome, breaker and rate-gate accounting,
+ * in-cycle retries with backoff and jitter paid from a retry budget, and one
+ * structured log line per retry, wait or exhaustion.
+ *
+ * The owner embeds struct call, fills it with call_init() and the fields
+ * marked "set by owner", then call_start().  done runs exactly once: with
+ * the final outcome (success, a class that retrying cannot fix, or retries
+ * exhausted), or with cancelled = true when the lane is torn down.  The
+ * response in call_result is valid only during done.
+ */
+#ifndef VOMO_CALL_H
+#define VOMO_CALL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backoff.h"
+#include "budget.h"
+#include "classify.h"
+#include "http.h"
+#include "lane.h"
+
+struct call;
+
+struct call_result {
+    enum err_class cls;
+    enum treatment treatment;
+    long status;
+    int attempts;
+    bool cancelled;
+    const struct http_response *resp; /* NULL when cancelled before a response */
+    char message[256];                /* what went wrong, for logs and the DLQ */
+};
+
+typedef void (*call_done_fn)(struct call *c, const struct call_result *r);
+/* Checks a 2xx body; a negative return makes the outcome bad_data (retried
+ * like a transient failure for reads).  May keep parsed data in the owner. */
+typedef int (*call_check_fn)(struct call *c, const struct http_response *resp);
+
+struct call {
+    struct lane_job job;
+    /* set by owner (pointers borrowed; must outlive the call) */
+    struct lane *lane;
+    struct http_client *http;
+    enum op_context ctx;
+    const struct backoff_policy *backoff;
+    struct retry_budget *budget; /* may be NULL */
+    struct breaker *breaker;     /* may be NULL: outcomes feed it */
+    struct rategate *gate;       /* may be NULL: responses feed it */
+    int64_t timeout_ms, connect_timeout_ms;
+    size_t max_response;
+    const char *tenant, *resource, *record_id;
+    const char *trace_id;
+    call_check_fn check;
+    call_done_fn done;
+    void *arg;
+    /* private */
+    char *method, *url, *body;
+    size_t body_len;
+    char **headers;
+    int attempt;
+    bool running;
+};
+
+/* Copies method, url, body and headers (NULL-terminated list or NULL). */
+void call_init(struct call *c, const char *method, const char *url, const char *body,
+               size_t body_len, const char *const *headers);
+void call_start(struct call *c);
+/* Releases what call_init copied (not the struct itself). */
+void call_release(struct call *c);
+
+#endif

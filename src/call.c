@@ -1,0 +1,228 @@
+/*
+ * call.c - retries, classification and accounting around one HTTP
+ * operation (see call.h).  The retry decision follows the treatment table
+ * in classify.c: no status code is interpreted here.
+ */
+#include "call.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+#define CALL_FEW_ATTEMPTS 3 /* "retry a few times, then surface" (500) */
+
+static void call_begin(struct lane_job *job);
+static void call_cancelled(struct lane_job *job);
+
+void call_init(struct call *c, const char *method, const char *url, const char *body,
+               size_t body_len, const char *const *headers)
+{
+    c->method = xstrdup(method);
+    c->url = xstrdup(url);
+    c->body = body ? xstrndup(body, body_len) : NULL;
+    c->body_len = body ? body_len : 0;
+    size_t n = 0;
+    while (headers && headers[n])
+        n++;
+    c->headers = xcalloc(n + 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++)
+        c->headers[i] = xstrdup(headers[i]);
+    c->attempt = 0;
+    c->running = false;
+    c->job.start = call_begin;
+    c->job.cancel = call_cancelled;
+    c->job.not_before = 0;
+}
+
+void call_release(struct call *c)
+{
+    free(c->method);
+    free(c->url);
+    free(c->body);
+    for (size_t i = 0; c->headers && c->headers[i]; i++)
+        free(c->headers[i]);
+    free(c->headers);
+    c->method = c->url = c->body = NULL;
+    c->headers = NULL;
+}
+
+void call_start(struct call *c)
+{
+    c->attempt = 0;
+    c->job.not_before = 0;
+    lane_push(c->lane, &c->job);
+}
+
+static void finish(struct call *c, struct call_result *r)
+{
+    r->attempts = c->attempt;
+    c->done(c, r);
+}
+
+static void call_cancelled(struct lane_job *job)
+{
+    struct call *c = container_of(job, struct call, job);
+    struct call_result r = {.cls = EC_TRANSIENT, .treatment = TR_RETRY_BACKOFF, .cancelled = true};
+    snprintf(r.message, sizeof(r.message), "cancelled: shutting down");
+    finish(c, &r);
+}
+
+static void on_http_done(const struct http_response *resp, void *arg);
+
+static void call_begin(struct lane_job *job)
+{
+    struct call *c = container_of(job, struct call, job);
+    c->attempt++;
+    c->running = true;
+    struct http_request req = {
+        .method = c->method,
+        .url = c->url,
+        .headers = (const char *const *)c->headers,
+        .body = c->body,
+        .body_len = c->body_len,
+        .timeout_ms = c->timeout_ms,
+        .connect_timeout_ms = c->connect_timeout_ms,
+        .max_response = c->max_response,
+        .done = on_http_done,
+        .arg = c,
+    };
+    int rc = http_submit(c->http, &req);
+    if (rc < 0) {
+        /* Could not even start (out of handles): a transient local failure. */
+        struct http_response fake = {.curl_code = CURLE_FAILED_INIT,
+                                     .body = (char *)"",
+                                     .ratelimit_limit = -1,
+                                     .ratelimit_remaining = -1};
+        snprintf(fake.error, sizeof(fake.error), "request not started: %s", strerror(-rc));
+        on_http_done(&fake, c);
+    }
+}
+
+static struct log_fields fields_of(const struct call *c, enum err_class cls, long status)
+{
+    return (struct log_fields){.tenant = c->tenant,
+                               .resource = c->resource,
+                               .record_id = c->record_id,
+                               .trace_id = c->trace_id,
+                               .error_class = cls == EC_NONE ? NULL : err_class_name(cls),
+                               .http_status = (int)status,
+                               .attempt = c->attempt,
+                               .delay_ms = LOG_NO_DELAY};
+}
+
+static void describe(const struct http_response *resp, enum err_class cls, char *out, size_t len)
+{
+    if (resp->too_large)
+        snprintf(out, len, "response larger than the configured max_response_size");
+    else if (resp->curl_code != CURLE_OK)
+        snprintf(out, len, "%s",
+                 resp->error[0] ? resp->error : curl_easy_strerror(resp->curl_code));
+    else if (cls == EC_BAD_DATA)
+        snprintf(out, len, "HTTP %ld with a body that is not the expected JSON", resp->status);
+    else
+        snprintf(out, len, "HTTP %ld: %.200s", resp->status, resp->body ? resp->body : "");
+}
+
+/* Feeds the breaker and wakes lanes sharing it when it changed state. */
+static void account_breaker(struct call *c, enum err_class cls, int64_t now)
+{
+    if (!c->breaker)
+        return;
+    enum breaker_event ev;
+    if (cls == EC_NONE)
+        ev = breaker_success(c->breaker, now);
+    else if (err_class_trips_breaker(cls))
+        ev = breaker_failure(c->breaker, now);
+    else
+        ev = breaker_neutral(c->breaker, now);
+    if (ev != BREAKER_EV_NONE && c->lane->on_breaker_event)
+        c->lane->on_breaker_event(c->lane, ev);
+    if (ev != BREAKER_EV_NONE || c->breaker->state == BREAKER_CLOSED)
+        lane_wake_all();
+}
+
+static int attempt_limit(const struct call *c, enum treatment tr)
+{
+    int max = c->backoff->max_attempts;
+    if (tr == TR_RETRY_FEW && max > CALL_FEW_ATTEMPTS)
+        return CALL_FEW_ATTEMPTS;
+    return max;
+}
+
+static bool retryable(enum treatment tr)
+{
+    return tr == TR_RETRY_BACKOFF || tr == TR_RETRY_FEW || tr == TR_RETRY_THEN_GONE ||
+           tr == TR_WAIT_RETRY_AFTER;
+}
+
+/*
+ * Schedules another attempt when the treatment allows one and the budget
+ * pays for it.  Returns true when the call went back into its lane.
+ */
+static bool maybe_retry(struct call *c, enum err_class cls, enum treatment tr, long status,
+                        int64_t wait_ms, int64_t now)
+{
+    if (!retryable(tr) || c->lane->closing)
+        return false;
+    struct log_fields f = fields_of(c, cls, status);
+    if (c->attempt >= attempt_limit(c, tr)) {
+        log_emit(LOG_WARN, &f, "giving up after %d attempts", c->attempt);
+        return false;
+    }
+    /* A 429 wait is VOMO's instruction, not our extra load: it is free. */
+    if (tr != TR_WAIT_RETRY_AFTER && c->budget && !budget_try_spend(c->budget)) {
+        log_emit(LOG_WARN, &f, "retry budget exhausted: not retrying (%d tokens left)",
+                 c->budget->tokens);
+        return false;
+    }
+    int64_t delay =
+        tr == TR_WAIT_RETRY_AFTER ? wait_ms : backoff_delay(c->backoff, c->attempt, rand_u64());
+    f.delay_ms = delay;
+    log_emit(LOG_WARN, &f, "%s %s failed; retrying", c->method, c->url);
+    c->job.not_before = now + delay;
+    lane_push(c->lane, &c->job);
+    return true;
+}
+
+static void on_http_done(const struct http_response *resp, void *arg)
+{
+    struct call *c = arg;
+    int64_t now = clock_wall_ms();
+    c->running = false;
+    bool cancelled = resp->curl_code == CURLE_ABORTED_BY_CALLBACK || c->lane->closing;
+    struct outcome o = {.ctx = c->ctx,
+                        .curl_code = resp->curl_code,
+                        .http_status = resp->status,
+                        .too_large = resp->too_large};
+    if (!cancelled && resp->curl_code == CURLE_OK && resp->status >= 200 && resp->status < 300 &&
+        c->check && c->check(c, resp) < 0)
+        o.bad_body = true;
+    enum err_class cls = classify(&o);
+    enum treatment tr = treatment_for(cls, c->ctx);
+    int64_t wait_ms = 0;
+    if (c->gate && !cancelled) {
+        bool clamped = false;
+        wait_ms = rategate_on_response(c->gate, now, resp->status, resp->retry_after,
+                                       resp->ratelimit_limit, resp->ratelimit_remaining, &clamped);
+        if (clamped) {
+            struct log_fields f = fields_of(c, cls, resp->status);
+            f.delay_ms = wait_ms;
+            log_emit(LOG_WARN, &f, "Retry-After value '%s' is unusable; waiting %lld ms instead",
+                     resp->retry_after ? resp->retry_after : "", (long long)wait_ms);
+        }
+    }
+    if (!cancelled)
+        account_breaker(c, cls, now);
+    if (cls == EC_NONE && c->budget)
+        budget_on_success(c->budget);
+    lane_done(c->lane);
+    if (!cancelled && maybe_retry(c, cls, tr, resp->status, wait_ms, now))
+        return;
+    struct call_result r = {
+        .cls = cls, .treatment = tr, .status = resp->status, .resp = resp, .cancelled = cancelled};
+    if (cls != EC_NONE)
+        describe(resp, cls, r.message, sizeof(r.message));
+    finish(c, &r);
+}

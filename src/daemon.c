@@ -1,0 +1,288 @@
+/*
+ * daemon.c - `vomo-sync run`: the process around the sync engine.  Loads
+ * and checks the configuration, picks the log sink (journald natively when
+ * started by systemd), migrates the state database, runs the engine on a
+ * libuv loop, and speaks to systemd (READY, STATUS, WATCHDOG, RELOADING,
+ * STOPPING).  Signals are libuv signal handles, so handlers run on the loop
+ * and never in signal context: SIGTERM/SIGINT stop gracefully (exit 0),
+ * SIGHUP reloads the INI and every token and secret file.
+ */
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "cli.h"
+#include "config.h"
+#include "engine.h"
+#include "log.h"
+#include "sdnotify.h"
+#include "store.h"
+
+#define STATUS_EVERY_MS 5000
+
+struct daemon {
+    uv_loop_t loop;
+    uv_signal_t sigterm, sigint, sighup;
+    uv_timer_t status_timer;
+    struct sdnotify notify;
+    struct engine *engine;
+    const char *config_path;
+    bool exit_after_sync;
+    bool stopping;
+    int exit_code;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: vomo-sync [--config FILE] run [--exit-after-sync]\n\n"
+                 "Runs the daemon in the foreground (systemd Type=notify).  The state database\n"
+                 "is created or migrated first.  SIGTERM/SIGINT stop gracefully (exit 0);\n"
+                 "SIGHUP re-reads the configuration and every token and secret file.\n\n"
+                 "  --exit-after-sync  stop once every tenant and resource has finished one scan\n"
+                 "                     (first syncs, demos and benchmarks)\n");
+}
+
+/* Journald natively when stderr is the journal stream systemd gave us. */
+static enum log_format pick_format(enum log_format configured)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    struct stat st;
+    unsigned long long dev, ino;
+    if (configured != LOG_FMT_JOURNAL && js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+        fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+        (unsigned long long)st.st_ino == ino)
+        return LOG_FMT_JOURNAL;
+    return configured;
+}
+
+static void apply_logging(const struct config *cfg)
+{
+    log_setup(cfg->log_level, pick_format(cfg->log_format), stderr);
+}
+
+static void publish_status(struct daemon *d)
+{
+    char line[256];
+    engine_summary(d->engine, line, sizeof(line));
+    sdnotify_status(&d->notify, "%s", line);
+}
+
+static void on_status_timer(uv_timer_t *t)
+{
+    publish_status(t->data);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void on_engine_stopped(struct engine *e)
+{
+    struct daemon *d = e->data;
+    uv_close((uv_handle_t *)&d->sigterm, on_handle_closed);
+    uv_close((uv_handle_t *)&d->sigint, on_handle_closed);
+    uv_close((uv_handle_t *)&d->sighup, on_handle_closed);
+    uv_close((uv_handle_t *)&d->status_timer, on_handle_closed);
+    sdnotify_close(&d->notify);
+    log_info("stopped");
+}
+
+static void begin_stop(struct daemon *d, const char *why)
+{
+    if (d->stopping)
+        return;
+    d->stopping = true;
+    log_info("%s: stopping", why);
+    sdnotify_stopping(&d->notify);
+    uv_timer_stop(&d->status_timer);
+    engine_stop(d->engine, on_engine_stopped);
+}
+
+static void on_stop_signal(uv_signal_t *s, int signum)
+{
+    begin_stop(s->data, signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+/*
+ * SIGHUP: a valid configuration is applied; an invalid one is refused with
+ * each of its errors logged once, and the daemon keeps its old one.
+ */
+static void on_sighup(uv_signal_t *s, int signum)
+{
+    (void)signum;
+    struct daemon *d = s->data;
+    if (d->stopping)
+        return;
+    sdnotify_reloading(&d->notify);
+    struct cfg_errors errs;
+    cfg_errors_init(&errs);
+    struct config *cfg = NULL;
+    if (cfg_load(d->config_path, 0, &cfg, &errs) < 0) {
+        for (size_t i = 0; i < errs.count; i++) {
+            const struct cfg_error *er = &errs.items[i];
+            log_error("reload refused: %s:%d: %s: %s", er->file, er->line, er->key ? er->key : "-",
+                      er->message);
+        }
+        log_error("reload refused: %zu error(s) in %s; still running on the previous "
+                  "configuration",
+                  errs.count, d->config_path);
+    } else {
+        for (size_t i = 0; i < errs.nwarnings; i++)
+            log_warn("%s", errs.warnings[i]);
+        if (strcmp(cfg->state_db, d->engine->cfg->state_db) != 0)
+            log_warn("state_db changed to %s: this takes effect at the next restart",
+                     cfg->state_db);
+        apply_logging(cfg);
+        engine_reload(d->engine, cfg);
+    }
+    cfg_errors_free(&errs);
+    sdnotify_ready(&d->notify);
+    publish_status(d);
+}
+
+/* With --exit-after-sync: stop once every slot has finished a scan. */
+static void on_scan_done(struct engine *e, struct slot *slot, const char *status)
+{
+    (void)slot;
+    (void)status;
+    struct daemon *d = e->data;
+    if (!d->exit_after_sync)
+        return;
+    for (struct tenant *t = e->tenants; t; t = t->next)
+        for (int r = 0; r < RES_COUNT; r++)
+            if ((t->resources & RES_BIT(r)) && t->status == TENANT_OK &&
+                t->slots[r].scans_finished == 0)
+                return;
+    begin_stop(d, "every resource finished a scan");
+}
+
+static int open_state(const struct config *cfg, struct store **out)
+{
+    int from = 0, to = 0;
+    int rc = store_open(cfg->state_db, out);
+    if (rc < 0) {
+        fprintf(stderr, "vomo-sync: cannot open the state database %s: %s\n", cfg->state_db,
+                strerror(rc == -STORE_ENEWER ? EINVAL : -rc));
+        return rc;
+    }
+    rc = store_migrate(*out, &from, &to);
+    if (rc < 0) {
+        fprintf(stderr, "vomo-sync: %s: %s\n", cfg->state_db, store_errmsg(*out));
+        store_close(*out);
+        *out = NULL;
+        return rc;
+    }
+    if (from != to)
+        log_info("state database %s migrated from schema version %d to %d", cfg->state_db, from,
+                 to);
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, struct daemon *d)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 1;
+        }
+        if (strcmp(argv[i], "--exit-after-sync") == 0) {
+            d->exit_after_sync = true;
+            continue;
+        }
+        fprintf(stderr, "vomo-sync run: unknown argument '%s'\n", argv[i]);
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+static struct config *load_config(const char *path)
+{
+    struct cfg_errors errs;
+    cfg_errors_init(&errs);
+    struct config *cfg = NULL;
+    if (cfg_load(path, 0, &cfg, &errs) < 0)
+        cfg = NULL;
+    cfg_errors_print(&errs, stderr);
+    cfg_errors_free(&errs);
+    return cfg;
+}
+
+static void start_loop_handles(struct daemon *d)
+{
+    uv_signal_init(&d->loop, &d->sigterm);
+    uv_signal_init(&d->loop, &d->sigint);
+    uv_signal_init(&d->loop, &d->sighup);
+    d->sigterm.data = d->sigint.data = d->sighup.data = d;
+    uv_signal_start(&d->sigterm, on_stop_signal, SIGTERM);
+    uv_signal_start(&d->sigint, on_stop_signal, SIGINT);
+    uv_signal_start(&d->sighup, on_sighup, SIGHUP);
+    uv_timer_init(&d->loop, &d->status_timer);
+    d->status_timer.data = d;
+    uv_timer_start(&d->status_timer, on_status_timer, STATUS_EVERY_MS, STATUS_EVERY_MS);
+}
+
+static int run_loop(struct daemon *d, struct config *cfg, struct store *store)
+{
+    uv_loop_init(&d->loop);
+    if (engine_new(&d->loop, cfg, store, &d->engine) < 0) {
+        fprintf(stderr, "vomo-sync: cannot start the HTTP client\n");
+        cfg_free(cfg);
+        uv_loop_close(&d->loop);
+        return EXIT_RUNTIME;
+    }
+    d->engine->data = d;
+    d->engine->on_scan_done = on_scan_done;
+    if (sdnotify_init(&d->notify, &d->loop) < 0)
+        log_warn("systemd notification socket unusable: readiness will not be reported");
+    start_loop_handles(d);
+    if (engine_start(d->engine) < 0) {
+        begin_stop(d, "start failed");
+        d->exit_code = EXIT_RUNTIME;
+    } else {
+        sdnotify_ready(&d->notify); /* migrated, configured, the loop is about to run */
+        publish_status(d);
+    }
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    engine_free(d->engine);
+    if (uv_loop_close(&d->loop) != 0)
+        log_warn("event loop closed with handles still open");
+    return d->exit_code;
+}
+
+int cmd_run(int argc, char **argv, const char *config_path)
+{
+    struct daemon d = {.config_path = config_path, .exit_code = EXIT_OK};
+    int rc = parse_args(argc, argv, &d);
+    if (rc != 0)
+        return rc > 0 ? EXIT_OK : EXIT_USAGE;
+    struct config *cfg = load_config(config_path);
+    if (!cfg)
+        return EXIT_USAGE;
+    apply_logging(cfg);
+    signal(SIGPIPE, SIG_IGN);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "vomo-sync: libcurl failed to initialise\n");
+        cfg_free(cfg);
+        return EXIT_RUNTIME;
+    }
+    struct store *store = NULL;
+    if (open_state(cfg, &store) < 0) {
+        cfg_free(cfg);
+        curl_global_cleanup();
+        return EXIT_RUNTIME;
+    }
+    log_info("vomo-sync %s starting with %s (%zu tenant(s))", VOMO_SYNC_VERSION, config_path,
+             cfg->ntenants);
+    rc = run_loop(&d, cfg, store);
+    store_close(store);
+    curl_global_cleanup();
+    log_clear_secrets();
+    return rc;
+}

@@ -1,0 +1,404 @@
+/*
+ * dlqproc.c - the timer-driven DLQ processor of dlqproc.h.  Each due row
+ * becomes a job: GET the record from VOMO (through the tenant's lane, so
+ * breakers, rate gate and retry budget apply), decide, deliver through the
+ * tenant's destination, and write the outcome in one transaction, so a
+ * kill at any instant leaves the row pending or resolved, never lost.
+ */
+#include "dlqproc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "call.h"
+#include "dest.h"
+#include "dlqsched.h"
+#include "engine.h"
+#include "log.h"
+#include "sign.h"
+#include "store.h"
+#include "tenant.h"
+#include "vomo.h"
+
+struct dlq_job {
+    struct dlqproc *p;
+    struct tenant *t;
+    struct dlq_row row;
+    struct call call;
+    struct delivery dl;
+    struct vomo_record rec;
+    bool have_rec;
+    char hash[SHA256_HEX_LEN];
+    enum err_class fail_class; /* the failure being written, for write_failed */
+    long fail_status;
+    char fail_msg[256];
+    struct dlq_job *next;
+};
+
+struct dlqproc {
+    struct engine *e;
+    uv_timer_t timer;
+    struct dlq_job *jobs;
+    int running;
+    bool stopped, closing, timer_closed;
+    int64_t pending, review;
+    struct dlqproc_stats stats;
+};
+
+static void on_tick(uv_timer_t *timer);
+
+struct dlqproc *dlqproc_new(struct engine *e)
+{
+    struct dlqproc *p = xcalloc(1, sizeof(*p));
+    p->e = e;
+    uv_timer_init(e->loop, &p->timer);
+    p->timer.data = p;
+    return p;
+}
+
+void dlqproc_start(struct dlqproc *p)
+{
+    uint64_t every = (uint64_t)p->e->cfg->dlq_interval_ms;
+    uv_timer_start(&p->timer, on_tick, every, every);
+    dlqproc_tick(p); /* rows due at start-up are not kept waiting a whole interval */
+}
+
+static struct log_fields job_fields(const struct dlq_job *j)
+{
+    return (struct log_fields){.tenant = j->row.tenant,
+                               .resource = j->row.resource,
+                               .record_id = j->row.record_id,
+                               .delay_ms = LOG_NO_DELAY};
+}
+
+static void job_free(struct dlq_job *j)
+{
+    struct dlqproc *p = j->p;
+    for (struct dlq_job **pp = &p->jobs; *pp; pp = &(*pp)->next)
+        if (*pp == j) {
+            *pp = j->next;
+            break;
+        }
+    if (j->have_rec)
+        vomo_record_free(&j->rec);
+    dlq_row_free(&j->row);
+    struct tenant *t = j->t;
+    free(j);
+    p->running--;
+    p->e->busy--;
+    tenant_unbusy(t);
+    engine_idle_check(p->e);
+    if (p->closing && p->running == 0 && !p->timer_closed)
+        dlqproc_close(p);
+}
+
+/* Writes one outcome in its own transaction; logs a database failure. */
+static void write_outcome(struct dlq_job *j, int (*fn)(struct dlq_job *j, const char *now))
+{
+    struct store *st = j->p->e->store;
+    char now[TS_LEN];
+    ts_format(clock_wall_ms(), now);
+    int rc = store_begin(st);
+    if (rc == 0)
+        rc = fn(j, now);
+    if (rc == 0)
+        rc = store_commit(st);
+    if (rc < 0) {
+        store_rollback(st);
+        struct log_fields f = job_fields(j);
+        log_emit(LOG_ERROR, &f, "dead letter %lld not updated: %s (it stays as it was)",
+                 (long long)j->row.id, store_errmsg(st));
+    }
+}
+
+/* A failed attempt: back off on the schedule, or escalate. */
+static int write_failed(struct dlq_job *j, const char *now)
+{
+    struct dlqproc *p = j->p;
+    enum err_class cls = j->fail_class;
+    const char *fail_class = err_class_name(cls);
+    const char *fail_msg = j->fail_msg;
+    int attempts = j->row.attempts + 1;
+    struct dlq_decision d =
+        dlqsched_after_failure(&p->e->dlq_policy, cls, attempts, clock_wall_ms(), rand_u64());
+    char next[TS_LEN];
+    ts_format(d.next_attempt_at, next);
+    struct log_fields f = job_fields(j);
+    f.error_class = fail_class;
+    f.http_status = (int)j->fail_status;
+    f.attempt = attempts;
+    if (d.escalate) {
+        p->stats.escalated++;
+        log_emit(LOG_ERROR, &f, "dead letter %lld needs a person (manual_review): %s",
+                 (long long)j->row.id, fail_msg);
+    } else {
+        p->stats.failed++;
+        f.delay_ms = d.next_attempt_at - clock_wall_ms();
+        log_emit(LOG_WARN, &f, "dead letter %lld failed again: %s; next attempt at %s",
+                 (long long)j->row.id, fail_msg, next);
+    }
+    return store_dlq_attempt_failed(
+        p->e->store, j->row.id, attempts, d.escalate ? "manual_review" : "pending",
+        d.escalate ? NULL : next, fail_class, (int)j->fail_status, fail_msg, now);
+}
+
+static void job_failed(struct dlq_job *j, enum err_class cls, long status, const char *msg)
+{
+    j->fail_class = cls;
+    j->fail_status = status;
+    snprintf(j->fail_msg, sizeof(j->fail_msg), "%s", msg);
+    write_outcome(j, write_failed);
+    job_free(j);
+}
+
+static int write_resolved(struct dlq_job *j, const char *now, const char *resolution)
+{
+    return store_dlq_close(j->p->e->store, j->row.id, "resolved", resolution, NULL, "daemon", now);
+}
+
+static int write_superseded(struct dlq_job *j, const char *now)
+{
+    j->p->stats.superseded++;
+    return write_resolved(j, now, "superseded");
+}
+
+static int write_gone(struct dlq_job *j, const char *now)
+{
+    struct dlqproc *p = j->p;
+    p->stats.gone++;
+    if (j->t->dest_kind == DEST_SQLITE) {
+        int rc = store_record_mark_deleted(p->e->store, j->row.tenant, j->row.resource,
+                                           j->row.record_id, now);
+        if (rc < 0 && rc != -ENOENT)
+            return rc;
+    }
+    return write_resolved(j, now, "gone");
+}
+
+static int write_delivered(struct dlq_job *j, const char *now)
+{
+    struct store *st = j->p->e->store;
+    j->p->stats.resolved++;
+    int rc = store_record_put(st, j->row.tenant, j->row.resource, j->rec.id, j->rec.updated_at,
+                              j->rec.payload, j->hash, now);
+    if (rc == 0)
+        rc = write_resolved(j, now, "delivered");
+    if (rc == 0)
+        rc = store_dlq_supersede(st, j->row.tenant, j->row.resource, j->rec.id, j->rec.updated_at,
+                                 now);
+    return rc;
+}
+
+static void on_delivered(struct delivery *dl, const struct delivery_result *r)
+{
+    struct dlq_job *j = container_of(dl, struct dlq_job, dl);
+    struct log_fields f = job_fields(j);
+    if (r->cancelled) {
+        job_free(j);
+    } else if (r->cls != EC_NONE) {
+        job_failed(j, r->cls, r->status, r->message);
+    } else {
+        log_emit(LOG_INFO, &f, "dead letter %lld delivered at version %s", (long long)j->row.id,
+                 j->rec.updated_at);
+        write_outcome(j, write_delivered);
+        job_free(j);
+    }
+}
+
+/* The latest version is in hand: resolve it as superseded or deliver it. */
+static void decide(struct dlq_job *j)
+{
+    struct store *st = j->p->e->store;
+    struct record_state held;
+    sign_sha256_hex(j->rec.payload, strlen(j->rec.payload), j->hash);
+    int rc = store_record_get(st, j->row.tenant, j->row.resource, j->rec.id, &held);
+    if (rc == 0 && !held.deleted &&
+        (strcmp(held.updated_at, j->rec.updated_at) > 0 ||
+         (strcmp(held.updated_at, j->rec.updated_at) == 0 && strcmp(held.hash, j->hash) == 0))) {
+        struct log_fields f = job_fields(j);
+        log_emit(LOG_INFO, &f, "dead letter %lld superseded: the destination holds %s",
+                 (long long)j->row.id, held.updated_at);
+        write_outcome(j, write_superseded);
+        job_free(j);
+        return;
+    }
+    j->dl = (struct delivery){.resource = j->row.resource,
+                              .id = j->rec.id,
+                              .updated_at = j->rec.updated_at,
+                              .payload = j->rec.payload,
+                              .done = on_delivered};
+    dest_deliver(j->t->dest, &j->dl);
+}
+
+static void on_fetched(struct call *c, const struct call_result *r)
+{
+    struct dlq_job *j = container_of(c, struct dlq_job, call);
+    bool gone = r->cls == EC_NOT_FOUND;
+    const char *err = NULL;
+    if (!r->cancelled && r->cls == EC_NONE) {
+        if (vomo_parse_record(r->resp->body, r->resp->body_len, &j->rec, &err) < 0 ||
+            j->rec.error) {
+            if (!err)
+                err = j->rec.error;
+            j->have_rec = true;
+            char msg[256];
+            snprintf(msg, sizeof(msg), "VOMO returned a malformed record: %s", err ? err : "?");
+            call_release(c);
+            job_failed(j, EC_BAD_DATA, r->status, msg);
+            return;
+        }
+        j->have_rec = true;
+    }
+    char msg[256];
+    snprintf(msg, sizeof(msg), "%s", r->message);
+    enum err_class cls = r->cls;
+    enum treatment tr = r->treatment;
+    long status = r->status;
+    call_release(c);
+    if (r->cancelled) {
+        job_free(j);
+    } else if (cls == EC_NONE) {
+        decide(j);
+    } else if (gone) {
+        struct log_fields f = job_fields(j);
+        log_emit(LOG_INFO, &f, "dead letter %lld resolved: the record is gone from VOMO",
+                 (long long)j->row.id);
+        write_outcome(j, write_gone);
+        job_free(j);
+    } else if (tr == TR_STOP_TENANT) {
+        tenant_auth_failed(j->t, NULL, msg);
+        job_free(j); /* not counted: the tenant waits for a new token */
+    } else {
+        job_failed(j, cls, status, msg);
+    }
+}
+
+static void start_job(struct dlqproc *p, struct tenant *t, struct dlq_row *row)
+{
+    struct engine *e = p->e;
+    struct dlq_job *j = xcalloc(1, sizeof(*j));
+    j->p = p;
+    j->t = t;
+    j->row = *row;
+    j->next = p->jobs;
+    p->jobs = j;
+    p->running++;
+    e->busy++;
+    t->busy++;
+    char *url = vomo_get_url(e->cfg->base_url, j->row.resource, j->row.record_id);
+    const char *headers[] = {t->auth_header, "Accept: application/json", NULL};
+    call_init(&j->call, "GET", url, NULL, 0, headers);
+    free(url);
+    struct call *c = &j->call;
+    c->lane = &t->vomo_lane;
+    c->http = &e->http;
+    c->ctx = OP_VOMO_GET;
+    c->backoff = &e->retry_policy;
+    c->budget = &t->budget;
+    c->breaker = &e->vomo_breaker;
+    c->gate = &t->gate;
+    c->timeout_ms = e->cfg->request_timeout_ms;
+    c->connect_timeout_ms = e->cfg->connect_timeout_ms;
+    c->max_response = (size_t)e->cfg->max_response_size;
+    c->tenant = t->name;
+    c->resource = j->row.resource;
+    c->record_id = j->row.record_id;
+    c->done = on_fetched;
+    call_start(c);
+}
+
+/* Whether a row may be tried now; false leaves it untouched and uncounted. */
+static bool may_try(struct dlqproc *p, struct tenant *t)
+{
+    if (!t || t->closing || t->status != TENANT_OK)
+        return false;
+    if (p->e->vomo_breaker.state == BREAKER_OPEN || t->dest_breaker.state == BREAKER_OPEN ||
+        t->dest_paused) {
+        p->stats.skipped_breaker++;
+        return false;
+    }
+    return true;
+}
+
+static bool row_running(const struct dlqproc *p, int64_t id)
+{
+    for (const struct dlq_job *j = p->jobs; j; j = j->next)
+        if (j->row.id == id)
+            return true;
+    return false;
+}
+
+void dlqproc_tick(struct dlqproc *p)
+{
+    struct engine *e = p->e;
+    if (p->stopped || e->stopping)
+        return;
+    p->stats.ticks++;
+    if (store_dlq_counts(e->store, &p->pending, &p->review) < 0)
+        log_warn("could not count dead letters: %s", store_errmsg(e->store));
+    if (p->running > 0)
+        return; /* the previous batch is still at work */
+    char now[TS_LEN];
+    ts_format(clock_wall_ms(), now);
+    struct dlq_row *rows = NULL;
+    size_t n = 0;
+    if (store_dlq_due(e->store, now, e->cfg->dlq_batch_size, &rows, &n) < 0) {
+        log_warn("could not read due dead letters: %s", store_errmsg(e->store));
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct tenant *t = engine_tenant(e, rows[i].tenant);
+        if (may_try(p, t) && !row_running(p, rows[i].id)) {
+            start_job(p, t, &rows[i]);
+            continue;
+        }
+        dlq_row_free(&rows[i]);
+    }
+    free(rows);
+}
+
+static void on_tick(uv_timer_t *timer)
+{
+    dlqproc_tick(timer->data);
+}
+
+void dlqproc_stop(struct dlqproc *p)
+{
+    p->stopped = true;
+    uv_timer_stop(&p->timer);
+}
+
+void dlqproc_cancel(struct dlqproc *p)
+{
+    dlqproc_stop(p);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    struct dlqproc *p = h->data;
+    struct engine *e = p->e;
+    free(p);
+    e->open_handles--;
+    engine_handle_closed(e);
+}
+
+void dlqproc_close(struct dlqproc *p)
+{
+    dlqproc_stop(p);
+    p->closing = true;
+    if (p->running > 0 || p->timer_closed)
+        return; /* the last job closes it */
+    p->timer_closed = true;
+    uv_close((uv_handle_t *)&p->timer, on_timer_closed);
+}
+
+void dlqproc_counts(const struct dlqproc *p, int64_t *pending, int64_t *review)
+{
+    *pending = p->pending;
+    *review = p->review;
+}
+
+const struct dlqproc_stats *dlqproc_stats(const struct dlqproc *p)
+{
+    return &p->stats;
+}

@@ -1,0 +1,761 @@
+/*
+ * scan.c - one scan of one (tenant, resource), as described in scan.h and
+ * ARCHITECTURE.md ("poller", "scan completeness", "skip rule").
+ *
+ * Pages are requested through the tenant's VOMO lane, at most
+ * vomo.max_concurrency pages open at once (requested and not yet
+ * committed), so memory stays flat whatever the dataset size.  A page is
+ * committed in one transaction once each of its records is applied,
+ * skipped or failed; a page that cannot be parsed is retried as a request
+ * and applies nothing.  The checkpoint moves only when a pass completes,
+ * to min(newest updated_at processed, server time at scan start - margin).
+ */
+#include "scan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "call.h"
+#include "dest.h"
+#include "dlqsched.h"
+#include "engine.h"
+#include "idset.h"
+#include "log.h"
+#include "sign.h"
+#include "store.h"
+#include "vomo.h"
+
+#define EPOCH_TS "1970-01-01T00:00:00.000Z"
+
+enum rw_state { RW_PENDING, RW_SKIP, RW_APPLY, RW_FAIL, RW_CANCEL };
+
+struct page;
+
+/* One record of a page on its way to the destination. */
+struct rec_work {
+    struct delivery dl;
+    struct page *pg;
+    struct vomo_record *rec;
+    enum rw_state state;
+    enum err_class cls;
+    long status;
+    char msg[256];
+    char hash[HASH_HEX_LEN];
+};
+
+struct page {
+    struct call call;
+    struct scan *s;
+    int number;
+    struct vomo_page vp;
+    bool have_vp;
+    struct rec_work *work;
+    size_t outstanding;
+};
+
+/* A deletion found by a complete full scan. */
+struct del_work {
+    struct delivery dl;
+    struct scan *s;
+    char *id;
+};
+
+struct scan {
+    struct slot *slot;
+    struct tenant *t;
+    struct engine *e;
+    const char *resource;
+    bool full;
+    char trace_id[TRACE_ID_LEN];
+    char old_checkpoint[TS_LEN];
+    char updated_after[TS_LEN]; /* "" for a full scan */
+    char started_at[TS_LEN];
+    int64_t started_mono;
+    int pass;
+    struct idset seen;
+    int64_t max_total;
+    int last_page, next_page, open_pages, pages_done;
+    int64_t server_start_ms;
+    bool have_server_time;
+    char max_processed[TS_LEN];
+    bool failed, aborted;
+    char fail_msg[300];
+    int64_t n_applied, n_skipped, n_failed, n_deleted;
+    struct del_work *dels;
+    size_t ndels, dels_left;
+    char deleted_at[TS_LEN];
+    scan_done_fn done;
+};
+
+static void fill_window(struct scan *s);
+static void end_pass(struct scan *s);
+static void finish(struct scan *s, const char *status);
+static void start_deletions(struct scan *s);
+
+static struct log_fields scan_fields(const struct scan *s)
+{
+    return (struct log_fields){.tenant = s->t->name,
+                               .resource = s->resource,
+                               .trace_id = s->trace_id,
+                               .delay_ms = LOG_NO_DELAY};
+}
+
+static void now_ts(char out[TS_LEN])
+{
+    ts_format(clock_wall_ms(), out);
+}
+
+static void fail_scan(struct scan *s, const char *what, const char *detail)
+{
+    if (!s->failed)
+        snprintf(s->fail_msg, sizeof(s->fail_msg), "%s: %s", what, detail);
+    s->failed = true;
+}
+
+/* ---- pages ---- */
+
+static int page_check(struct call *c, const struct http_response *resp)
+{
+    struct page *pg = container_of(c, struct page, call);
+    const char *err = NULL;
+    if (pg->have_vp) {
+        vomo_page_free(&pg->vp);
+        pg->have_vp = false;
+    }
+    if (vomo_parse_page(resp->body, resp->body_len, &pg->vp, &err) < 0) {
+        struct log_fields f = scan_fields(pg->s);
+        f.error_class = "bad_data";
+        f.http_status = (int)resp->status;
+        log_emit(LOG_WARN, &f, "page %d is not a VOMO page (%s); it will be retried", pg->number,
+                 err ? err : "unparseable");
+        return -1;
+    }
+    pg->have_vp = true;
+    return 0;
+}
+
+static void page_free(struct page *pg)
+{
+    if (pg->have_vp)
+        vomo_page_free(&pg->vp);
+    free(pg->work);
+    call_release(&pg->call);
+    free(pg);
+}
+
+static void page_end(struct page *pg)
+{
+    struct scan *s = pg->s;
+    page_free(pg);
+    s->open_pages--;
+    s->pages_done++;
+    fill_window(s);
+    if (s->open_pages == 0 &&
+        (s->failed || s->aborted || s->e->stopping || s->next_page > s->last_page))
+        end_pass(s);
+}
+
+static void on_page(struct call *c, const struct call_result *r);
+
+static void start_page(struct scan *s, int number)
+{
+    struct engine *e = s->e;
+    struct page *pg = xcalloc(1, sizeof(*pg));
+    pg->s = s;
+    pg->number = number;
+    char *url =
+        vomo_list_url(e->cfg->base_url, s->resource, number, s->full ? NULL : s->updated_after);
+    const char *headers[] = {s->t->auth_header, "Accept: application/json", NULL};
+    call_init(&pg->call, "GET", url, NULL, 0, headers);
+    free(url);
+    struct call *c = &pg->call;
+    c->lane = &s->t->vomo_lane;
+    c->http = &e->http;
+    c->ctx = OP_VOMO_LIST;
+    c->backoff = &e->retry_policy;
+    c->budget = &s->t->budget;
+    c->breaker = &e->vomo_breaker;
+    c->gate = &s->t->gate;
+    c->timeout_ms = e->cfg->request_timeout_ms;
+    c->connect_timeout_ms = e->cfg->connect_timeout_ms;
+    c->max_response = (size_t)e->cfg->max_response_size;
+    c->tenant = s->t->name;
+    c->resource = s->resource;
+    c->trace_id = s->trace_id;
+    c->check = page_check;
+    c->done = on_page;
+    s->open_pages++;
+    call_start(c);
+}
+
+static void fill_window(struct scan *s)
+{
+    int window = s->e->cfg->max_concurrency;
+    while (!s->failed && !s->aborted && !s->e->stopping && s->open_pages < window &&
+           s->next_page <= s->last_page)
+        start_page(s, s->next_page++);
+}
+
+/* A page request ended for good with an error: say why, stop the scan. */
+static void page_failed(struct page *pg, const struct call_result *r)
+{
+    struct scan *s = pg->s;
+    struct log_fields f = scan_fields(s);
+    f.error_class = err_class_name(r->cls);
+    f.http_status = (int)r->status;
+    f.attempt = r->attempts;
+    if (r->treatment == TR_STOP_TENANT) {
+        tenant_auth_failed(s->t, s->trace_id, r->message);
+    } else if (r->treatment == TR_STOP_OPERATION) {
+        if (!s->slot->forbidden)
+            log_emit(LOG_ERROR, &f,
+                     "VOMO refused %s for this token (HTTP %ld): syncing %s is stopped until the "
+                     "token changes or vomo-sync is reloaded; grant the token this scope",
+                     s->resource, r->status, s->resource);
+        s->slot->forbidden = true;
+    } else {
+        log_emit(LOG_ERROR, &f, "page %d failed: %s", pg->number, r->message);
+    }
+    fail_scan(s, "page request failed", r->message);
+}
+
+static void learn_meta(struct scan *s, struct page *pg, const struct http_response *resp)
+{
+    int64_t date_ms;
+    if (!s->have_server_time && resp->date && ts_parse_http_date(resp->date, &date_ms) == 0) {
+        s->server_start_ms = date_ms;
+        s->have_server_time = true;
+    }
+    if (pg->vp.total > s->max_total)
+        s->max_total = pg->vp.total;
+    if (pg->vp.last_page > s->last_page)
+        s->last_page = pg->vp.last_page;
+    if (pg->vp.has_next && pg->number >= s->last_page)
+        s->last_page = pg->number + 1;
+}
+
+static void process_records(struct page *pg);
+
+static void on_page(struct call *c, const struct call_result *r)
+{
+    struct page *pg = container_of(c, struct page, call);
+    struct scan *s = pg->s;
+    if (r->cancelled) {
+        s->aborted = true;
+        page_end(pg);
+        return;
+    }
+    if (r->cls != EC_NONE || !pg->have_vp) {
+        page_failed(pg, r);
+        page_end(pg);
+        return;
+    }
+    learn_meta(s, pg, r->resp);
+    fill_window(s);
+    process_records(pg);
+}
+
+/* ---- records ---- */
+
+static void commit_page(struct page *pg);
+
+static void release(struct page *pg)
+{
+    if (--pg->outstanding == 0)
+        commit_page(pg);
+}
+
+static void on_delivered(struct delivery *dl, const struct delivery_result *r)
+{
+    struct rec_work *rw = container_of(dl, struct rec_work, dl);
+    if (r->cancelled) {
+        rw->state = RW_CANCEL;
+    } else if (r->cls == EC_NONE) {
+        rw->state = RW_APPLY;
+    } else {
+        rw->state = RW_FAIL;
+        rw->cls = r->cls;
+        rw->status = r->status;
+        snprintf(rw->msg, sizeof(rw->msg), "%s", r->message);
+    }
+    release(rw->pg);
+}
+
+/*
+ * The skip rule: the destination already holds this version with this
+ * content (or a newer version), or an open dead letter owns this version.
+ * Returns 1 to skip, 0 to deliver, negative on a database error.
+ */
+static int should_skip(struct scan *s, struct rec_work *rw)
+{
+    struct record_state st;
+    const struct vomo_record *rec = rw->rec;
+    int rc = store_record_get(s->e->store, s->t->name, s->resource, rec->id, &st);
+    if (rc == 0 && !st.deleted) {
+        int cmp = strcmp(st.updated_at, rec->updated_at);
+        if (cmp > 0 || (cmp == 0 && strcmp(st.hash, rw->hash) == 0))
+            return 1;
+    } else if (rc < 0 && rc != -ENOENT) {
+        return rc;
+    }
+    int64_t dlq_id;
+    char version[TS_LEN];
+    rc = store_dlq_open_for(s->e->store, s->t->name, s->resource, rec->id, &dlq_id, version);
+    if (rc == 0)
+        return strcmp(version, rec->updated_at) == 0;
+    return rc == -ENOENT ? 0 : rc;
+}
+
+/* Decides one record: fail (malformed), skip, or hand it to the destination. */
+static void route_record(struct scan *s, struct rec_work *rw)
+{
+    struct vomo_record *rec = rw->rec;
+    if (rec->error) {
+        char key[HASH_HEX_LEN + 16];
+        char h[SHA256_HEX_LEN];
+        sign_sha256_hex(rec->payload ? rec->payload : "", rec->payload ? strlen(rec->payload) : 0,
+                        h);
+        snprintf(key, sizeof(key), "malformed:%s", h);
+        idset_put(&s->seen, key, "");
+        rw->state = RW_FAIL;
+        rw->cls = EC_BAD_DATA;
+        snprintf(rw->msg, sizeof(rw->msg), "malformed record: %s", rec->error);
+        return;
+    }
+    const char *prev = idset_get(&s->seen, rec->id);
+    if (prev && strcmp(prev, rec->updated_at) >= 0) {
+        rw->state = RW_SKIP; /* seen already in this scan */
+        return;
+    }
+    idset_put(&s->seen, rec->id, rec->updated_at);
+    sign_sha256_hex(rec->payload, strlen(rec->payload), rw->hash);
+    int skip = should_skip(s, rw);
+    if (skip < 0) {
+        fail_scan(s, "state database read failed", store_errmsg(s->e->store));
+        rw->state = RW_CANCEL;
+        return;
+    }
+    if (skip) {
+        rw->state = RW_SKIP;
+        return;
+    }
+    rw->dl = (struct delivery){.resource = s->resource,
+                               .id = rec->id,
+                               .updated_at = rec->updated_at,
+                               .payload = rec->payload,
+                               .trace_id = s->trace_id,
+                               .done = on_delivered};
+    rw->pg->outstanding++;
+    dest_deliver(s->t->dest, &rw->dl);
+}
+
+static void process_records(struct page *pg)
+{
+    struct scan *s = pg->s;
+    pg->work = xcalloc(pg->vp.count ? pg->vp.count : 1, sizeof(*pg->work));
+    pg->outstanding = 1; /* held until every record is routed */
+    for (size_t i = 0; i < pg->vp.count; i++) {
+        struct rec_work *rw = &pg->work[i];
+        rw->pg = pg;
+        rw->rec = &pg->vp.records[i];
+        if (s->failed || s->aborted) {
+            rw->state = RW_CANCEL;
+            continue;
+        }
+        route_record(s, rw);
+    }
+    release(pg);
+}
+
+/* Dead-letters (or, in hold mode, holds) one failed record. */
+static int write_failure(struct scan *s, struct rec_work *rw, const char *now)
+{
+    struct engine *e = s->e;
+    const struct vomo_record *rec = rw->rec;
+    bool terminal = !dlqsched_retryable(rw->cls);
+    bool versioned = rec->updated_at[0] != '\0';
+    struct log_fields f = scan_fields(s);
+    f.record_id = rec->id[0] ? rec->id : NULL;
+    f.error_class = err_class_name(rw->cls);
+    f.http_status = (int)rw->status;
+    if (s->t->mode == CKPT_HOLD && !terminal && versioned) {
+        int attempts = 0;
+        int rc = store_hold_fail(e->store, s->t->name, s->resource, rec->id, rec->updated_at,
+                                 err_class_name(rw->cls), (int)rw->status, rw->msg, now, &attempts);
+        if (rc < 0)
+            return rc;
+        if (attempts < e->cfg->dlq_max_attempts) {
+            f.attempt = attempts;
+            log_emit(LOG_WARN, &f, "record failed (%s); held: the next scan retries it", rw->msg);
+            return 0;
+        }
+        rc = store_hold_clear(e->store, s->t->name, s->resource, rec->id);
+        if (rc < 0)
+            return rc;
+        terminal = true;
+        snprintf(rw->msg + strlen(rw->msg), sizeof(rw->msg) - strlen(rw->msg),
+                 " (failed in %d scans)", attempts);
+    }
+    char next[TS_LEN] = "";
+    if (!terminal) {
+        struct dlq_decision d =
+            dlqsched_after_failure(&e->dlq_policy, rw->cls, 1, clock_wall_ms(), rand_u64());
+        terminal = d.escalate;
+        ts_format(d.next_attempt_at, next);
+    }
+    struct dlq_new n = {.tenant = s->t->name,
+                        .resource = s->resource,
+                        .record_id = rec->id[0] ? rec->id : "(unknown)",
+                        .record_updated_at = versioned ? rec->updated_at : NULL,
+                        .status = terminal ? "manual_review" : "pending",
+                        .error_class = err_class_name(rw->cls),
+                        .http_status = (int)rw->status,
+                        .attempts = 1,
+                        .next_attempt_at = terminal ? NULL : next,
+                        .last_error = rw->msg,
+                        .payload = rec->payload,
+                        .now = now};
+    log_emit(terminal ? LOG_ERROR : LOG_WARN, &f, "record dead-lettered as %s: %s", n.status,
+             rw->msg);
+    return store_dlq_add(e->store, &n, NULL);
+}
+
+static int write_applied(struct scan *s, struct rec_work *rw, const char *now)
+{
+    struct store *st = s->e->store;
+    const struct vomo_record *rec = rw->rec;
+    int rc = store_record_put(st, s->t->name, s->resource, rec->id, rec->updated_at, rec->payload,
+                              rw->hash, now);
+    if (rc == 0)
+        rc = store_dlq_supersede(st, s->t->name, s->resource, rec->id, rec->updated_at, now);
+    if (rc == 0 && s->t->mode == CKPT_HOLD) {
+        rc = store_hold_clear(st, s->t->name, s->resource, rec->id);
+        if (rc == -ENOENT)
+            rc = 0;
+    }
+    return rc;
+}
+
+static int write_page(struct scan *s, struct page *pg, const char *now)
+{
+    int rc = 0;
+    for (size_t i = 0; i < pg->vp.count && rc == 0; i++) {
+        struct rec_work *rw = &pg->work[i];
+        if (rw->state == RW_APPLY)
+            rc = write_applied(s, rw, now);
+        else if (rw->state == RW_FAIL)
+            rc = write_failure(s, rw, now);
+    }
+    return rc;
+}
+
+static void count_page(struct scan *s, struct page *pg)
+{
+    for (size_t i = 0; i < pg->vp.count; i++) {
+        struct rec_work *rw = &pg->work[i];
+        if (rw->state == RW_APPLY)
+            s->n_applied++;
+        else if (rw->state == RW_SKIP)
+            s->n_skipped++;
+        else if (rw->state == RW_FAIL)
+            s->n_failed++;
+        if (rw->rec->updated_at[0] && strcmp(rw->rec->updated_at, s->max_processed) > 0)
+            snprintf(s->max_processed, TS_LEN, "%s", rw->rec->updated_at);
+    }
+}
+
+/*
+ * Commits a page whose records are all decided: applied records, dead
+ * letters and holds in one transaction.  If anything was cancelled the page
+ * commits nothing: its records are still ahead of the checkpoint.
+ */
+static void commit_page(struct page *pg)
+{
+    struct scan *s = pg->s;
+    for (size_t i = 0; i < pg->vp.count; i++)
+        if (pg->work[i].state == RW_CANCEL) {
+            if (!s->failed)
+                s->aborted = true;
+            page_end(pg);
+            return;
+        }
+    char now[TS_LEN];
+    now_ts(now);
+    int rc = store_begin(s->e->store);
+    if (rc == 0)
+        rc = write_page(s, pg, now);
+    if (rc == 0)
+        rc = store_commit(s->e->store);
+    if (rc < 0) {
+        store_rollback(s->e->store);
+        struct log_fields f = scan_fields(s);
+        log_emit(LOG_ERROR, &f, "page %d not saved (%s): the checkpoint stays where it was",
+                 pg->number, store_errmsg(s->e->store));
+        fail_scan(s, "state database write failed", store_errmsg(s->e->store));
+    } else {
+        count_page(s, pg);
+    }
+    page_end(pg);
+}
+
+/* ---- passes, deletions, the checkpoint ---- */
+
+static void end_pass(struct scan *s)
+{
+    if (s->e->stopping && s->next_page <= s->last_page)
+        s->aborted = true; /* shutting down mid-pass: the rest waits for the next run */
+    if (s->failed || s->aborted) {
+        finish(s, "failed");
+        return;
+    }
+    bool complete = s->max_total < 0 || (int64_t)s->seen.count >= s->max_total;
+    if (!complete && s->pass < s->e->cfg->scan_passes && !s->e->stopping) {
+        struct log_fields f = scan_fields(s);
+        log_emit(LOG_INFO, &f,
+                 "pass %d saw %zu of %lld records (records moved between pages): scanning again",
+                 s->pass, s->seen.count, (long long)s->max_total);
+        s->pass++;
+        s->last_page = 1;
+        s->next_page = 1;
+        fill_window(s);
+        return;
+    }
+    if (!complete) {
+        finish(s, "incomplete");
+        return;
+    }
+    if (s->full) {
+        start_deletions(s);
+        return;
+    }
+    finish(s, "complete");
+}
+
+static int collect_missing(const char *id, void *arg)
+{
+    struct scan *s = arg;
+    if (idset_get(&s->seen, id))
+        return 0;
+    s->dels = xrealloc(s->dels, (s->ndels + 1) * sizeof(*s->dels));
+    s->dels[s->ndels] = (struct del_work){.s = s, .id = xstrdup(id)};
+    s->ndels++;
+    return 0;
+}
+
+static void deletion_done(struct scan *s)
+{
+    if (--s->dels_left > 0)
+        return;
+    for (size_t i = 0; i < s->ndels; i++)
+        free(s->dels[i].id);
+    free(s->dels);
+    s->dels = NULL;
+    finish(s, s->aborted ? "failed" : "complete");
+}
+
+static void on_deleted(struct delivery *dl, const struct delivery_result *r)
+{
+    struct del_work *dw = container_of(dl, struct del_work, dl);
+    struct scan *s = dw->s;
+    struct log_fields f = scan_fields(s);
+    f.record_id = dw->id;
+    if (r->cancelled) {
+        s->aborted = true;
+    } else if (r->cls != EC_NONE) {
+        f.error_class = err_class_name(r->cls);
+        f.http_status = (int)r->status;
+        log_emit(LOG_WARN, &f, "deletion not delivered (%s); the next reconciliation retries it",
+                 r->message);
+    } else {
+        int rc =
+            store_record_mark_deleted(s->e->store, s->t->name, s->resource, dw->id, s->deleted_at);
+        if (rc < 0)
+            log_emit(LOG_ERROR, &f, "could not record deletion: %s", store_errmsg(s->e->store));
+        else
+            s->n_deleted++;
+    }
+    deletion_done(s);
+}
+
+/*
+ * A complete full scan: every live record the destination holds that VOMO
+ * did not list is gone from VOMO.  A scan that saw nothing at all while the
+ * destination holds records deletes nothing (an empty answer is more likely
+ * a VOMO fault than an organization that deleted everything).
+ */
+static void start_deletions(struct scan *s)
+{
+    int rc = store_record_each_live(s->e->store, s->t->name, s->resource, collect_missing, s);
+    struct log_fields f = scan_fields(s);
+    if (rc < 0) {
+        log_emit(LOG_ERROR, &f, "reconciliation skipped: %s", store_errmsg(s->e->store));
+        finish(s, "complete");
+        return;
+    }
+    if (s->ndels && s->seen.count == 0) {
+        log_emit(LOG_WARN, &f,
+                 "VOMO listed no %s at all while %zu are held: deleting nothing; check the "
+                 "organization in VOMO",
+                 s->resource, s->ndels);
+        s->dels_left = 1;
+        deletion_done(s);
+        return;
+    }
+    now_ts(s->deleted_at);
+    s->dels_left = s->ndels + 1;
+    for (size_t i = 0; i < s->ndels; i++) {
+        struct del_work *dw = &s->dels[i];
+        dw->dl = (struct delivery){.resource = s->resource,
+                                   .id = dw->id,
+                                   .updated_at = s->deleted_at,
+                                   .is_delete = true,
+                                   .trace_id = s->trace_id,
+                                   .done = on_deleted};
+        dest_deliver(s->t->dest, &dw->dl);
+    }
+    deletion_done(s);
+}
+
+/* The new checkpoint of a complete pass, or "" to leave it. */
+static void next_checkpoint(struct scan *s, char out[TS_LEN])
+{
+    out[0] = '\0';
+    if (!s->max_processed[0])
+        return;
+    char limit[TS_LEN];
+    ts_format(s->server_start_ms - s->e->cfg->safety_margin_ms, limit);
+    const char *cand = strcmp(s->max_processed, limit) < 0 ? s->max_processed : limit;
+    char held[TS_LEN];
+    if (s->t->mode == CKPT_HOLD &&
+        store_hold_oldest(s->e->store, s->t->name, s->resource, held) == 0 &&
+        strcmp(held, cand) < 0)
+        cand = held;
+    if (strcmp(cand, s->old_checkpoint) > 0)
+        snprintf(out, TS_LEN, "%s", cand);
+}
+
+static void record_scan(struct scan *s, const char *status, const char *ckpt)
+{
+    struct scan_summary sum = {.tenant = s->t->name,
+                               .resource = s->resource,
+                               .trace_id = s->trace_id,
+                               .kind = s->full ? "full" : "incremental",
+                               .status = status,
+                               .detail = s->failed ? s->fail_msg : NULL,
+                               .pages = s->pages_done,
+                               .records = (int64_t)s->seen.count,
+                               .applied = s->n_applied,
+                               .skipped = s->n_skipped,
+                               .failed = s->n_failed,
+                               .deleted = s->n_deleted};
+    snprintf(sum.started_at, TS_LEN, "%s", s->started_at);
+    now_ts(sum.finished_at);
+    struct store *st = s->e->store;
+    int rc = store_begin(st);
+    if (rc == 0)
+        rc = store_checkpoint_set(st, s->t->name, s->resource, ckpt[0] ? ckpt : NULL,
+                                  sum.finished_at, status,
+                                  s->full && strcmp(status, "complete") == 0);
+    if (rc == 0)
+        rc = store_scan_insert(st, &sum);
+    if (rc == 0)
+        rc = store_commit(st);
+    if (rc < 0) {
+        store_rollback(st);
+        struct log_fields f = scan_fields(s);
+        log_emit(LOG_ERROR, &f, "could not save the checkpoint: %s", store_errmsg(st));
+    }
+}
+
+static void finish(struct scan *s, const char *status)
+{
+    char ckpt[TS_LEN] = "";
+    if (strcmp(status, "complete") == 0)
+        next_checkpoint(s, ckpt);
+    if (!s->aborted)
+        record_scan(s, status, ckpt);
+    struct log_fields f = scan_fields(s);
+    struct log_kv kv[] = {
+        LOG_STR("kind", s->full ? "full" : "incremental"),
+        LOG_STR("status", s->aborted ? "aborted" : status),
+        LOG_INT("passes", s->pass),
+        LOG_INT("pages", s->pages_done),
+        LOG_INT("records", s->seen.count),
+        LOG_INT("applied", s->n_applied),
+        LOG_INT("skipped", s->n_skipped),
+        LOG_INT("failed", s->n_failed),
+        LOG_INT("deleted", s->n_deleted),
+        LOG_INT("duration_ms", clock_mono_ms() - s->started_mono),
+        LOG_STR("checkpoint", ckpt[0] ? ckpt : s->old_checkpoint),
+    };
+    f.kv = kv;
+    f.nkv = ARRAY_SIZE(kv);
+    if (strcmp(status, "incomplete") == 0)
+        log_emit(LOG_WARN, &f,
+                 "scan incomplete: saw %zu of %lld records after %d passes; the checkpoint stays "
+                 "at %s",
+                 s->seen.count, (long long)s->max_total, s->pass, s->old_checkpoint);
+    else if (s->failed)
+        log_emit(LOG_WARN, &f, "scan failed: %s", s->fail_msg);
+    else
+        log_emit(LOG_INFO, &f, "scan %s", s->aborted ? "aborted" : status);
+    struct engine_stats *st = &s->e->stats;
+    st->pages += s->pages_done;
+    st->records_applied += s->n_applied;
+    st->records_skipped += s->n_skipped;
+    st->records_failed += s->n_failed;
+    st->records_deleted += s->n_deleted;
+    s->done(s, s->aborted ? "aborted" : status);
+}
+
+struct scan *scan_start(struct slot *slot, bool full, scan_done_fn done)
+{
+    struct scan *s = xcalloc(1, sizeof(*s));
+    s->slot = slot;
+    s->t = slot->tenant;
+    s->e = s->t->eng;
+    s->resource = resource_name(slot->res);
+    s->done = done;
+    s->pass = 1;
+    s->max_total = -1;
+    s->last_page = 1;
+    s->next_page = 1;
+    s->started_mono = clock_mono_ms();
+    now_ts(s->started_at);
+    idset_init(&s->seen);
+    trace_id_new(s->trace_id);
+    struct checkpoint cp;
+    if (store_checkpoint_get(s->e->store, s->t->name, s->resource, &cp) < 0)
+        snprintf(cp.updated_after, TS_LEN, "%s", EPOCH_TS);
+    snprintf(s->old_checkpoint, TS_LEN, "%s", cp.updated_after);
+    s->full = full || strcmp(cp.updated_after, EPOCH_TS) == 0;
+    snprintf(s->updated_after, TS_LEN, "%s", s->full ? "" : cp.updated_after);
+    /* Without a Date header, the local clock at the start stands in. */
+    s->server_start_ms = clock_wall_ms();
+    s->started_mono = clock_mono_ms();
+    struct log_fields f = scan_fields(s);
+    log_emit(LOG_DEBUG, &f, "%s scan from %s", s->full ? "full" : "incremental",
+             s->full ? "the beginning" : s->updated_after);
+    fill_window(s);
+    return s;
+}
+
+struct slot *scan_slot(const struct scan *s)
+{
+    return s->slot;
+}
+
+void scan_free(struct scan *s)
+{
+    idset_free(&s->seen);
+    free(s);
+}
+
+void scan_progress(const struct scan *s, int *pages_done, int *last_page, int64_t *records,
+                   int64_t *started_mono_ms)
+{
+    *pages_done = s->pages_done;
+    *last_page = s->last_page;
+    *records = (int64_t)s->seen.count;
+    *started_mono_ms = s->started_mono;
+}
