@@ -336,13 +336,16 @@ void dlqproc_tick(struct dlqproc *p)
     p->stats.ticks++;
     if (store_dlq_counts(e->store, &p->pending, &p->review) < 0)
         log_warn("could not count dead letters: %s", store_errmsg(e->store));
-    if (p->running > 0)
-        return; /* the previous batch is still at work */
+    /* Jobs still at work (e.g. waiting for a paused destination) keep
+     * their places; the batch bound covers them and the new ones. */
+    int room = e->cfg->dlq_batch_size - p->running;
+    if (room <= 0)
+        return;
     char now[TS_LEN];
     ts_format(clock_wall_ms(), now);
     struct dlq_row *rows = NULL;
     size_t n = 0;
-    if (store_dlq_due(e->store, now, e->cfg->dlq_batch_size, &rows, &n) < 0) {
+    if (store_dlq_due(e->store, now, room + p->running, &rows, &n) < 0) {
         log_warn("could not read due dead letters: %s", store_errmsg(e->store));
         return;
     }
