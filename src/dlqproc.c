@@ -378,20 +378,23 @@ void dlqproc_tick(struct dlqproc *p)
     p->stats.ticks++;
     if (store_dlq_counts(e->store, &p->pending, &p->review) < 0)
         log_warn("could not count dead letters: %s", store_errmsg(e->store));
-    if (p->running > 0)
-        return; /* the previous batch is still at work */
+    /* Jobs still at work (e.g. waiting for a paused destination) keep
+     * their places; the batch bound covers them and the new ones. */
+    int room = e->cfg->dlq_batch_size - p->running;
+    if (room <= 0)
+        return;
     int64_t now_ms = clock_wall_ms();
     char now[TS_LEN];
     ts_format(now_ms, now);
     struct dlq_row *rows = NULL;
     size_t n = 0;
-    if (store_dlq_due(e->store, now, e->cfg->dlq_batch_size, &rows, &n) < 0) {
+    if (store_dlq_due(e->store, now, room + p->running, &rows, &n) < 0) {
         log_warn("could not read due dead letters: %s", store_errmsg(e->store));
         return;
     }
     for (size_t i = 0; i < n; i++) {
         struct tenant *t = engine_tenant(e, rows[i].tenant);
-        if (may_try(p, t, now_ms) && !row_running(p, rows[i].id)) {
+        if (!row_running(p, rows[i].id) && may_try(p, t, now_ms)) {
             start_job(p, t, &rows[i]);
             continue;
         }
