@@ -44,7 +44,8 @@ static void usage(FILE *out)
                  "is created or migrated first.  SIGTERM/SIGINT stop gracefully (exit 0);\n"
                  "SIGHUP re-reads the configuration and every token and secret file.\n\n"
                  "  --exit-after-sync  stop once every tenant and resource has finished one scan\n"
-                 "                     (first syncs, demos and benchmarks)\n");
+                 "                     (first syncs, demos and benchmarks); exit 1 when a\n"
+                 "                     tenant was stopped by VOMO or a resource's scans failed\n");
 }
 
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
@@ -172,19 +173,48 @@ static void on_sighup(uv_signal_t *s, int signum)
     publish_status(d);
 }
 
+/*
+ * How a --exit-after-sync run went: 0 when every tenant still runs and every
+ * resource had a scan that did not fail; otherwise each shortfall is logged
+ * and the run exits 1, so scripts and first syncs notice it.
+ */
+static int sync_outcome(struct engine *e)
+{
+    int rc = EXIT_OK;
+    for (struct tenant *t = e->tenants; t; t = t->next) {
+        struct log_fields f = {.tenant = t->name, .delay_ms = LOG_NO_DELAY};
+        if (t->status != TENANT_OK) {
+            log_emit(LOG_ERROR, &f, "tenant %s is stopped (VOMO rejected its token): not synced",
+                     t->name);
+            rc = EXIT_RUNTIME;
+            continue;
+        }
+        for (int r = 0; r < RES_COUNT; r++) {
+            const struct slot *s = &t->slots[r];
+            if (!(t->resources & RES_BIT(r)) || s->scans_failed < s->scans_finished)
+                continue;
+            f.resource = resource_name((enum resource)r);
+            log_emit(LOG_ERROR, &f, "%s/%s: every scan failed: not synced", t->name, f.resource);
+            rc = EXIT_RUNTIME;
+        }
+    }
+    return rc;
+}
+
 /* With --exit-after-sync: stop once every slot has finished a scan. */
 static void on_scan_done(struct engine *e, struct slot *slot, const char *status)
 {
     (void)slot;
     (void)status;
     struct daemon *d = e->data;
-    if (!d->exit_after_sync)
+    if (!d->exit_after_sync || d->stopping)
         return;
     for (struct tenant *t = e->tenants; t; t = t->next)
         for (int r = 0; r < RES_COUNT; r++)
             if ((t->resources & RES_BIT(r)) && t->status == TENANT_OK &&
                 t->slots[r].scans_finished == 0)
                 return;
+    d->exit_code = sync_outcome(e);
     begin_stop(d, "every resource finished a scan");
 }
 

@@ -522,6 +522,38 @@ START_TEST(newer_state_database_exits_1)
 }
 END_TEST
 
+/* --exit-after-sync reports a sync that did not happen: a tenant whose
+ * token VOMO rejects makes the run exit 1, after the others synced. */
+START_TEST(exit_after_sync_fails_when_a_tenant_is_stopped)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 20, 2, 2);
+    tu_tenant(&env, "beta", 20, 2, 2);
+    tu_fake_start(&env);
+    ck_assert_int_eq(fake_revoke(env.fake, "beta", true), 0);
+    char *a = tu_tenant_ini("acme", NULL), *b = tu_tenant_ini("beta", NULL);
+    char *both = xasprintf("%s%s", a, b);
+    tu_config(&env, NULL, both);
+    struct notify n;
+    notify_open(&n, &env);
+    const char *args[] = {"--exit-after-sync", NULL};
+    pid_t pid = spawn(&env, &n, args, NULL);
+    ck_assert_int_eq(tu_daemon_wait(pid, 15000), 1);
+    struct mirror_arg m = {&env, "acme", {"users", "groups", "projects"}};
+    ck_assert(mirror_equal(&m));
+    ck_assert_int_eq(tu_db_int(&env, "SELECT count(*) FROM records WHERE tenant = 'beta'", NULL),
+                     0);
+    ck_assert(log_has(&env, "tenant beta is stopped (VOMO rejected its token): not synced"));
+    ck_assert(!log_has(&env, "tenant acme is stopped"));
+    notify_close(&n);
+    free(both);
+    free(a);
+    free(b);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 /* ---- log formats ---- */
 
 static bool journal_reachable(void)
@@ -638,6 +670,7 @@ static Suite *daemon_suite(void)
     tcase_add_test(tc, sighup_resumes_a_tenant_stopped_by_401);
     tcase_add_test(tc, config_error_exits_2_with_the_error_on_stderr);
     tcase_add_test(tc, newer_state_database_exits_1);
+    tcase_add_test(tc, exit_after_sync_fails_when_a_tenant_is_stopped);
     tcase_add_test(tc, journal_format_without_a_journal_still_runs);
     tcase_add_test(tc, journal_stream_of_another_file_keeps_text);
     tcase_add_test(tc, journal_stream_of_stderr_picks_the_journal);
