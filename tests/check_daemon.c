@@ -424,6 +424,75 @@ START_TEST(sighup_with_a_broken_config_keeps_the_old_one)
 }
 END_TEST
 
+static int requests_of(struct tu_env *env, const char *tenant)
+{
+    struct fake_request *reqs;
+    size_t nreq;
+    ck_assert_int_eq(fake_requests(env->fake, &reqs, &nreq), 0);
+    int c = 0;
+    for (size_t i = 0; i < nreq; i++)
+        c += strcmp(reqs[i].tenant, tenant) == 0;
+    fake_requests_free(reqs, nreq);
+    return c;
+}
+
+/* A tenant changed by a reload syncs its new resources; a tenant removed
+ * stops asking VOMO; the daemon then stops cleanly (no handle or memory
+ * left behind: the sanitized binary would not exit 0). */
+START_TEST(sighup_changes_and_removes_tenants)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 30, 7, 4);
+    tu_tenant(&env, "beta", 20, 3, 3);
+    tu_fake_start(&env);
+    char *a1 = tu_tenant_ini("acme", "resources = users"), *b = tu_tenant_ini("beta", NULL);
+    char *both = xasprintf("%s%s", a1, b);
+    tu_config(&env, "daemon.log_level = info", both);
+    struct notify n;
+    notify_open(&n, &env);
+    pid_t pid = spawn(&env, &n, NULL, NULL);
+    ck_assert(notify_wait(&n, "READY=1", 0, 10000) >= 0);
+    struct mirror_arg ma = {&env, "acme", {"users", NULL, NULL}};
+    struct mirror_arg mb = {&env, "beta", {"users", "groups", "projects"}};
+    ck_assert(tu_wait(mirror_equal, &ma, 10000));
+    ck_assert(tu_wait(mirror_equal, &mb, 10000));
+    ck_assert_int_eq(
+        tu_db_int(&env,
+                  "SELECT count(*) FROM records WHERE tenant = 'acme' AND resource = 'groups'",
+                  NULL),
+        0);
+
+    char *a2 = tu_tenant_ini("acme", "resources = users, groups");
+    tu_config(&env, "daemon.log_level = info", a2);
+    int from = n.count;
+    ck_assert_int_eq(kill(pid, SIGHUP), 0);
+    ck_assert_int_ge(notify_wait(&n, "READY=1", from, 5000), 0);
+    struct mirror_arg ma2 = {&env, "acme", {"users", "groups", NULL}};
+    ck_assert_msg(tu_wait(mirror_equal, &ma2, 10000), "the changed tenant's new resource");
+    ck_assert(log_has(&env, "changed in the configuration"));
+    ck_assert(log_has(&env, "removed from the configuration"));
+
+    /* beta's in-flight work has ended by now; three poll intervals later
+     * it has still not asked for anything. */
+    fake_requests_clear(env.fake);
+    ck_assert_int_eq(fake_mutate(env.fake, "beta", "users", 3), 3);
+    ck_assert_int_eq(fake_mutate(env.fake, "acme", "users", 3), 3);
+    ck_assert(tu_wait(mirror_equal, &ma2, 10000));
+    notify_collect(&n, 600);
+    ck_assert_int_eq(requests_of(&env, "beta"), 0);
+    ck_assert_int_gt(requests_of(&env, "acme"), 0);
+
+    stop_with(&n, pid, SIGTERM);
+    notify_close(&n);
+    free(a1);
+    free(a2);
+    free(b);
+    free(both);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 /* A tenant stopped by a 401 resumes on SIGHUP once VOMO accepts its token. */
 START_TEST(sighup_resumes_a_tenant_stopped_by_401)
 {
@@ -667,6 +736,7 @@ static Suite *daemon_suite(void)
     tcase_add_test(tc, sigint_stops_gracefully);
     tcase_add_test(tc, sighup_applies_a_tenant_added_to_the_config);
     tcase_add_test(tc, sighup_with_a_broken_config_keeps_the_old_one);
+    tcase_add_test(tc, sighup_changes_and_removes_tenants);
     tcase_add_test(tc, sighup_resumes_a_tenant_stopped_by_401);
     tcase_add_test(tc, config_error_exits_2_with_the_error_on_stderr);
     tcase_add_test(tc, newer_state_database_exits_1);
