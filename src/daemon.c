@@ -8,6 +8,7 @@
  * SIGHUP reloads the INI and every token and secret file.
  */
 #include <curl/curl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,6 +271,22 @@ static struct config *load_config(const char *path)
     return cfg;
 }
 
+/*
+ * SIGTERM, SIGINT and SIGHUP are held from the start until the loop's
+ * signal handles exist: a stop asked for during a long migration is then
+ * honoured gracefully (exit 0) instead of killing the process, and an
+ * early SIGHUP does not terminate it.
+ */
+static void hold_signals(bool hold)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    (void)pthread_sigmask(hold ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
 static void start_loop_handles(struct daemon *d)
 {
     uv_signal_init(&d->loop, &d->sigterm);
@@ -279,6 +296,7 @@ static void start_loop_handles(struct daemon *d)
     uv_signal_start(&d->sigterm, on_stop_signal, SIGTERM);
     uv_signal_start(&d->sigint, on_stop_signal, SIGINT);
     uv_signal_start(&d->sighup, on_sighup, SIGHUP);
+    hold_signals(false);
     uv_timer_init(&d->loop, &d->status_timer);
     d->status_timer.data = d;
     uv_timer_start(&d->status_timer, on_status_timer, STATUS_EVERY_MS, STATUS_EVERY_MS);
@@ -318,6 +336,7 @@ int cmd_run(int argc, char **argv, const char *config_path)
     int rc = parse_args(argc, argv, &d);
     if (rc != 0)
         return rc > 0 ? EXIT_OK : EXIT_USAGE;
+    hold_signals(true);
     struct config *cfg = load_config(config_path);
     if (!cfg)
         return EXIT_USAGE;

@@ -332,6 +332,109 @@ START_TEST(sigint_stops_gracefully)
 }
 END_TEST
 
+/* Whether the process runs the daemon binary (it has called exec) and has
+ * the file `path` open (/proc/PID/fd): before exec, the forked child still
+ * holds this process's descriptors. */
+static bool has_open(pid_t pid, const char *path)
+{
+    char exe_link[64], exe[512];
+    snprintf(exe_link, sizeof(exe_link), "/proc/%ld/exe", (long)pid);
+    ssize_t elen = readlink(exe_link, exe, sizeof(exe) - 1);
+    if (elen <= 0)
+        return false;
+    exe[elen] = '\0';
+    char *bin = realpath(VOMO_SYNC_BIN, NULL);
+    bool same = bin && strcmp(exe, bin) == 0;
+    free(bin);
+    if (!same)
+        return false;
+    for (int fd = 0; fd < 64; fd++) {
+        char link[64], target[512];
+        snprintf(link, sizeof(link), "/proc/%ld/fd/%d", (long)pid, fd);
+        ssize_t len = readlink(link, target, sizeof(target) - 1);
+        if (len <= 0)
+            continue;
+        target[len] = '\0';
+        if (strcmp(target, path) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Whether SIGTERM is pending (held) for the process. */
+static bool sigterm_pending(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+    char *data = NULL;
+    if (read_whole_file(path, 1 << 16, &data, NULL) < 0)
+        return false;
+    bool pending = false;
+    const char *keys[] = {"\nSigPnd:", "\nShdPnd:"};
+    for (int i = 0; i < 2; i++) {
+        const char *p = strstr(data, keys[i]);
+        unsigned long long mask = 0;
+        if (p && sscanf(p + strlen(keys[i]), "%llx", &mask) == 1)
+            pending |= (mask & (1ull << (SIGTERM - 1))) != 0;
+    }
+    free(data);
+    return pending;
+}
+
+struct pid_path {
+    pid_t pid;
+    const char *path;
+};
+
+static bool pred_has_open(void *arg)
+{
+    struct pid_path *pp = arg;
+    return has_open(pp->pid, pp->path);
+}
+
+static bool pred_sigterm_pending(void *arg)
+{
+    return sigterm_pending(*(pid_t *)arg);
+}
+
+/* SIGTERM while the state database is still being migrated (here: waiting
+ * for a lock the test holds) is honoured once the loop runs: exit 0. */
+START_TEST(sigterm_during_migration_stops_gracefully)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 5, 1, 1);
+    tu_fake_start(&env);
+    char *a = tu_tenant_ini("acme", NULL);
+    tu_config(&env, "daemon.log_level = info", a);
+    struct store *s = NULL; /* an empty database of ours, in WAL mode */
+    ck_assert_int_eq(store_open(env.db_path, &s), 0);
+    store_close(s);
+    sqlite3 *db = NULL;
+    ck_assert_int_eq(sqlite3_open(env.db_path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+
+    struct notify n;
+    notify_open(&n, &env);
+    pid_t pid = spawn(&env, &n, NULL, NULL);
+    struct pid_path pp = {pid, env.db_path};
+    ck_assert_msg(tu_wait(pred_has_open, &pp, 4000), "the daemon never opened its database");
+    ck_assert_int_eq(kill(pid, SIGTERM), 0);
+    ck_assert_msg(tu_wait(pred_sigterm_pending, &pid, 2000), "SIGTERM not held during migration");
+    ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    ck_assert_int_eq(tu_daemon_wait(pid, 8000), 0);
+    notify_drain(&n);
+    ck_assert_int_ge(notify_find(&n, "STOPPING=1", 0), 0);
+    ck_assert(log_has(&env, "SIGTERM: stopping"));
+    ck_assert_int_ge(tu_db_int(&env, "PRAGMA user_version", NULL), 1);
+    notify_close(&n);
+    free(a);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 /* ---- SIGHUP ---- */
 
 START_TEST(sighup_applies_a_tenant_added_to_the_config)
@@ -734,6 +837,7 @@ static Suite *daemon_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, ready_after_migration_then_watchdog_status_and_stop);
     tcase_add_test(tc, sigint_stops_gracefully);
+    tcase_add_test(tc, sigterm_during_migration_stops_gracefully);
     tcase_add_test(tc, sighup_applies_a_tenant_added_to_the_config);
     tcase_add_test(tc, sighup_with_a_broken_config_keeps_the_old_one);
     tcase_add_test(tc, sighup_changes_and_removes_tenants);
