@@ -332,6 +332,109 @@ START_TEST(sigint_stops_gracefully)
 }
 END_TEST
 
+/* Whether the process runs the daemon binary (it has called exec) and has
+ * the file `path` open (/proc/PID/fd): before exec, the forked child still
+ * holds this process's descriptors. */
+static bool has_open(pid_t pid, const char *path)
+{
+    char exe_link[64], exe[512];
+    snprintf(exe_link, sizeof(exe_link), "/proc/%ld/exe", (long)pid);
+    ssize_t elen = readlink(exe_link, exe, sizeof(exe) - 1);
+    if (elen <= 0)
+        return false;
+    exe[elen] = '\0';
+    char *bin = realpath(VOMO_SYNC_BIN, NULL);
+    bool same = bin && strcmp(exe, bin) == 0;
+    free(bin);
+    if (!same)
+        return false;
+    for (int fd = 0; fd < 64; fd++) {
+        char link[64], target[512];
+        snprintf(link, sizeof(link), "/proc/%ld/fd/%d", (long)pid, fd);
+        ssize_t len = readlink(link, target, sizeof(target) - 1);
+        if (len <= 0)
+            continue;
+        target[len] = '\0';
+        if (strcmp(target, path) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Whether SIGTERM is pending (held) for the process. */
+static bool sigterm_pending(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+    char *data = NULL;
+    if (read_whole_file(path, 1 << 16, &data, NULL) < 0)
+        return false;
+    bool pending = false;
+    const char *keys[] = {"\nSigPnd:", "\nShdPnd:"};
+    for (int i = 0; i < 2; i++) {
+        const char *p = strstr(data, keys[i]);
+        unsigned long long mask = 0;
+        if (p && sscanf(p + strlen(keys[i]), "%llx", &mask) == 1)
+            pending |= (mask & (1ull << (SIGTERM - 1))) != 0;
+    }
+    free(data);
+    return pending;
+}
+
+struct pid_path {
+    pid_t pid;
+    const char *path;
+};
+
+static bool pred_has_open(void *arg)
+{
+    struct pid_path *pp = arg;
+    return has_open(pp->pid, pp->path);
+}
+
+static bool pred_sigterm_pending(void *arg)
+{
+    return sigterm_pending(*(pid_t *)arg);
+}
+
+/* SIGTERM while the state database is still being migrated (here: waiting
+ * for a lock the test holds) is honoured once the loop runs: exit 0. */
+START_TEST(sigterm_during_migration_stops_gracefully)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 5, 1, 1);
+    tu_fake_start(&env);
+    char *a = tu_tenant_ini("acme", NULL);
+    tu_config(&env, "daemon.log_level = info", a);
+    struct store *s = NULL; /* an empty database of ours, in WAL mode */
+    ck_assert_int_eq(store_open(env.db_path, &s), 0);
+    store_close(s);
+    sqlite3 *db = NULL;
+    ck_assert_int_eq(sqlite3_open(env.db_path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+
+    struct notify n;
+    notify_open(&n, &env);
+    pid_t pid = spawn(&env, &n, NULL, NULL);
+    struct pid_path pp = {pid, env.db_path};
+    ck_assert_msg(tu_wait(pred_has_open, &pp, 4000), "the daemon never opened its database");
+    ck_assert_int_eq(kill(pid, SIGTERM), 0);
+    ck_assert_msg(tu_wait(pred_sigterm_pending, &pid, 2000), "SIGTERM not held during migration");
+    ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    ck_assert_int_eq(tu_daemon_wait(pid, 8000), 0);
+    notify_drain(&n);
+    ck_assert_int_ge(notify_find(&n, "STOPPING=1", 0), 0);
+    ck_assert(log_has(&env, "SIGTERM: stopping"));
+    ck_assert_int_ge(tu_db_int(&env, "PRAGMA user_version", NULL), 1);
+    notify_close(&n);
+    free(a);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 /* ---- SIGHUP ---- */
 
 START_TEST(sighup_applies_a_tenant_added_to_the_config)
@@ -420,6 +523,75 @@ START_TEST(sighup_with_a_broken_config_keeps_the_old_one)
     notify_close(&n);
     free(where);
     free(a);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
+static int requests_of(struct tu_env *env, const char *tenant)
+{
+    struct fake_request *reqs;
+    size_t nreq;
+    ck_assert_int_eq(fake_requests(env->fake, &reqs, &nreq), 0);
+    int c = 0;
+    for (size_t i = 0; i < nreq; i++)
+        c += strcmp(reqs[i].tenant, tenant) == 0;
+    fake_requests_free(reqs, nreq);
+    return c;
+}
+
+/* A tenant changed by a reload syncs its new resources; a tenant removed
+ * stops asking VOMO; the daemon then stops cleanly (no handle or memory
+ * left behind: the sanitized binary would not exit 0). */
+START_TEST(sighup_changes_and_removes_tenants)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 30, 7, 4);
+    tu_tenant(&env, "beta", 20, 3, 3);
+    tu_fake_start(&env);
+    char *a1 = tu_tenant_ini("acme", "resources = users"), *b = tu_tenant_ini("beta", NULL);
+    char *both = xasprintf("%s%s", a1, b);
+    tu_config(&env, "daemon.log_level = info", both);
+    struct notify n;
+    notify_open(&n, &env);
+    pid_t pid = spawn(&env, &n, NULL, NULL);
+    ck_assert(notify_wait(&n, "READY=1", 0, 10000) >= 0);
+    struct mirror_arg ma = {&env, "acme", {"users", NULL, NULL}};
+    struct mirror_arg mb = {&env, "beta", {"users", "groups", "projects"}};
+    ck_assert(tu_wait(mirror_equal, &ma, 10000));
+    ck_assert(tu_wait(mirror_equal, &mb, 10000));
+    ck_assert_int_eq(
+        tu_db_int(&env,
+                  "SELECT count(*) FROM records WHERE tenant = 'acme' AND resource = 'groups'",
+                  NULL),
+        0);
+
+    char *a2 = tu_tenant_ini("acme", "resources = users, groups");
+    tu_config(&env, "daemon.log_level = info", a2);
+    int from = n.count;
+    ck_assert_int_eq(kill(pid, SIGHUP), 0);
+    ck_assert_int_ge(notify_wait(&n, "READY=1", from, 5000), 0);
+    struct mirror_arg ma2 = {&env, "acme", {"users", "groups", NULL}};
+    ck_assert_msg(tu_wait(mirror_equal, &ma2, 10000), "the changed tenant's new resource");
+    ck_assert(log_has(&env, "changed in the configuration"));
+    ck_assert(log_has(&env, "removed from the configuration"));
+
+    /* beta's in-flight work has ended by now; three poll intervals later
+     * it has still not asked for anything. */
+    fake_requests_clear(env.fake);
+    ck_assert_int_eq(fake_mutate(env.fake, "beta", "users", 3), 3);
+    ck_assert_int_eq(fake_mutate(env.fake, "acme", "users", 3), 3);
+    ck_assert(tu_wait(mirror_equal, &ma2, 10000));
+    notify_collect(&n, 600);
+    ck_assert_int_eq(requests_of(&env, "beta"), 0);
+    ck_assert_int_gt(requests_of(&env, "acme"), 0);
+
+    stop_with(&n, pid, SIGTERM);
+    notify_close(&n);
+    free(a1);
+    free(a2);
+    free(b);
+    free(both);
     tu_env_cleanup(&env);
 }
 END_TEST
@@ -518,6 +690,38 @@ START_TEST(newer_state_database_exits_1)
     ck_assert_int_eq(tu_db_int(&env, "SELECT count(*) FROM records", NULL), 0);
     notify_close(&n);
     free(a);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
+/* --exit-after-sync reports a sync that did not happen: a tenant whose
+ * token VOMO rejects makes the run exit 1, after the others synced. */
+START_TEST(exit_after_sync_fails_when_a_tenant_is_stopped)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 20, 2, 2);
+    tu_tenant(&env, "beta", 20, 2, 2);
+    tu_fake_start(&env);
+    ck_assert_int_eq(fake_revoke(env.fake, "beta", true), 0);
+    char *a = tu_tenant_ini("acme", NULL), *b = tu_tenant_ini("beta", NULL);
+    char *both = xasprintf("%s%s", a, b);
+    tu_config(&env, NULL, both);
+    struct notify n;
+    notify_open(&n, &env);
+    const char *args[] = {"--exit-after-sync", NULL};
+    pid_t pid = spawn(&env, &n, args, NULL);
+    ck_assert_int_eq(tu_daemon_wait(pid, 15000), 1);
+    struct mirror_arg m = {&env, "acme", {"users", "groups", "projects"}};
+    ck_assert(mirror_equal(&m));
+    ck_assert_int_eq(tu_db_int(&env, "SELECT count(*) FROM records WHERE tenant = 'beta'", NULL),
+                     0);
+    ck_assert(log_has(&env, "tenant beta is stopped (VOMO rejected its token): not synced"));
+    ck_assert(!log_has(&env, "tenant acme is stopped"));
+    notify_close(&n);
+    free(both);
+    free(a);
+    free(b);
     tu_env_cleanup(&env);
 }
 END_TEST
@@ -633,11 +837,14 @@ static Suite *daemon_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, ready_after_migration_then_watchdog_status_and_stop);
     tcase_add_test(tc, sigint_stops_gracefully);
+    tcase_add_test(tc, sigterm_during_migration_stops_gracefully);
     tcase_add_test(tc, sighup_applies_a_tenant_added_to_the_config);
     tcase_add_test(tc, sighup_with_a_broken_config_keeps_the_old_one);
+    tcase_add_test(tc, sighup_changes_and_removes_tenants);
     tcase_add_test(tc, sighup_resumes_a_tenant_stopped_by_401);
     tcase_add_test(tc, config_error_exits_2_with_the_error_on_stderr);
     tcase_add_test(tc, newer_state_database_exits_1);
+    tcase_add_test(tc, exit_after_sync_fails_when_a_tenant_is_stopped);
     tcase_add_test(tc, journal_format_without_a_journal_still_runs);
     tcase_add_test(tc, journal_stream_of_another_file_keeps_text);
     tcase_add_test(tc, journal_stream_of_stderr_picks_the_journal);
