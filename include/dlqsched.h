@@ -1,7 +1,9 @@
 /*
  * dlqsched.h - when a dead letter is tried again, and when it goes to a
- * person.  Exponential from dlq.base_delay to dlq.max_delay with jitter;
- * after dlq.max_attempts, manual review; validation and forbidden at once.
+ * person.  Exponential (factor DLQSCHED_GROWTH = 3) from dlq.base_delay to
+ * dlq.max_delay with jitter, so the defaults (1 min, 6 h, 10 attempts) span
+ * about a day; after dlq.max_attempts, manual review; validation, forbidden
+ * and bad data at once.
  * Pure: now and randomness are parameters.
  */
 #ifndef VOMO_DLQSCHED_H
@@ -11,6 +13,9 @@
 #include <stdint.h>
 
 #include "classify.h"
+
+/* Each failed attempt multiplies the nominal delay by this, up to the cap. */
+#define DLQSCHED_GROWTH 3
 
 struct dlq_policy {
     int64_t base_ms;
@@ -27,7 +32,7 @@ struct dlq_decision {
  * no). */
 bool dlqsched_retryable(enum err_class c);
 /* The nominal delay after `attempts` failed attempts (1 = after the first),
- * before jitter: min(max, base * 2^(attempts-1)). */
+ * before jitter: min(max, base * 3^(attempts-1)). */
 int64_t dlqsched_nominal_delay(const struct dlq_policy *p, int attempts);
 /* Decides after a failed attempt; attempts counts it.  Jitter spreads the
  * delay uniformly over [0.8, 1.2] x nominal, capped at max_ms. */

@@ -47,22 +47,48 @@ static void usage(FILE *out)
                  "                     (first syncs, demos and benchmarks)\n");
 }
 
-/* Journald natively when stderr is the journal stream systemd gave us. */
-static enum log_format pick_format(enum log_format configured)
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+
+/* Whether sd_journal_sendv() has a journal to talk to: without one it
+ * fails silently and every line would be lost. */
+static bool journal_reachable(void)
+{
+    struct stat st;
+    return stat(JOURNAL_SOCKET, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/*
+ * Journald natively when stderr is the journal stream systemd gave us
+ * (JOURNAL_STREAM names its device:inode).  When the journal is chosen but
+ * not reachable (a container, a manual run), lines go to stderr instead:
+ * as configured, or as text when journal itself was configured.
+ */
+static enum log_format pick_format(enum log_format configured, bool *no_journal)
 {
     const char *js = getenv("JOURNAL_STREAM");
     struct stat st;
     unsigned long long dev, ino;
+    enum log_format f = configured;
+    *no_journal = false;
     if (configured != LOG_FMT_JOURNAL && js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
         fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
         (unsigned long long)st.st_ino == ino)
-        return LOG_FMT_JOURNAL;
-    return configured;
+        f = LOG_FMT_JOURNAL;
+    if (f == LOG_FMT_JOURNAL && !journal_reachable()) {
+        *no_journal = true;
+        f = configured == LOG_FMT_JOURNAL ? LOG_FMT_TEXT : configured;
+    }
+    return f;
 }
 
 static void apply_logging(const struct config *cfg)
 {
-    log_setup(cfg->log_level, pick_format(cfg->log_format), stderr);
+    bool no_journal;
+    enum log_format f = pick_format(cfg->log_format, &no_journal);
+    log_setup(cfg->log_level, f, stderr);
+    if (no_journal)
+        log_warn("no journal at %s: logging %s lines to stderr instead", JOURNAL_SOCKET,
+                 log_format_name(f));
 }
 
 static void publish_status(struct daemon *d)

@@ -307,13 +307,55 @@ static void start_job(struct dlqproc *p, struct tenant *t, struct dlq_row *row)
     call_start(c);
 }
 
-/* Whether a row may be tried now; false leaves it untouched and uncounted. */
-static bool may_try(struct dlqproc *p, struct tenant *t)
+enum gate { GATE_OPEN, GATE_PROBE, GATE_SHUT };
+
+/*
+ * What a breaker lets through now.  Open past its timeout, or half-open, it
+ * takes one probe, and the lane's breaker_allow() is what moves it on: a
+ * quiet tenant (no scan traffic) has only its dead letters to probe with,
+ * so holding them until the breaker closes by itself would hold them
+ * forever.
+ */
+static enum gate breaker_gate(const struct breaker *b, int64_t now)
+{
+    if (b->state == BREAKER_CLOSED)
+        return GATE_OPEN;
+    if (b->state == BREAKER_OPEN && now < breaker_next_probe_at(b))
+        return GATE_SHUT;
+    return GATE_PROBE;
+}
+
+/* The same for a destination paused as misconfigured (probed by its lane). */
+static enum gate pause_gate(const struct tenant *t, int64_t now)
+{
+    if (!t->dest_paused)
+        return GATE_OPEN;
+    return now < t->dest_lane.paused_until ? GATE_SHUT : GATE_PROBE;
+}
+
+static int tenant_jobs(const struct dlqproc *p, const struct tenant *t)
+{
+    int n = 0;
+    for (const struct dlq_job *j = p->jobs; j; j = j->next)
+        n += j->t == t;
+    return n;
+}
+
+/*
+ * Whether a row may be tried now; false leaves it untouched and uncounted.
+ * Behind an open breaker or a paused destination, one row of the tenant
+ * goes as the probe once it is due, and the others wait for the next tick.
+ */
+static bool may_try(struct dlqproc *p, struct tenant *t, int64_t now)
 {
     if (!t || t->closing || t->status != TENANT_OK)
         return false;
-    if (p->e->vomo_breaker.state == BREAKER_OPEN || t->dest_breaker.state == BREAKER_OPEN ||
-        t->dest_paused) {
+    enum gate g = breaker_gate(&p->e->vomo_breaker, now);
+    enum gate d = breaker_gate(&t->dest_breaker, now);
+    enum gate q = pause_gate(t, now);
+    g = d > g ? d : g;
+    g = q > g ? q : g;
+    if (g == GATE_SHUT || (g == GATE_PROBE && tenant_jobs(p, t) > 0)) {
         p->stats.skipped_breaker++;
         return false;
     }
@@ -336,19 +378,23 @@ void dlqproc_tick(struct dlqproc *p)
     p->stats.ticks++;
     if (store_dlq_counts(e->store, &p->pending, &p->review) < 0)
         log_warn("could not count dead letters: %s", store_errmsg(e->store));
-    if (p->running > 0)
-        return; /* the previous batch is still at work */
+    /* Jobs still at work (e.g. waiting for a paused destination) keep
+     * their places; the batch bound covers them and the new ones. */
+    int room = e->cfg->dlq_batch_size - p->running;
+    if (room <= 0)
+        return;
+    int64_t now_ms = clock_wall_ms();
     char now[TS_LEN];
-    ts_format(clock_wall_ms(), now);
+    ts_format(now_ms, now);
     struct dlq_row *rows = NULL;
     size_t n = 0;
-    if (store_dlq_due(e->store, now, e->cfg->dlq_batch_size, &rows, &n) < 0) {
+    if (store_dlq_due(e->store, now, room + p->running, &rows, &n) < 0) {
         log_warn("could not read due dead letters: %s", store_errmsg(e->store));
         return;
     }
     for (size_t i = 0; i < n; i++) {
         struct tenant *t = engine_tenant(e, rows[i].tenant);
-        if (may_try(p, t) && !row_running(p, rows[i].id)) {
+        if (!row_running(p, rows[i].id) && may_try(p, t, now_ms)) {
             start_job(p, t, &rows[i]);
             continue;
         }

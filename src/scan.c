@@ -191,9 +191,14 @@ static void start_page(struct scan *s, int number)
 static void fill_window(struct scan *s)
 {
     int window = s->e->cfg->max_concurrency;
-    while (!s->failed && !s->aborted && !s->e->stopping && s->open_pages < window &&
-           s->next_page <= s->last_page)
+    /* A stopped lane would cancel a new page synchronously, ending (and
+     * freeing) the scan inside this loop: once it stops, nothing starts. */
+    const struct lane *lane = &s->t->vomo_lane;
+    while (!s->failed && !s->aborted && !s->e->stopping && !lane->stopped && !lane->closing &&
+           s->open_pages < window && s->next_page <= s->last_page)
         start_page(s, s->next_page++);
+    if (s->open_pages == 0 && (lane->stopped || lane->closing))
+        s->aborted = true;
 }
 
 /* A page request ended for good with an error: say why, stop the scan. */

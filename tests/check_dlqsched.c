@@ -2,7 +2,8 @@
  * check_dlqsched.c - the DLQ retry schedule: nominal delays per attempt
  * and their cap, jitter within [0.8, 1.2] x nominal that spreads rows
  * failed together, escalation after max_attempts, immediate escalation for
- * classes that retrying cannot fix, and the total span with the defaults.
+ * classes that retrying cannot fix, the total span with the defaults
+ * (about a day: factor 3 from 1 min, capped at 6 h), and overflow safety.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -25,12 +26,42 @@ static uint64_t mix(uint64_t x)
 
 START_TEST(nominal_delays_per_attempt)
 {
-    for (int a = 1; a <= 9; a++)
-        ck_assert_int_eq(dlqsched_nominal_delay(&defaults, a), MIN << (a - 1));
-    ck_assert_int_eq(dlqsched_nominal_delay(&defaults, 10), 6 * HOUR); /* 512 min capped */
+    static const int64_t minutes[] = {1, 3, 9, 27, 81, 243};
+    for (int a = 1; a <= 6; a++)
+        ck_assert_int_eq(dlqsched_nominal_delay(&defaults, a), minutes[a - 1] * MIN);
+    for (int a = 7; a <= 10; a++) /* 729 min and up: capped */
+        ck_assert_int_eq(dlqsched_nominal_delay(&defaults, a), 6 * HOUR);
     ck_assert_int_eq(dlqsched_nominal_delay(&defaults, 11), 6 * HOUR);
     ck_assert_int_eq(dlqsched_nominal_delay(&defaults, 1000), 6 * HOUR);
     ck_assert_int_eq(dlqsched_nominal_delay(&defaults, 0), MIN);
+    ck_assert_int_eq(dlqsched_nominal_delay(&defaults, -5), MIN);
+}
+END_TEST
+
+/* Growth stops at the cap without overflowing, even near INT64_MAX. */
+START_TEST(no_overflow_near_the_limits)
+{
+    struct dlq_policy huge = {.base_ms = INT64_MAX / 2, .max_ms = INT64_MAX, .max_attempts = 100};
+    ck_assert_int_eq(dlqsched_nominal_delay(&huge, 1), INT64_MAX / 2);
+    ck_assert_int_eq(dlqsched_nominal_delay(&huge, 2), INT64_MAX);
+    ck_assert_int_eq(dlqsched_nominal_delay(&huge, 100), INT64_MAX);
+    struct dlq_policy third = {.base_ms = 1, .max_ms = INT64_MAX, .max_attempts = 100};
+    int64_t prev = 0;
+    for (int a = 1; a <= 100; a++) {
+        int64_t d = dlqsched_nominal_delay(&third, a);
+        ck_assert_int_ge(d, prev);
+        ck_assert_int_gt(d, 0);
+        prev = d;
+    }
+    ck_assert_int_eq(prev, INT64_MAX);
+    /* A cap that is not a power of 3 times base is reached exactly. */
+    struct dlq_policy odd = {.base_ms = 10, .max_ms = 100, .max_attempts = 10};
+    ck_assert_int_eq(dlqsched_nominal_delay(&odd, 3), 90);
+    ck_assert_int_eq(dlqsched_nominal_delay(&odd, 4), 100);
+    /* Jitter near INT64_MAX stays in range too. */
+    struct dlq_decision d = dlqsched_after_failure(&huge, EC_TRANSIENT, 50, 0, UINT64_MAX);
+    ck_assert_int_le(d.next_attempt_at, INT64_MAX);
+    ck_assert_int_ge(d.next_attempt_at, INT64_MAX - INT64_MAX / 5);
 }
 END_TEST
 
@@ -39,6 +70,7 @@ START_TEST(jitter_within_bounds_and_capped)
     for (int a = 1; a <= 9; a++) {
         int64_t n = dlqsched_nominal_delay(&defaults, a);
         int64_t lo = INT64_MAX, hi = 0;
+        ck_assert_int_le(n, defaults.max_ms);
         for (uint64_t i = 0; i < 2000; i++) {
             struct dlq_decision d =
                 dlqsched_after_failure(&defaults, EC_TRANSIENT, a, T0, mix(i + 7919 * (uint64_t)a));
@@ -97,8 +129,8 @@ START_TEST(spread)
     for (int i = 1; i < ROWS; i++)
         distinct += at[i] != at[i - 1];
     ck_assert_int_ge(distinct, 950);
-    /* Spread over about 1.6 min of the 3.2 to 4.8 min band. */
-    ck_assert_int_ge(at[ROWS - 1] - at[0], 90 * 1000);
+    /* Spread over most of the 7.2 to 10.8 min band (9 min nominal). */
+    ck_assert_int_ge(at[ROWS - 1] - at[0], 3 * MIN);
 }
 END_TEST
 
@@ -133,17 +165,18 @@ END_TEST
 
 /*
  * With the defaults a row is created with attempts = 1 and escalates at
- * the 10th failure: nine delays, 1 + 2 + ... + 256 min = 511 min nominal.
- * Walk a row through its whole life and check the span stays within the
- * promised bounds for the nominal schedule and for every jitter draw.
+ * the 10th failure: nine delays, 1 + 3 + 9 + 27 + 81 + 243 min and three
+ * at the 6 h cap = 1444 min nominal, "about a day" as the documentation
+ * promises.  Walk a row through its whole life and check the span for the
+ * nominal schedule and for every jitter draw, and each draw's own bounds.
  */
 START_TEST(total_span_with_defaults)
 {
     int64_t nominal = 0;
     for (int a = 1; a < defaults.max_attempts; a++)
         nominal += dlqsched_nominal_delay(&defaults, a);
-    ck_assert_int_eq(nominal, 511 * MIN);
-    ck_assert_int_ge(nominal, 8 * HOUR);
+    ck_assert_int_eq(nominal, 1444 * MIN);
+    ck_assert_int_ge(nominal, 20 * HOUR);
     ck_assert_int_le(nominal, 30 * HOUR);
 
     for (uint64_t seed = 0; seed < 200; seed++) {
@@ -154,13 +187,17 @@ START_TEST(total_span_with_defaults)
                                                            mix(seed * 31 + (uint64_t)attempts));
             if (d.escalate)
                 break;
-            ck_assert_int_gt(d.next_attempt_at, now);
+            int64_t n = dlqsched_nominal_delay(&defaults, attempts);
+            ck_assert_int_ge(d.next_attempt_at - now, n - n / 5);
+            ck_assert_int_le(d.next_attempt_at - now, n + n / 5);
+            ck_assert_int_le(d.next_attempt_at - now, defaults.max_ms);
             now = d.next_attempt_at;
             attempts++;
         }
         ck_assert_int_eq(attempts, 10);
         ck_assert_int_ge(now - T0, nominal * 8 / 10);
         ck_assert_int_le(now - T0, nominal * 12 / 10);
+        ck_assert_int_ge(now - T0, 16 * HOUR);
         ck_assert_int_le(now - T0, 30 * HOUR);
     }
     /* The middle draw gives the nominal span. */
@@ -180,6 +217,7 @@ static Suite *dlqsched_suite(void)
     TCase *tc = tcase_create("core");
 
     tcase_add_test(tc, nominal_delays_per_attempt);
+    tcase_add_test(tc, no_overflow_near_the_limits);
     tcase_add_test(tc, jitter_within_bounds_and_capped);
     tcase_add_test(tc, never_below_one_ms);
     tcase_add_test(tc, spread);

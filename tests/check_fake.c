@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fake.h"
@@ -272,6 +274,59 @@ START_TEST(test_groups_updated_after_option)
     j = get_json(f, "/v1/projects?updated_after=2099-01-01T00:00:00Z", "tok-acme", &st);
     ck_assert_int_eq(meta_int(j, "total"), 0);
     cJSON_Delete(j);
+    fake_free(f);
+}
+END_TEST
+
+START_TEST(test_filters_and_reference)
+{
+    struct fake *f = start(NULL, 30, 4, 20);
+    long st;
+    cJSON *j = get_json(f, "/v1/projects?active=1&page=1", "tok-acme", &st);
+    int active = meta_int(j, "total");
+    ck_assert_int_gt(active, 0);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "data"))
+        ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(it, "active")));
+    cJSON_Delete(j);
+    j = get_json(f, "/v1/projects?active=0", "tok-acme", &st);
+    ck_assert_int_eq(meta_int(j, "total") + active, 20);
+    cJSON_Delete(j);
+    struct fake_record *rec;
+    size_t n;
+    ck_assert_int_eq(fake_records(f, "acme", "users", &rec, &n), 0);
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/users?email_like=.%s@", rec[3].id);
+    fake_records_free(rec, n);
+    j = get_json(f, path, "tok-acme", &st);
+    ck_assert_int_eq(meta_int(j, "total"), 1);
+    cJSON_Delete(j);
+    j = get_json(f, "/v1/users?active=1", "tok-acme", &st); /* not a users filter */
+    ck_assert_int_eq(meta_int(j, "total"), 30);
+    cJSON_Delete(j);
+    const char *ref[] = {"campaigns", "organizations", "forms", "certificates"};
+    for (size_t i = 0; i < ARRAY_SIZE(ref); i++) {
+        snprintf(path, sizeof(path), "/v1/%s", ref[i]);
+        j = get_json(f, path, "tok-acme", &st);
+        ck_assert_int_eq(st, 200);
+        ck_assert_int_eq(meta_int(j, "total"), 3);
+        cJSON_Delete(j);
+        struct resp r;
+        req(f, "POST", path, "tok-acme", "{\"name\":\"x\"}", 0, &r);
+        ck_assert_int_eq(r.status, 405);
+        resp_free(&r);
+    }
+    /* Members of a group: a page of users. */
+    ck_assert_int_eq(fake_records(f, "acme", "groups", &rec, &n), 0);
+    snprintf(path, sizeof(path), "/v1/groups/%s/members", rec[0].id);
+    struct resp r;
+    req(f, "PUT", path, "tok-acme", "{\"members\":[]}", 0, &r);
+    ck_assert_int_eq(r.status, 200);
+    resp_free(&r);
+    j = get_json(f, path, "tok-acme", &st);
+    ck_assert_int_eq(meta_int(j, "total"), 0);
+    cJSON_Delete(j);
+    fake_records_free(rec, n);
     fake_free(f);
 }
 END_TEST
@@ -965,6 +1020,65 @@ START_TEST(test_deterministic)
 }
 END_TEST
 
+/* The command line: the port alone on the first line, then serve until SIGTERM. */
+START_TEST(test_binary)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execl(VOMO_FAKE_BIN, "vomo-fake", "--tenant", "acme:tok:users=7,groups=1,projects=1",
+              "--next-style", "omit", "--fault", "path=/v1/groups kind=status status=418 count=1",
+              (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char line[32] = {0};
+    size_t got = 0;
+    while (got < sizeof(line) - 1 && !strchr(line, '\n')) {
+        ssize_t k = read(fds[0], line + got, sizeof(line) - 1 - got);
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+    }
+    close(fds[0]);
+    char *end;
+    long port = strtol(line, &end, 10);
+    ck_assert_msg(port > 0 && *end == '\n', "first line was '%s'", line);
+    struct curl_slist *h = curl_slist_append(NULL, "Authorization: Bearer tok");
+    CURL *c = curl_easy_init();
+    char url[96];
+    struct buf body;
+    buf_init(&body, 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%ld/v1/users", port);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+    ck_assert_ptr_nonnull(strstr(body.data, "\"total\":7"));
+    ck_assert_ptr_null(strstr(body.data, "\"next\""));
+    snprintf(url, sizeof(url), "http://127.0.0.1:%ld/v1/groups", port);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+    long st = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+    ck_assert_int_eq(st, 418);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(h);
+    buf_free(&body);
+    kill(pid, SIGTERM);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
 static Suite *fake_suite(void)
 {
     Suite *s = suite_create("fake");
@@ -973,6 +1087,7 @@ static Suite *fake_suite(void)
     tcase_add_test(tc, test_pagination);
     tcase_add_test(tc, test_updated_after_inclusive);
     tcase_add_test(tc, test_groups_updated_after_option);
+    tcase_add_test(tc, test_filters_and_reference);
     tcase_add_test(tc, test_shuffle_and_string_ids);
     tcase_add_test(tc, test_next_styles);
     tcase_add_test(tc, test_writes);
@@ -989,6 +1104,7 @@ static Suite *fake_suite(void)
     tcase_add_test(tc, test_admin_http);
     tcase_add_test(tc, test_scenario_file);
     tcase_add_test(tc, test_deterministic);
+    tcase_add_test(tc, test_binary);
     suite_add_tcase(s, tc);
     return s;
 }

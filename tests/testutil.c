@@ -328,15 +328,28 @@ int tu_mirror_diff(struct tu_env *env, const char *tenant, const char *resource)
     struct fake_record *recs = NULL;
     size_t n = 0;
     ck_assert_int_eq(fake_records(env->fake, tenant, resource, &recs, &n), 0);
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open_v2(env->db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *st;
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "SELECT count(*) FROM records WHERE tenant = ?1 AND "
+                                        "resource = ?2 AND id = ?3 AND updated_at = ?4 AND "
+                                        "deleted_at IS NULL",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
     int diff = 0;
     for (size_t i = 0; i < n; i++) {
-        int64_t c = tu_db_int(env,
-                              "SELECT count(*) FROM records WHERE tenant = ?1 AND resource = ?2 "
-                              "AND id = ?3 AND updated_at = ?4 AND deleted_at IS NULL",
-                              tenant, resource, recs[i].id, recs[i].updated_at, NULL);
-        if (c != 1)
+        sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, resource, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, recs[i].id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, recs[i].updated_at, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int64(st, 0) != 1)
             diff++;
+        sqlite3_reset(st);
     }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
     int64_t live = tu_db_int(env,
                              "SELECT count(*) FROM records WHERE tenant = ?1 AND resource = ?2 "
                              "AND deleted_at IS NULL",

@@ -365,10 +365,12 @@ static bool method_allowed(const char *method, const struct route *rt)
 {
     if (strcmp(method, "GET") == 0)
         return true;
+    if (rt->res > FAKE_PROJECTS)
+        return false; /* reference resources are read-only */
     if (strcmp(method, "POST") == 0)
         return !rt->has_id;
     if (strcmp(method, "PUT") == 0)
-        return rt->has_id && rt->res != FAKE_USERS && (!rt->members || rt->res == FAKE_GROUPS);
+        return rt->has_id && rt->res != FAKE_USERS;
     if (strcmp(method, "DELETE") == 0)
         return rt->has_id && !rt->members && rt->res == FAKE_GROUPS;
     return false;

@@ -99,6 +99,9 @@ int fake_add_tenant(struct fake *f, const char *name, const char *token, int use
     fake_set_generate(&t->sets[FAKE_GROUPS], FAKE_GROUPS, groups, seed + 2, f->anchor,
                       &t->sets[FAKE_USERS]);
     fake_set_generate(&t->sets[FAKE_PROJECTS], FAKE_PROJECTS, projects, seed + 3, f->anchor, NULL);
+    for (int r = FAKE_CAMPAIGNS; r < FAKE_NRES; r++)
+        fake_set_generate(&t->sets[r], (enum fake_res)r, FAKE_REFERENCE_SIZE,
+                          seed + (uint64_t)r + 1, f->anchor, NULL);
     pthread_mutex_lock(&f->mu);
     int rc = 0;
     if (fake_tenant_by_name_locked(f, name) || fake_tenant_by_token_locked(f, token)) {

@@ -30,7 +30,8 @@ static const char *const project_words[] = {"Spring Drive", "Winter Coats",  "Fu
 
 const char *fake_res_name(enum fake_res r)
 {
-    static const char *const names[] = {"users", "groups", "projects"};
+    static const char *const names[] = {"users",         "groups", "projects",    "campaigns",
+                                        "organizations", "forms",  "certificates"};
     return r < FAKE_NRES ? names[r] : "?";
 }
 
@@ -133,8 +134,10 @@ void fake_set_generate(struct fake_set *s, enum fake_res res, int n, uint64_t se
             gen_user(r, &seed);
         else if (res == FAKE_GROUPS)
             gen_group(r, &seed, users);
-        else
+        else if (res == FAKE_PROJECTS)
             gen_project(r, &seed);
+        else
+            r->a = xasprintf("%s %lld", fake_res_name(res), (long long)r->id);
     }
 }
 
@@ -184,24 +187,35 @@ void fake_rec_touch(struct fake_set *s, struct fake_rec *r)
     s->gen++;
 }
 
+/* Appends ,"key": without a printf: rendering is the hot path of a list. */
+static void put_key(struct buf *out, const char *key)
+{
+    (void)!buf_puts(out, ",\"");
+    (void)!buf_puts(out, key);
+    (void)!buf_puts(out, "\":");
+}
+
 static void put_ts(struct buf *out, const char *key, int64_t t)
 {
     time_t tt = (time_t)t;
     struct tm tm;
     gmtime_r(&tt, &tm);
     char ts[64];
-    snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d+00:00", (tm.tm_year + 1900) % 10000,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    (void)!buf_printf(out, ",\"%s\":\"%s\"", key, ts);
+    int n = snprintf(ts, sizeof(ts), "\"%04d-%02d-%02dT%02d:%02d:%02d+00:00\"",
+                     (tm.tm_year + 1900) % 10000, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                     tm.tm_sec);
+    put_key(out, key);
+    (void)!buf_append(out, ts, (size_t)n);
 }
 
 static void put_str(struct buf *out, const char *key, const char *v)
 {
+    put_key(out, key);
     if (!v) {
-        (void)!buf_printf(out, ",\"%s\":null", key);
+        (void)!buf_puts(out, "null");
         return;
     }
-    (void)!buf_printf(out, ",\"%s\":\"", key);
+    (void)!buf_puts(out, "\"");
     (void)!buf_json_escape(out, v);
     (void)!buf_puts(out, "\"");
 }
@@ -234,6 +248,8 @@ void fake_rec_render(const struct fake *f, enum fake_res res, const struct fake_
         put_str(out, "name", r->a);
         put_str(out, "description", r->b);
         (void)!buf_printf(out, ",\"members_count\":%zu", r->nmembers);
+    } else if (res != FAKE_PROJECTS) {
+        put_str(out, "name", r->a);
     } else {
         put_str(out, "name", r->a);
         (void)!buf_printf(out, ",\"active\":%s,\"published\":%s", r->active ? "true" : "false",
@@ -262,7 +278,8 @@ static bool rec_matches(enum fake_res res, const struct fake_rec *r, const struc
         return false;
     if (q->has_created_after && r->created * 1000 < q->created_after_ms)
         return false;
-    if (q->email_like && *q->email_like && !(res == FAKE_USERS && contains_ci(r->c, q->email_like)))
+    /* Filters a resource does not have are ignored, as Laravel does. */
+    if (res == FAKE_USERS && q->email_like && *q->email_like && !contains_ci(r->c, q->email_like))
         return false;
     if (q->name_like && *q->name_like) {
         bool hit = contains_ci(r->a, q->name_like) ||
@@ -270,9 +287,9 @@ static bool rec_matches(enum fake_res res, const struct fake_rec *r, const struc
         if (!hit)
             return false;
     }
-    if (q->active >= 0 && (res != FAKE_PROJECTS || (int)r->active != q->active))
+    if (res == FAKE_PROJECTS && q->active >= 0 && (int)r->active != q->active)
         return false;
-    if (q->published >= 0 && (res != FAKE_PROJECTS || (int)r->published != q->published))
+    if (res == FAKE_PROJECTS && q->published >= 0 && (int)r->published != q->published)
         return false;
     return true;
 }

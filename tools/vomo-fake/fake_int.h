@@ -17,7 +17,19 @@
 #include "fake.h"
 #include "util.h"
 
-enum fake_res { FAKE_USERS, FAKE_GROUPS, FAKE_PROJECTS, FAKE_NRES };
+/* The three synced resources, then the read-only reference resources (a
+ * few records each: {id, name, created_at, updated_at}). */
+enum fake_res {
+    FAKE_USERS,
+    FAKE_GROUPS,
+    FAKE_PROJECTS,
+    FAKE_CAMPAIGNS,
+    FAKE_ORGANIZATIONS,
+    FAKE_FORMS,
+    FAKE_CERTIFICATES,
+    FAKE_NRES
+};
+#define FAKE_REFERENCE_SIZE 3
 
 /*
  * One record.  Strings by resource: users a..d = first_name, last_name,

@@ -1,7 +1,7 @@
 /*
  * fake_scenario.c - scenario files and the option words they share with the
  * command line.  A scenario is a text file of lines (blank lines and lines
- * starting with '#' are ignored):
+ * starting with '#' are ignored, and so is " # ..." at the end of a line):
  *
  *     seed 42                      page-size 15        shuffle
  *     string-ids                   next-style string   latency-ms 5
@@ -131,6 +131,15 @@ static int scenario_line(struct fake_scenario *s, char *line, int lineno, struct
     char *word = line + strspn(line, " \t");
     if (!*word || *word == '#')
         return 0;
+    /* " # comment" at the end of a line (a value never holds a blank). */
+    for (char *h = strchr(word, '#'); h; h = strchr(h + 1, '#')) {
+        if (h[-1] == ' ' || h[-1] == '\t') {
+            *h = '\0';
+            break;
+        }
+    }
+    for (size_t n = strlen(word); n && (word[n - 1] == ' ' || word[n - 1] == '\t'); n--)
+        word[n - 1] = '\0';
     char *end = word + strcspn(word, " \t");
     char *value = end + strspn(end, " \t");
     if (strncmp(word, "tenant ", 7) == 0 || strncmp(word, "fault ", 6) == 0 ||
