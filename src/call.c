@@ -217,12 +217,22 @@ static void on_http_done(const struct http_response *resp, void *arg)
         account_breaker(c, cls, now);
     if (cls == EC_NONE && c->budget)
         budget_on_success(c->budget);
-    lane_done(c->lane);
-    if (!cancelled && maybe_retry(c, cls, tr, resp->status, wait_ms, now))
-        return;
-    struct call_result r = {
-        .cls = cls, .treatment = tr, .status = resp->status, .resp = resp, .cancelled = cancelled};
-    if (cls != EC_NONE)
-        describe(resp, cls, r.message, sizeof(r.message));
-    finish(c, &r);
+    /*
+     * The lane admits the next job only once this outcome has been acted
+     * on: after a 401 the owner stops the lane in done, and no request
+     * with the refused token may leave before that.  The lane outlives
+     * the call (done may free the call).
+     */
+    struct lane *lane = c->lane;
+    if (cancelled || !maybe_retry(c, cls, tr, resp->status, wait_ms, now)) {
+        struct call_result r = {.cls = cls,
+                                .treatment = tr,
+                                .status = resp->status,
+                                .resp = resp,
+                                .cancelled = cancelled};
+        if (cls != EC_NONE)
+            describe(resp, cls, r.message, sizeof(r.message));
+        finish(c, &r);
+    }
+    lane_done(lane);
 }

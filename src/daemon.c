@@ -8,6 +8,7 @@
  * SIGHUP reloads the INI and every token and secret file.
  */
 #include <curl/curl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,25 +45,52 @@ static void usage(FILE *out)
                  "is created or migrated first.  SIGTERM/SIGINT stop gracefully (exit 0);\n"
                  "SIGHUP re-reads the configuration and every token and secret file.\n\n"
                  "  --exit-after-sync  stop once every tenant and resource has finished one scan\n"
-                 "                     (first syncs, demos and benchmarks)\n");
+                 "                     (first syncs, demos and benchmarks); exit 1 when a\n"
+                 "                     tenant was stopped by VOMO or a resource's scans failed\n");
 }
 
-/* Journald natively when stderr is the journal stream systemd gave us. */
-static enum log_format pick_format(enum log_format configured)
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+
+/* Whether sd_journal_sendv() has a journal to talk to: without one it
+ * fails silently and every line would be lost. */
+static bool journal_reachable(void)
+{
+    struct stat st;
+    return stat(JOURNAL_SOCKET, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/*
+ * Journald natively when stderr is the journal stream systemd gave us
+ * (JOURNAL_STREAM names its device:inode).  When the journal is chosen but
+ * not reachable (a container, a manual run), lines go to stderr instead:
+ * as configured, or as text when journal itself was configured.
+ */
+static enum log_format pick_format(enum log_format configured, bool *no_journal)
 {
     const char *js = getenv("JOURNAL_STREAM");
     struct stat st;
     unsigned long long dev, ino;
+    enum log_format f = configured;
+    *no_journal = false;
     if (configured != LOG_FMT_JOURNAL && js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
         fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
         (unsigned long long)st.st_ino == ino)
-        return LOG_FMT_JOURNAL;
-    return configured;
+        f = LOG_FMT_JOURNAL;
+    if (f == LOG_FMT_JOURNAL && !journal_reachable()) {
+        *no_journal = true;
+        f = configured == LOG_FMT_JOURNAL ? LOG_FMT_TEXT : configured;
+    }
+    return f;
 }
 
 static void apply_logging(const struct config *cfg)
 {
-    log_setup(cfg->log_level, pick_format(cfg->log_format), stderr);
+    bool no_journal;
+    enum log_format f = pick_format(cfg->log_format, &no_journal);
+    log_setup(cfg->log_level, f, stderr);
+    if (no_journal)
+        log_warn("no journal at %s: logging %s lines to stderr instead", JOURNAL_SOCKET,
+                 log_format_name(f));
 }
 
 static void publish_status(struct daemon *d)
@@ -146,19 +174,48 @@ static void on_sighup(uv_signal_t *s, int signum)
     publish_status(d);
 }
 
+/*
+ * How a --exit-after-sync run went: 0 when every tenant still runs and every
+ * resource had a scan that did not fail; otherwise each shortfall is logged
+ * and the run exits 1, so scripts and first syncs notice it.
+ */
+static int sync_outcome(struct engine *e)
+{
+    int rc = EXIT_OK;
+    for (struct tenant *t = e->tenants; t; t = t->next) {
+        struct log_fields f = {.tenant = t->name, .delay_ms = LOG_NO_DELAY};
+        if (t->status != TENANT_OK) {
+            log_emit(LOG_ERROR, &f, "tenant %s is stopped (VOMO rejected its token): not synced",
+                     t->name);
+            rc = EXIT_RUNTIME;
+            continue;
+        }
+        for (int r = 0; r < RES_COUNT; r++) {
+            const struct slot *s = &t->slots[r];
+            if (!(t->resources & RES_BIT(r)) || s->scans_failed < s->scans_finished)
+                continue;
+            f.resource = resource_name((enum resource)r);
+            log_emit(LOG_ERROR, &f, "%s/%s: every scan failed: not synced", t->name, f.resource);
+            rc = EXIT_RUNTIME;
+        }
+    }
+    return rc;
+}
+
 /* With --exit-after-sync: stop once every slot has finished a scan. */
 static void on_scan_done(struct engine *e, struct slot *slot, const char *status)
 {
     (void)slot;
     (void)status;
     struct daemon *d = e->data;
-    if (!d->exit_after_sync)
+    if (!d->exit_after_sync || d->stopping)
         return;
     for (struct tenant *t = e->tenants; t; t = t->next)
         for (int r = 0; r < RES_COUNT; r++)
             if ((t->resources & RES_BIT(r)) && t->status == TENANT_OK &&
                 t->slots[r].scans_finished == 0)
                 return;
+    d->exit_code = sync_outcome(e);
     begin_stop(d, "every resource finished a scan");
 }
 
@@ -214,6 +271,22 @@ static struct config *load_config(const char *path)
     return cfg;
 }
 
+/*
+ * SIGTERM, SIGINT and SIGHUP are held from the start until the loop's
+ * signal handles exist: a stop asked for during a long migration is then
+ * honoured gracefully (exit 0) instead of killing the process, and an
+ * early SIGHUP does not terminate it.
+ */
+static void hold_signals(bool hold)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    (void)pthread_sigmask(hold ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
 static void start_loop_handles(struct daemon *d)
 {
     uv_signal_init(&d->loop, &d->sigterm);
@@ -223,6 +296,7 @@ static void start_loop_handles(struct daemon *d)
     uv_signal_start(&d->sigterm, on_stop_signal, SIGTERM);
     uv_signal_start(&d->sigint, on_stop_signal, SIGINT);
     uv_signal_start(&d->sighup, on_sighup, SIGHUP);
+    hold_signals(false);
     uv_timer_init(&d->loop, &d->status_timer);
     d->status_timer.data = d;
     uv_timer_start(&d->status_timer, on_status_timer, STATUS_EVERY_MS, STATUS_EVERY_MS);
@@ -262,6 +336,7 @@ int cmd_run(int argc, char **argv, const char *config_path)
     int rc = parse_args(argc, argv, &d);
     if (rc != 0)
         return rc > 0 ? EXIT_OK : EXIT_USAGE;
+    hold_signals(true);
     struct config *cfg = load_config(config_path);
     if (!cfg)
         return EXIT_USAGE;

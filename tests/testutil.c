@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fake_int.h"
 #include "log.h"
 #include "util.h"
 
@@ -116,6 +117,8 @@ static const char *const defaults[][3] = {
     {"retry", "base_delay", "5ms"},
     {"retry", "max_delay", "50ms"},
     {"retry", "budget", "1000"},
+    {"retry", "budget_cost", "5"},
+    {"retry", "budget_refill", "1"},
     {"breaker", "failure_threshold", "50"},
     {"breaker", "open_timeout", "300ms"},
     {"dlq", "interval", "100ms"},
@@ -420,4 +423,45 @@ bool tu_wait(bool (*pred)(void *arg), void *arg, int timeout_ms)
         nanosleep(&ts, NULL);
     }
     return pred(arg);
+}
+
+void tu_fake_set_token(struct tu_env *env, const char *tenant, const char *token)
+{
+    struct fake *f = env->fake;
+    pthread_mutex_lock(&f->mu);
+    struct fake_tenant *t = fake_tenant_by_name_locked(f, tenant);
+    if (t) {
+        free(t->token);
+        t->token = xstrdup(token);
+    }
+    pthread_mutex_unlock(&f->mu);
+    ck_assert_ptr_nonnull(t);
+}
+
+void tu_log_capture_start(struct tu_logcap *c)
+{
+    c->data = NULL;
+    c->len = 0;
+    c->f = open_memstream(&c->data, &c->len);
+    ck_assert_ptr_nonnull(c->f);
+    log_setup(LOG_DEBUG, LOG_FMT_JSON, c->f);
+}
+
+const char *tu_log_capture_text(struct tu_logcap *c)
+{
+    fflush(c->f);
+    return c->data ? c->data : "";
+}
+
+void tu_log_capture_end(struct tu_logcap *c)
+{
+    if (getenv("VOMO_TEST_VERBOSE"))
+        log_setup(LOG_DEBUG, LOG_FMT_TEXT, stderr);
+    else
+        log_setup(LOG_ERROR, LOG_FMT_TEXT, stderr);
+    fclose(c->f);
+    free(c->data);
+    c->f = NULL;
+    c->data = NULL;
+    c->len = 0;
 }

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <uv.h>
 
@@ -82,6 +83,22 @@ pid_t tu_daemon_spawn(struct tu_env *env, const char *const *extra_args,
 int tu_daemon_wait(pid_t pid, int timeout_ms);
 /* Whole log file of the child daemon (caller frees). */
 char *tu_daemon_log(struct tu_env *env);
+
+/* Gives a fake tenant another token (what an operator gets when a revoked
+ * token is replaced); the tenant's dataset stays. */
+void tu_fake_set_token(struct tu_env *env, const char *tenant, const char *token);
+
+/* Captures the daemon's log as JSON lines at debug level in memory. */
+struct tu_logcap {
+    FILE *f;
+    char *data;
+    size_t len;
+};
+void tu_log_capture_start(struct tu_logcap *c);
+/* Everything logged so far (valid until the next call or the end). */
+const char *tu_log_capture_text(struct tu_logcap *c);
+/* Sends the log back to stderr (errors only) and frees the capture. */
+void tu_log_capture_end(struct tu_logcap *c);
 
 /* Polls pred every 10 ms up to timeout_ms without a loop. */
 bool tu_wait(bool (*pred)(void *arg), void *arg, int timeout_ms);
