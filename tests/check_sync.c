@@ -111,6 +111,41 @@ START_TEST(incremental_applies_only_changes)
 }
 END_TEST
 
+/* A resource that ignores updated_after sends everything every time: the
+ * skip rule keeps unchanged records from being applied again. */
+START_TEST(ignored_filter_skips_unchanged_records)
+{
+    struct fake_opts o;
+    fake_opts_default(&o);
+    o.groups_ignore_updated_after = true;
+    struct tu_env env;
+    tu_env_init(&env, &o);
+    tu_tenant(&env, "acme", 5, 40, 5);
+    tu_fake_start(&env);
+    char *a = tu_tenant_ini("acme", "resources = groups");
+    tu_config(&env, NULL, a);
+    struct tu_engine te;
+    tu_engine_start(&env, &te);
+    ck_assert(tu_run_until(&te, scans1, te.e, 10000));
+    ck_assert_int_eq(fake_mutate(env.fake, "acme", "groups", 3), 3);
+    ck_assert(tu_run_until(&te, scans2, te.e, 10000));
+    tu_engine_stop(&te);
+    ck_assert_int_eq(tu_mirror_diff(&env, "acme", "groups"), 0);
+    ck_assert_int_eq(tu_db_int(&env,
+                               "SELECT applied FROM scans WHERE resource = 'groups' ORDER BY id "
+                               "LIMIT 1 OFFSET 1",
+                               NULL),
+                     3);
+    ck_assert_int_eq(tu_db_int(&env,
+                               "SELECT skipped FROM scans WHERE resource = 'groups' ORDER BY id "
+                               "LIMIT 1 OFFSET 1",
+                               NULL),
+                     37);
+    free(a);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 /* ---- helpers of the tests below ---- */
 
 static struct slot *slot_of(struct engine *e, const char *tenant, const char *resource)
@@ -542,11 +577,23 @@ START_TEST(dlq_mode_passes_failed_record)
                                v->id, v->updated_at, NULL),
                      1);
     run_scans(&te, users, 2);
-    tu_engine_stop(&te);
     ck_assert_int_eq(tu_db_int(&env, "SELECT count(*) FROM dlq", NULL), 1);
     ck_assert_int_eq(tu_db_int(&env, "SELECT count(*) FROM holds", NULL), 0);
     ck_assert_int_eq(deliveries_of(&env, "acme", v->id, false), 2);
     ck_assert_int_eq(tu_mirror_diff(&env, "acme", "users"), 1);
+    /* A newer version is a change like any other: once it is delivered, the
+     * older dead letter is resolved as superseded. */
+    fake_clear_faults(env.fake);
+    ck_assert_int_eq(fake_mutate_id(env.fake, "acme", "users", v->id), 0);
+    run_scans(&te, users, 4);
+    tu_engine_stop(&te);
+    ck_assert_int_eq(deliveries_of(&env, "acme", v->id, true), 1);
+    ck_assert_int_eq(tu_db_int(&env,
+                               "SELECT count(*) FROM dlq WHERE record_id = ?1 AND status = "
+                               "'resolved' AND resolution = 'superseded'",
+                               v->id, NULL),
+                     1);
+    ck_assert_int_eq(tu_mirror_diff(&env, "acme", "users"), 0);
     fake_records_free(recs, n);
     free(a);
     tu_env_cleanup(&env);
@@ -749,6 +796,7 @@ static Suite *sync_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, backfill_two_tenants_equals_dataset);
     tcase_add_test(tc, incremental_applies_only_changes);
+    tcase_add_test(tc, ignored_filter_skips_unchanged_records);
     tcase_add_test(tc, shuffled_pages_with_changes_mid_scan_converge);
     tcase_add_test(tc, malformed_records_are_isolated);
     tcase_add_test(tc, webhook_rejection_is_isolated);
