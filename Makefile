@@ -102,7 +102,7 @@ $(BUILD)/bench/%: tests/bench/%.c $(TESTLIB_OBJ) $(LIB_OBJ) $(FAKE_LIB_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests -Itools/vomo-fake -DVOMO_SYNC_BIN='"$(abspath $(BUILD))/vomo-sync"' \
 	  -DVOMO_FAKE_BIN='"$(abspath $(BUILD))/vomo-fake"' $(ALL_CFLAGS) $(PKG_CFLAGS) $(TEST_CFLAGS) \
-	  -o $@ $^ $(LIBS) $(TEST_LIBS)
+	  -o $@ $(filter %.c %.o,$^) $(LIBS) $(TEST_LIBS)
 
 # Migrations are embedded into the binary: the daemon never reads SQL files
 # at run time, so an installed binary cannot drift from its schema.

@@ -317,10 +317,9 @@ static void route_record(struct scan *s, struct rec_work *rw)
     struct vomo_record *rec = rw->rec;
     if (rec->error) {
         char key[HASH_HEX_LEN + 16];
-        char h[SHA256_HEX_LEN];
         sign_sha256_hex(rec->payload ? rec->payload : "", rec->payload ? strlen(rec->payload) : 0,
-                        h);
-        snprintf(key, sizeof(key), "malformed:%s", h);
+                        rw->hash);
+        snprintf(key, sizeof(key), "malformed:%s", rw->hash);
         idset_put(&s->seen, key, "");
         rw->state = RW_FAIL;
         rw->cls = EC_BAD_DATA;
@@ -408,9 +407,13 @@ static int write_failure(struct scan *s, struct rec_work *rw, const char *now)
         terminal = d.escalate;
         ts_format(d.next_attempt_at, next);
     }
+    /* A record without a usable id is filed under its content, so two such
+     * records are two dead letters and the same one seen again is one. */
+    char unknown_id[32];
+    snprintf(unknown_id, sizeof(unknown_id), "(unknown:%.16s)", rw->hash);
     struct dlq_new n = {.tenant = s->t->name,
                         .resource = s->resource,
-                        .record_id = rec->id[0] ? rec->id : "(unknown)",
+                        .record_id = rec->id[0] ? rec->id : unknown_id,
                         .record_updated_at = versioned ? rec->updated_at : NULL,
                         .status = terminal ? "manual_review" : "pending",
                         .error_class = err_class_name(rw->cls),
