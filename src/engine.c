@@ -43,11 +43,12 @@ int engine_new(uv_loop_t *loop, struct config *cfg, struct store *store, struct 
         free(e);
         return rc;
     }
-    e->open_handles = 3; /* http client, stop timer, progress timer */
+    e->open_handles = 4; /* http client, stop, progress and commit timers */
     breaker_init(&e->vomo_breaker, cfg->breaker_failure_threshold, cfg->breaker_open_timeout_ms);
     set_policies(e);
     uv_timer_init(loop, &e->stop_timer);
     uv_timer_init(loop, &e->progress_timer);
+    uv_timer_init(loop, &e->commit_timer);
     e->progress = isatty(STDOUT_FILENO) && log_get_level() > LOG_DEBUG;
     struct tenant **tail = &e->tenants;
     for (size_t i = 0; i < cfg->ntenants; i++) {
@@ -271,6 +272,8 @@ static void teardown(struct engine *e)
     e->progress_timer.data = e;
     uv_close((uv_handle_t *)&e->stop_timer, on_engine_handle_closed);
     uv_close((uv_handle_t *)&e->progress_timer, on_engine_handle_closed);
+    e->commit_timer.data = e;
+    uv_close((uv_handle_t *)&e->commit_timer, on_engine_handle_closed);
 }
 
 void engine_idle_check(struct engine *e)

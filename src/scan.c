@@ -51,6 +51,7 @@ struct page {
     bool have_vp;
     struct rec_work *work;
     size_t outstanding;
+    struct page *commit_next;   /* in the engine's group-commit queue */
 };
 
 /* A deletion found by a complete full scan. */
@@ -473,13 +474,50 @@ static void count_page(struct scan *s, struct page *pg)
 }
 
 /*
- * Commits a page whose records are all decided: applied records, dead
- * letters and holds in one transaction.  If anything was cancelled the page
- * commits nothing: its records are still ahead of the checkpoint.
+ * Pages whose records are all decided wait in the engine's queue until the
+ * loop has handled the I/O at hand, then commit together in one
+ * transaction (group commit): with synchronous=FULL each transaction costs
+ * an fsync, and pages that completed together need only one.  A page is
+ * still atomic (it commits whole or not at all), and the checkpoint, written
+ * only after a pass's last page ended, never commits before its pages.
  */
+static void flush_commits(uv_timer_t *timer)
+{
+    struct engine *e = container_of(timer, struct engine, commit_timer);
+    struct page *list = e->commit_queue;
+    e->commit_queue = NULL;
+    char now[TS_LEN];
+    now_ts(now);
+    int rc = store_begin(e->store);
+    for (struct page *pg = list; pg && rc == 0; pg = pg->commit_next)
+        rc = write_page(pg->s, pg, now);
+    if (rc == 0)
+        rc = store_commit(e->store);
+    if (rc < 0)
+        store_rollback(e->store);
+    while (list) {
+        struct page *pg = list;
+        struct scan *s = pg->s;
+        list = pg->commit_next;
+        if (rc < 0) {
+            struct log_fields f = scan_fields(s);
+            log_emit(LOG_ERROR, &f, "page %d not saved (%s): the checkpoint stays where it was",
+                     pg->number, store_errmsg(e->store));
+            fail_scan(s, "state database write failed", store_errmsg(e->store));
+        } else {
+            count_page(s, pg);
+        }
+        page_end(pg); /* may end (and free) the scan: pg and s are not used after */
+    }
+}
+
+/* A page whose records are all decided: queue it for the next group commit.
+ * If anything was cancelled the page commits nothing: its records are still
+ * ahead of the checkpoint. */
 static void commit_page(struct page *pg)
 {
     struct scan *s = pg->s;
+    struct engine *e = s->e;
     for (size_t i = 0; i < pg->vp.count; i++)
         if (pg->work[i].state == RW_CANCEL) {
             if (!s->failed)
@@ -487,23 +525,13 @@ static void commit_page(struct page *pg)
             page_end(pg);
             return;
         }
-    char now[TS_LEN];
-    now_ts(now);
-    int rc = store_begin(s->e->store);
-    if (rc == 0)
-        rc = write_page(s, pg, now);
-    if (rc == 0)
-        rc = store_commit(s->e->store);
-    if (rc < 0) {
-        store_rollback(s->e->store);
-        struct log_fields f = scan_fields(s);
-        log_emit(LOG_ERROR, &f, "page %d not saved (%s): the checkpoint stays where it was",
-                 pg->number, store_errmsg(s->e->store));
-        fail_scan(s, "state database write failed", store_errmsg(s->e->store));
-    } else {
-        count_page(s, pg);
-    }
-    page_end(pg);
+    struct page **tail = (struct page **)&e->commit_queue;
+    while (*tail)
+        tail = &(*tail)->commit_next;
+    pg->commit_next = NULL;
+    *tail = pg;
+    if (!uv_is_active((uv_handle_t *)&e->commit_timer))
+        uv_timer_start(&e->commit_timer, flush_commits, 0, 0);
 }
 
 /* ---- passes, deletions, the checkpoint ---- */
