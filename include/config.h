@@ -122,6 +122,16 @@ void cfg_errors_free(struct cfg_errors *errs);
 /* Prints "FILE:LINE: KEY: MESSAGE" lines (and "warning: ..." lines). */
 void cfg_errors_print(const struct cfg_errors *errs, FILE *out);
 
+/*
+ * Reads a token or secret file: at most CFG_SECRET_MAX bytes, surrounding
+ * white space trimmed, not empty, no control characters inside.  Returns 0
+ * and a new string in *out, or a negative errno with a message (caller
+ * frees) in *why.  *warning gets a message (caller frees) when the file is
+ * readable or writable by group or others, else NULL.
+ */
+#define CFG_SECRET_MAX (64 * 1024)
+int cfg_secret_read(const char *path, char **out, char **why, char **warning) WUR;
+
 /* The effective configuration as INI text; secrets print as "[REDACTED]". */
 void cfg_print(const struct config *cfg, FILE *out);
 

@@ -48,6 +48,7 @@ struct tenant {
     char *token_file, *token, *auth_header;
     char *secret_file, *secret;
     char *webhook_url;
+    char *token_problem, *secret_problem; /* last problem logged by the file watch */
     unsigned resources;
     enum dest_kind dest_kind;
     enum checkpoint_mode mode;

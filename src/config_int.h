@@ -85,15 +85,6 @@ void cfg_set_value(struct loader *L, const struct cfg_key *k, const char *key, c
 void cfg_tenant_value(struct loader *L, struct tenant_cfg *t, enum cfg_tenant_key tk,
                       const char *key, const char *value);
 
-/*
- * Reads a token or secret file: at most CFG_SECRET_MAX bytes, surrounding
- * white space trimmed, not empty, no control characters inside.  Returns 0
- * and a new string in *out, or a negative errno with a message (caller
- * frees) in *why.  *warning gets a message (caller frees) when the file is
- * readable or writable by group or others, else NULL.
- */
-#define CFG_SECRET_MAX (64 * 1024)
-int cfg_secret_read(const char *path, char **out, char **why, char **warning) WUR;
 
 /* Pointers to a field of struct config described by a key. */
 #define CFG_FIELD(cfg, k, type) ((type *)(void *)((char *)(cfg) + (k)->offset))

@@ -17,7 +17,6 @@
 #include "util.h"
 
 #define TENANT_WATCH_MS 2000 /* how often token and secret files are re-read */
-#define SECRET_MAX 65536
 
 static void publish_state(struct tenant *t, const char *status, const char *reason)
 {
@@ -28,30 +27,31 @@ static void publish_state(struct tenant *t, const char *status, const char *reas
                  store_errmsg(t->eng->store));
 }
 
-/* Reads a token or secret file, trimmed; NULL (and a log line) on failure. */
-static char *read_secret(const char *tenant, const char *path)
+/*
+ * Re-reads a token or secret file with the same rules as the configuration
+ * (trimmed, one value, no control characters).  NULL when it cannot be
+ * used; the reason is logged once per distinct problem, not every poll.
+ */
+static char *read_secret(struct tenant *t, const char *path, char **last_problem)
 {
-    char *data = NULL;
-    size_t len = 0;
-    int rc = read_whole_file(path, SECRET_MAX, &data, &len);
+    char *value = NULL, *why = NULL, *warning = NULL;
+    int rc = cfg_secret_read(path, &value, &why, &warning);
+    free(warning); /* said at load time already */
     if (rc < 0) {
-        struct log_fields f = {.tenant = tenant, .delay_ms = LOG_NO_DELAY};
-        log_emit(LOG_ERROR, &f, "cannot read %s: %s", path, strerror(-rc));
+        if (!*last_problem || strcmp(*last_problem, why) != 0) {
+            struct log_fields f = {.tenant = t->name, .delay_ms = LOG_NO_DELAY};
+            log_emit(LOG_ERROR, &f, "%s (the previous value stays in use)", why);
+            free(*last_problem);
+            *last_problem = why;
+        } else {
+            free(why);
+        }
         return NULL;
     }
-    size_t start = 0;
-    while (start < len && strchr(" \t\r\n", data[start]))
-        start++;
-    while (len > start && strchr(" \t\r\n", data[len - 1]))
-        len--;
-    char *s = xstrndup(data + start, len - start);
-    free(data);
-    if (!*s) {
-        free(s);
-        return NULL;
-    }
-    log_add_secret(s);
-    return s;
+    free(*last_problem);
+    *last_problem = NULL;
+    log_add_secret(value);
+    return value;
 }
 
 static void set_token(struct tenant *t, char *token)
@@ -167,7 +167,7 @@ void tenant_refresh(struct tenant *t, bool forced)
 {
     if (t->closing)
         return;
-    char *token = read_secret(t->name, t->token_file);
+    char *token = read_secret(t, t->token_file, &t->token_problem);
     bool token_changed = token && strcmp(token, t->token) != 0;
     if (token_changed)
         set_token(t, token);
@@ -180,7 +180,7 @@ void tenant_refresh(struct tenant *t, bool forced)
         resume(t, token_changed ? "the token file changed" : "reload");
     if (t->dest_kind != DEST_WEBHOOK)
         return;
-    char *secret = read_secret(t->name, t->secret_file);
+    char *secret = read_secret(t, t->secret_file, &t->secret_problem);
     bool secret_changed = secret && strcmp(secret, t->secret) != 0;
     if (secret_changed) {
         free(t->secret);
@@ -324,6 +324,8 @@ static void on_handle_closed(uv_handle_t *h)
     free(t->secret_file);
     free(t->secret);
     free(t->webhook_url);
+    free(t->token_problem);
+    free(t->secret_problem);
     free(t);
     e->open_handles--;
     engine_handle_closed(e);
