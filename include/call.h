@@ -56,12 +56,19 @@ struct call {
     const char *trace_id;
     call_check_fn check;
     call_done_fn done;
+    /* Writes only: on a 409 (conflict), called once instead of done to
+     * re-read the resource and re-apply the change; it must end with
+     * call_retry_with_body() or call_abandon().  A second 409 ends the
+     * call with class conflict and treatment dead_letter.  NULL: a 409
+     * ends the call at once. */
+    void (*reread)(struct call *c);
     void *arg;
     /* private */
     char *method, *url, *body;
     size_t body_len;
     char **headers;
     int attempt;
+    int rereads;
     bool running;
 };
 
@@ -69,6 +76,10 @@ struct call {
 void call_init(struct call *c, const char *method, const char *url, const char *body,
                size_t body_len, const char *const *headers);
 void call_start(struct call *c);
+/* After a re-read: send the write again with a fresh body (copied). */
+void call_retry_with_body(struct call *c, const char *body, size_t len);
+/* After a re-read that failed: end the call with done (class conflict). */
+void call_abandon(struct call *c, const char *why);
 /* Releases what call_init copied (not the struct itself). */
 void call_release(struct call *c);
 

@@ -46,9 +46,9 @@ struct engine {
     struct dlqproc *dlq;
     uv_timer_t stop_timer;
     uv_timer_t progress_timer;
-    uv_timer_t commit_timer;    /* group commit of decided pages (scan.c) */
-    void *commit_queue;         /* pages waiting for it, owned by scan.c */
-    bool progress; /* live progress lines on a terminal */
+    uv_timer_t commit_timer; /* group commit of decided pages (scan.c) */
+    void *commit_queue;      /* pages waiting for it, owned by scan.c */
+    bool progress;           /* live progress lines on a terminal */
     bool stopping;
     bool http_closed;
     bool torn_down;

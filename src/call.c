@@ -30,7 +30,9 @@ void call_init(struct call *c, const char *method, const char *url, const char *
     for (size_t i = 0; i < n; i++)
         c->headers[i] = xstrdup(headers[i]);
     c->attempt = 0;
+    c->rereads = 0;
     c->running = false;
+    c->reread = NULL;
     c->job.start = call_begin;
     c->job.cancel = call_cancelled;
     c->job.not_before = 0;
@@ -186,6 +188,43 @@ static bool maybe_retry(struct call *c, enum err_class cls, enum treatment tr, l
     return true;
 }
 
+void call_retry_with_body(struct call *c, const char *body, size_t len)
+{
+    free(c->body);
+    c->body = xstrndup(body, len);
+    c->body_len = len;
+    c->job.not_before = 0;
+    lane_push(c->lane, &c->job);
+}
+
+void call_abandon(struct call *c, const char *why)
+{
+    struct call_result r = {.cls = EC_CONFLICT, .treatment = TR_DEAD_LETTER, .status = 409};
+    snprintf(r.message, sizeof(r.message), "conflict not resolved: %s", why);
+    finish(c, &r);
+}
+
+/*
+ * A 409 on a write: the first one hands the call to its owner's reread
+ * hook (which re-reads, re-applies and sends again); a second one is final.
+ * Returns true when the call was handed over.
+ */
+static bool maybe_reread(struct call *c, enum treatment *tr, long status)
+{
+    if (*tr != TR_REREAD_RETRY)
+        return false;
+    if (!c->reread || c->rereads > 0) {
+        *tr = TR_DEAD_LETTER;
+        return false;
+    }
+    c->rereads++;
+    struct log_fields f = fields_of(c, EC_CONFLICT, status);
+    log_emit(LOG_WARN, &f, "%s %s conflicted; re-reading the resource and trying once more",
+             c->method, c->url);
+    c->reread(c);
+    return true;
+}
+
 static void on_http_done(const struct http_response *resp, void *arg)
 {
     struct call *c = arg;
@@ -224,7 +263,8 @@ static void on_http_done(const struct http_response *resp, void *arg)
      * the call (done may free the call).
      */
     struct lane *lane = c->lane;
-    if (cancelled || !maybe_retry(c, cls, tr, resp->status, wait_ms, now)) {
+    if (cancelled || (!maybe_retry(c, cls, tr, resp->status, wait_ms, now) &&
+                      !maybe_reread(c, &tr, resp->status))) {
         struct call_result r = {.cls = cls,
                                 .treatment = tr,
                                 .status = resp->status,

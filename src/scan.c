@@ -51,7 +51,7 @@ struct page {
     bool have_vp;
     struct rec_work *work;
     size_t outstanding;
-    struct page *commit_next;   /* in the engine's group-commit queue */
+    struct page *commit_next; /* in the engine's group-commit queue */
 };
 
 /* A deletion found by a complete full scan. */
