@@ -132,6 +132,10 @@ static void account_breaker(struct call *c, enum err_class cls, int64_t now)
 {
     if (!c->breaker)
         return;
+    /* A late answer to a request sent before the breaker opened says
+     * nothing about the service now: while half-open only the probe counts. */
+    if (c->breaker->state == BREAKER_HALF_OPEN && !c->job.breaker_probe)
+        return;
     enum breaker_event ev;
     if (cls == EC_NONE)
         ev = breaker_success(c->breaker, now);

@@ -35,6 +35,7 @@ void lane_push(struct lane *l, struct lane_job *job)
     }
     job->next = NULL;
     job->is_probe = false;
+    job->breaker_probe = false;
     struct lane_job **pp = &l->head;
     while (*pp)
         pp = &(*pp)->next;
@@ -93,6 +94,9 @@ static bool gates_open(struct lane *l, int64_t now, int64_t *wake)
 static void admit(struct lane *l, struct lane_job *job, int64_t now)
 {
     l->in_flight++;
+    /* The one job a half-open breaker lets through is its probe: only its
+     * answer may close or re-open the breaker. */
+    job->breaker_probe = l->breaker && l->breaker->state == BREAKER_HALF_OPEN;
     if (l->paused) {
         l->probing = true;
         job->is_probe = true;

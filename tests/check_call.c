@@ -167,6 +167,44 @@ START_TEST(stopped_lane_cancels_queued_call)
 }
 END_TEST
 
+/*
+ * While a breaker is half-open only its probe's answer counts: a late
+ * failure of a request admitted before (not the probe) leaves it half-open,
+ * whereas the same failure on a closed breaker opens it.
+ */
+START_TEST(late_answer_leaves_half_open_breaker_alone)
+{
+    struct harness h;
+    setup(&h);
+    h.policy.max_attempts = 1;
+    struct fake_fault rule = {.method = "GET",
+                              .path = "/v1/groups/*",
+                              .count = 2,
+                              .kind = FAKE_FAULT_STATUS,
+                              .status = 503};
+    ck_assert_int_gt(fake_add_fault(h.env.fake, &rule), 0);
+    struct breaker br;
+    breaker_init(&br, 1, 60000);
+    br.state = BREAKER_HALF_OPEN;
+    br.probe_in_flight = true;
+    prepare(&h, &h.call, "GET", NULL);
+    h.call.breaker = &br;
+    call_start(&h.call); /* the lane has no breaker: not admitted as the probe */
+    run(&h);
+    ck_assert_int_eq(h.result.cls, EC_TRANSIENT);
+    ck_assert_int_eq(br.state, BREAKER_HALF_OPEN);
+
+    breaker_init(&br, 1, 60000);
+    h.done = false;
+    prepare(&h, &h.call, "GET", NULL);
+    h.call.breaker = &br;
+    call_start(&h.call);
+    run(&h);
+    ck_assert_int_eq(br.state, BREAKER_OPEN);
+    teardown(&h);
+}
+END_TEST
+
 /* The reread hook: GET the group, re-apply the change on what it holds now. */
 static void on_reread_done(struct call *c, const struct call_result *r)
 {
@@ -253,6 +291,7 @@ static Suite *call_suite(void)
     tcase_add_test(tc, retries_until_success);
     tcase_add_test(tc, empty_budget_stops_retries);
     tcase_add_test(tc, stopped_lane_cancels_queued_call);
+    tcase_add_test(tc, late_answer_leaves_half_open_breaker_alone);
     tcase_add_test(tc, conflict_rereads_then_succeeds);
     tcase_add_test(tc, second_conflict_is_final);
     suite_add_tcase(s, tc);
