@@ -91,7 +91,8 @@ struct record_state {
 };
 int store_record_get(struct store *s, const char *tenant, const char *resource, const char *id,
                      struct record_state *out) WUR;
-/* Inserts or replaces; clears deleted_at. */
+/* Inserts or replaces (clearing deleted_at); an older updated_at than the
+ * one held changes nothing, so a late, stale write never wins. */
 int store_record_put(struct store *s, const char *tenant, const char *resource, const char *id,
                      const char *updated_at, const char *payload, const char *hash,
                      const char *now) WUR;

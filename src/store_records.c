@@ -138,7 +138,8 @@ int store_record_put(struct store *s, const char *tenant, const char *resource, 
                    "INSERT INTO records (tenant, resource, id, updated_at, payload, hash, "
                    "  deleted_at, synced_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7) "
                    "ON CONFLICT (tenant, resource, id) DO UPDATE SET updated_at = ?4, "
-                   "  payload = ?5, hash = ?6, deleted_at = NULL, synced_at = ?7",
+                   "  payload = ?5, hash = ?6, deleted_at = NULL, synced_at = ?7 "
+                   "WHERE ?4 >= records.updated_at",
                    &rc);
     if (!st)
         return rc;

@@ -311,6 +311,16 @@ START_TEST(test_records)
     ck_assert_int_eq(store_record_get(st, "acme", "users", "1", &rs), 0);
     ck_assert_int_eq(rs.deleted, 0);
     ck_assert_str_eq(rs.hash, "dd");
+    /* an older version arriving late never replaces a newer one */
+    ck_assert_int_eq(store_record_put(st, "acme", "users", "1", t1, "{\"old\":1}", "ee", now), 0);
+    ck_assert_int_eq(store_record_get(st, "acme", "users", "1", &rs), 0);
+    ck_assert_str_eq(rs.updated_at, "2026-03-04T00:00:00.000Z");
+    ck_assert_str_eq(rs.hash, "dd");
+    /* the same version with new content (second-precision timestamps) does */
+    ck_assert_int_eq(
+        store_record_put(st, "acme", "users", "1", "2026-03-04T00:00:00.000Z", "{}", "ff", now), 0);
+    ck_assert_int_eq(store_record_get(st, "acme", "users", "1", &rs), 0);
+    ck_assert_str_eq(rs.hash, "ff");
     seen = 0;
     ck_assert_int_eq(store_record_each_live(st, "acme", "users", collect_and_delete, &seen), 0);
     ck_assert_int_eq(seen, 2);
