@@ -1,78 +1,133 @@
 /*
- * idset.c - the id -> version hash map of idset.h (FNV-1a, linear probing,
- * grown at 50% load so probes stay short).
+ * idset.c - the id -> version map of idset.h: open addressing with linear
+ * probing over (id, version) integer pairs, grown at 75% load; a linear side
+ * table for the rare keys that are not plain decimal ids.
  */
 #include "idset.h"
 
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t hash_str(const char *s)
+#define NO_VERSION INT64_MIN
+
+/* A canonical decimal id (no sign, no leading zero, fits) as an integer. */
+static bool numeric_key(const char *id, uint64_t *key)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
+    size_t n = strlen(id);
+    if (n == 0 || n > 18 || (n > 1 && id[0] == '0'))
+        return false;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (id[i] < '0' || id[i] > '9')
+            return false;
+        v = v * 10 + (uint64_t)(id[i] - '0');
     }
-    return h;
+    *key = v + 1;
+    return true;
+}
+
+/* Versions are normalised timestamps (util.h), exact to the millisecond;
+ * anything else counts as "no version". */
+static int64_t numeric_version(const char *version)
+{
+    int64_t ms;
+    if (!version || !*version || ts_parse(version, &ms) < 0)
+        return NO_VERSION;
+    return ms;
+}
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return x;
 }
 
 void idset_init(struct idset *s)
 {
-    s->slots = NULL;
-    s->cap = 0;
-    s->count = 0;
+    memset(s, 0, sizeof(*s));
 }
 
 void idset_free(struct idset *s)
 {
-    for (size_t i = 0; i < s->cap; i++)
-        free(s->slots[i].id);
+    for (size_t i = 0; i < s->nstrs; i++)
+        free(s->strs[i].id);
+    free(s->strs);
     free(s->slots);
     idset_init(s);
 }
 
-static struct idset_entry *find(const struct idset *s, const char *id)
+static struct idset_num *find(const struct idset *s, uint64_t key)
 {
     if (!s->cap)
         return NULL;
-    size_t i = hash_str(id) & (s->cap - 1);
-    while (s->slots[i].id) {
-        if (strcmp(s->slots[i].id, id) == 0)
-            return &s->slots[i];
+    size_t i = mix(key) & (s->cap - 1);
+    while (s->slots[i].key && s->slots[i].key != key)
         i = (i + 1) & (s->cap - 1);
-    }
     return &s->slots[i];
 }
 
 static void grow(struct idset *s)
 {
-    struct idset old = *s;
-    s->cap = old.cap ? old.cap * 2 : 64;
+    struct idset_num *old = s->slots;
+    size_t oldcap = s->cap;
+    s->cap = oldcap ? oldcap * 2 : 1024;
     s->slots = xcalloc(s->cap, sizeof(*s->slots));
-    for (size_t i = 0; i < old.cap; i++) {
-        if (!old.slots[i].id)
-            continue;
-        struct idset_entry *e = find(s, old.slots[i].id);
-        *e = old.slots[i];
-    }
-    free(old.slots);
+    for (size_t i = 0; i < oldcap; i++)
+        if (old[i].key)
+            *find(s, old[i].key) = old[i];
+    free(old);
 }
 
-const char *idset_get(const struct idset *s, const char *id)
+static struct idset_str *find_str(const struct idset *s, const char *id)
 {
-    struct idset_entry *e = find(s, id);
-    return e && e->id ? e->version : NULL;
+    for (size_t i = 0; i < s->nstrs; i++)
+        if (strcmp(s->strs[i].id, id) == 0)
+            return &s->strs[i];
+    return NULL;
+}
+
+bool idset_get(const struct idset *s, const char *id, char version[TS_LEN])
+{
+    uint64_t key;
+    if (numeric_key(id, &key)) {
+        struct idset_num *e = find(s, key);
+        if (e && e->key) {
+            if (version && e->version == NO_VERSION)
+                version[0] = '\0';
+            else if (version)
+                ts_format(e->version, version);
+            return true;
+        }
+        return false;
+    }
+    const struct idset_str *e = find_str(s, id);
+    if (e && version)
+        snprintf(version, TS_LEN, "%s", e->version);
+    return e != NULL;
 }
 
 void idset_put(struct idset *s, const char *id, const char *version)
 {
-    if ((s->count + 1) * 2 > s->cap)
-        grow(s);
-    struct idset_entry *e = find(s, id);
-    if (!e->id) {
+    uint64_t key;
+    if (numeric_key(id, &key)) {
+        if ((s->used + 1) * 4 > s->cap * 3)
+            grow(s);
+        struct idset_num *e = find(s, key);
+        if (!e->key) {
+            e->key = key;
+            s->used++;
+            s->count++;
+        }
+        e->version = numeric_version(version);
+        return;
+    }
+    struct idset_str *e = find_str(s, id);
+    if (!e) {
+        s->strs = xrealloc(s->strs, (s->nstrs + 1) * sizeof(*s->strs));
+        e = &s->strs[s->nstrs++];
         e->id = xstrdup(id);
         s->count++;
     }

@@ -327,8 +327,8 @@ static void route_record(struct scan *s, struct rec_work *rw)
         snprintf(rw->msg, sizeof(rw->msg), "malformed record: %s", rec->error);
         return;
     }
-    const char *prev = idset_get(&s->seen, rec->id);
-    if (prev && strcmp(prev, rec->updated_at) >= 0) {
+    char prev[TS_LEN];
+    if (idset_get(&s->seen, rec->id, prev) && strcmp(prev, rec->updated_at) >= 0) {
         rw->state = RW_SKIP; /* seen already in this scan */
         return;
     }
@@ -570,7 +570,7 @@ static void end_pass(struct scan *s)
 static int collect_missing(const char *id, void *arg)
 {
     struct scan *s = arg;
-    if (idset_get(&s->seen, id))
+    if (idset_get(&s->seen, id, NULL))
         return 0;
     s->dels = xrealloc(s->dels, (s->ndels + 1) * sizeof(*s->dels));
     s->dels[s->ndels] = (struct del_work){.s = s, .id = xstrdup(id)};
