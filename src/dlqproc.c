@@ -29,6 +29,7 @@ struct dlq_job {
     struct vomo_record rec;
     bool have_rec;
     char hash[SHA256_HEX_LEN];
+    char trace_id[TRACE_ID_LEN]; /* one per attempt, on every log line of it */
     enum err_class fail_class; /* the failure being written, for write_failed */
     long fail_status;
     char fail_msg[256];
@@ -68,6 +69,7 @@ static struct log_fields job_fields(const struct dlq_job *j)
     return (struct log_fields){.tenant = j->row.tenant,
                                .resource = j->row.resource,
                                .record_id = j->row.record_id,
+                               .trace_id = j->trace_id,
                                .delay_ms = LOG_NO_DELAY};
 }
 
@@ -226,6 +228,7 @@ static void decide(struct dlq_job *j)
                               .id = j->rec.id,
                               .updated_at = j->rec.updated_at,
                               .payload = j->rec.payload,
+                              .trace_id = j->trace_id,
                               .done = on_delivered};
     dest_deliver(j->t->dest, &j->dl);
 }
@@ -280,6 +283,7 @@ static void start_job(struct dlqproc *p, struct tenant *t, struct dlq_row *row)
     j->p = p;
     j->t = t;
     j->row = *row;
+    trace_id_new(j->trace_id);
     j->next = p->jobs;
     p->jobs = j;
     p->running++;
@@ -303,6 +307,7 @@ static void start_job(struct dlqproc *p, struct tenant *t, struct dlq_row *row)
     c->tenant = t->name;
     c->resource = j->row.resource;
     c->record_id = j->row.record_id;
+    c->trace_id = j->trace_id;
     c->done = on_fetched;
     call_start(c);
 }
