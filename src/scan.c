@@ -312,6 +312,36 @@ static int should_skip(struct scan *s, struct rec_work *rw)
     return rc == -ENOENT ? 0 : rc;
 }
 
+/*
+ * The record id a dead letter is filed under.  A record without a usable id
+ * is filed under its content, so two such records are two dead letters and
+ * the same one seen again is one.
+ */
+static const char *dlq_record_id(const struct rec_work *rw, char buf[32])
+{
+    if (rw->rec->id[0])
+        return rw->rec->id;
+    snprintf(buf, 32, "(unknown:%.16s)", rw->hash);
+    return buf;
+}
+
+/* Whether an open dead letter already holds this malformed record as it is
+ * now: then a scan that sees it again has nothing to add. */
+static bool malformed_owned(struct scan *s, const struct rec_work *rw)
+{
+    char buf[32], version[TS_LEN];
+    int64_t id;
+    if (store_dlq_open_for(s->e->store, s->t->name, s->resource, dlq_record_id(rw, buf), &id,
+                           version) != 0)
+        return false;
+    struct dlq_row row;
+    if (store_dlq_get(s->e->store, id, &row) != 0)
+        return false;
+    bool same = row.payload && rw->rec->payload && strcmp(row.payload, rw->rec->payload) == 0;
+    dlq_row_free(&row);
+    return same;
+}
+
 /* Decides one record: fail (malformed), skip, or hand it to the destination. */
 static void route_record(struct scan *s, struct rec_work *rw)
 {
@@ -322,6 +352,10 @@ static void route_record(struct scan *s, struct rec_work *rw)
                         rw->hash);
         snprintf(key, sizeof(key), "malformed:%s", rw->hash);
         idset_put(&s->seen, key, "");
+        if (malformed_owned(s, rw)) {
+            rw->state = RW_SKIP;
+            return;
+        }
         rw->state = RW_FAIL;
         rw->cls = EC_BAD_DATA;
         snprintf(rw->msg, sizeof(rw->msg), "malformed record: %s", rec->error);
@@ -408,13 +442,10 @@ static int write_failure(struct scan *s, struct rec_work *rw, const char *now)
         terminal = d.escalate;
         ts_format(d.next_attempt_at, next);
     }
-    /* A record without a usable id is filed under its content, so two such
-     * records are two dead letters and the same one seen again is one. */
-    char unknown_id[32];
-    snprintf(unknown_id, sizeof(unknown_id), "(unknown:%.16s)", rw->hash);
+    char id_buf[32];
     struct dlq_new n = {.tenant = s->t->name,
                         .resource = s->resource,
-                        .record_id = rec->id[0] ? rec->id : unknown_id,
+                        .record_id = dlq_record_id(rw, id_buf),
                         .record_updated_at = versioned ? rec->updated_at : NULL,
                         .status = terminal ? "manual_review" : "pending",
                         .error_class = err_class_name(rw->cls),

@@ -383,6 +383,8 @@ START_TEST(malformed_records_are_isolated)
     run_scans(&te, slot_of(te.e, "acme", "users"), 3);
     tu_engine_stop(&te);
     ck_assert_int_eq(tu_db_int(&env, "SELECT count(*) FROM dlq", NULL), 4);
+    /* ... nor touched again: one event each, its creation. */
+    ck_assert_int_eq(tu_db_int(&env, "SELECT count(*) FROM dlq_events", NULL), 4);
     ck_assert_int_eq(tu_db_int(&env,
                                "SELECT count(*) FROM dlq WHERE status = 'manual_review' AND "
                                "error_class = 'bad_data' AND tenant = 'acme' AND resource = "
