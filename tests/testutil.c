@@ -19,7 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fake_int.h"
 #include "log.h"
 #include "util.h"
 
@@ -427,15 +426,7 @@ bool tu_wait(bool (*pred)(void *arg), void *arg, int timeout_ms)
 
 void tu_fake_set_token(struct tu_env *env, const char *tenant, const char *token)
 {
-    struct fake *f = env->fake;
-    pthread_mutex_lock(&f->mu);
-    struct fake_tenant *t = fake_tenant_by_name_locked(f, tenant);
-    if (t) {
-        free(t->token);
-        t->token = xstrdup(token);
-    }
-    pthread_mutex_unlock(&f->mu);
-    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(fake_set_token(env->fake, tenant, token), 0);
 }
 
 void tu_log_capture_start(struct tu_logcap *c)

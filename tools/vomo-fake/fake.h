@@ -137,6 +137,9 @@ int fake_corrupt(struct fake *f, const char *tenant, const char *resource, const
                  int kind);
 /* Revokes (401 from now on) or restores a tenant's token. */
 int fake_revoke(struct fake *f, const char *tenant, bool revoked);
+/* Gives a tenant a new token (a rotated token: the old one gets 401 from
+ * now on).  0, or -ENOENT for an unknown tenant. */
+int fake_set_token(struct fake *f, const char *tenant, const char *token);
 /* Number of live records, or -ENOENT. */
 int fake_count(struct fake *f, const char *tenant, const char *resource);
 

@@ -159,6 +159,18 @@ int fake_revoke(struct fake *f, const char *tenant, bool revoked)
     return t ? 0 : -ENOENT;
 }
 
+int fake_set_token(struct fake *f, const char *tenant, const char *token)
+{
+    pthread_mutex_lock(&f->mu);
+    struct fake_tenant *t = fake_tenant_by_name_locked(f, tenant);
+    if (t) {
+        free(t->token);
+        t->token = xstrdup(token);
+    }
+    pthread_mutex_unlock(&f->mu);
+    return t ? 0 : -ENOENT;
+}
+
 static void request_free(struct fake_request *r)
 {
     free(r->method);
