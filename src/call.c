@@ -149,6 +149,19 @@ static void account_breaker(struct call *c, enum err_class cls, int64_t now)
         lane_wake_all();
 }
 
+/*
+ * How the request is named in logs.  A webhook URL is the customer's and
+ * may carry a key in its query string, so only its part before the '?' is
+ * shown; VOMO URLs are shown whole (their query is the page and filter).
+ */
+static int loggable_url_len(const struct call *c)
+{
+    size_t n = strlen(c->url);
+    if (c->ctx == OP_WEBHOOK)
+        n = strcspn(c->url, "?#");
+    return n > 2000 ? 2000 : (int)n;
+}
+
 static int attempt_limit(const struct call *c, enum treatment tr)
 {
     int max = c->backoff->max_attempts;
@@ -186,7 +199,7 @@ static bool maybe_retry(struct call *c, enum err_class cls, enum treatment tr, l
     int64_t delay =
         tr == TR_WAIT_RETRY_AFTER ? wait_ms : backoff_delay(c->backoff, c->attempt, rand_u64());
     f.delay_ms = delay;
-    log_emit(LOG_WARN, &f, "%s %s failed; retrying", c->method, c->url);
+    log_emit(LOG_WARN, &f, "%s %.*s failed; retrying", c->method, loggable_url_len(c), c->url);
     c->job.not_before = now + delay;
     lane_push(c->lane, &c->job);
     return true;
@@ -223,8 +236,8 @@ static bool maybe_reread(struct call *c, enum treatment *tr, long status)
     }
     c->rereads++;
     struct log_fields f = fields_of(c, EC_CONFLICT, status);
-    log_emit(LOG_WARN, &f, "%s %s conflicted; re-reading the resource and trying once more",
-             c->method, c->url);
+    log_emit(LOG_WARN, &f, "%s %.*s conflicted; re-reading the resource and trying once more",
+             c->method, loggable_url_len(c), c->url);
     c->reread(c);
     return true;
 }

@@ -218,15 +218,17 @@ void tenant_dest_pause(struct tenant *t, long status, const char *message)
 {
     int64_t until = clock_wall_ms() + t->eng->cfg->breaker_open_timeout_ms;
     if (!t->dest_paused) {
+        const char *cls = status == 401 ? "auth" : status == 403 ? "forbidden" : "not_found";
         struct log_fields f = {.tenant = t->name,
-                               .error_class = status == 401 || status == 403 ? "auth" : "not_found",
+                               .error_class = cls,
                                .http_status = (int)status,
                                .delay_ms = t->eng->cfg->breaker_open_timeout_ms};
         log_emit(LOG_ERROR, &f,
-                 "webhook %s answered %ld (%s): the endpoint or its secret is misconfigured. "
+                 "webhook %.*s answered %ld (%s): the endpoint or its secret is misconfigured. "
                  "Deliveries of tenant %s are paused (records wait, nothing is lost) and probed "
                  "again every breaker.open_timeout, or at once when %s changes or on SIGHUP",
-                 t->webhook_url, status, message, t->name, t->secret_file);
+                 (int)strcspn(t->webhook_url, "?#"), t->webhook_url, status, message, t->name,
+                 t->secret_file);
         publish_state(t, "destination_paused", message);
     }
     t->dest_paused = true;
