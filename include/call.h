@@ -62,6 +62,9 @@ struct call {
      * call with class conflict and treatment dead_letter.  NULL: a 409
      * ends the call at once. */
     void (*reread)(struct call *c);
+    /* Called just before each attempt is sent (may be NULL): a webhook
+     * signs with the secret in force at that moment, not at queueing. */
+    void (*before_send)(struct call *c);
     void *arg;
     /* private */
     char *method, *url, *body;
@@ -76,6 +79,8 @@ struct call {
 void call_init(struct call *c, const char *method, const char *url, const char *body,
                size_t body_len, const char *const *headers);
 void call_start(struct call *c);
+/* Replaces header `index` of the call (as given to call_init). */
+void call_set_header(struct call *c, size_t index, const char *header);
 /* After a re-read: send the write again with a fresh body (copied). */
 void call_retry_with_body(struct call *c, const char *body, size_t len);
 /* After a re-read that failed: end the call with done (class conflict). */

@@ -33,6 +33,7 @@ void call_init(struct call *c, const char *method, const char *url, const char *
     c->rereads = 0;
     c->running = false;
     c->reread = NULL;
+    c->before_send = NULL;
     c->job.start = call_begin;
     c->job.cancel = call_cancelled;
     c->job.not_before = 0;
@@ -78,6 +79,8 @@ static void call_begin(struct lane_job *job)
     struct call *c = container_of(job, struct call, job);
     c->attempt++;
     c->running = true;
+    if (c->before_send)
+        c->before_send(c);
     struct http_request req = {
         .method = c->method,
         .url = c->url,
@@ -203,6 +206,12 @@ static bool maybe_retry(struct call *c, enum err_class cls, enum treatment tr, l
     c->job.not_before = now + delay;
     lane_push(c->lane, &c->job);
     return true;
+}
+
+void call_set_header(struct call *c, size_t index, const char *header)
+{
+    free(c->headers[index]);
+    c->headers[index] = xstrdup(header);
 }
 
 void call_retry_with_body(struct call *c, const char *body, size_t len)

@@ -41,21 +41,32 @@ char *dest_webhook_body(const char *tenant, const struct delivery *dl)
 
 static void on_webhook_done(struct call *c, const struct call_result *r);
 
-/* (Re)builds the signed request with the tenant's current secret. */
+#define SIGNATURE_HEADER 1 /* index in the call's headers */
+
+/* Signs the body with the secret in force now: a delivery that waited in a
+ * paused lane goes out signed with the secret that was fixed meanwhile. */
+static void sign_now(struct call *c)
+{
+    struct tenant *t = c->arg;
+    char sig[SHA256_HEX_LEN];
+    sign_hmac_sha256_hex(t->secret, strlen(t->secret), c->body, c->body_len, sig);
+    char *sig_h = xasprintf("X-Vomo-Sync-Signature: sha256=%s", sig);
+    call_set_header(c, SIGNATURE_HEADER, sig_h);
+    free(sig_h);
+}
+
+/* Builds the request; sign_now() signs it before each attempt. */
 static void prepare(struct tenant *t, struct delivery *dl)
 {
     struct engine *e = t->eng;
     char *body = dest_webhook_body(t->name, dl);
     size_t len = strlen(body);
-    char sig[SHA256_HEX_LEN];
-    sign_hmac_sha256_hex(t->secret, strlen(t->secret), body, len, sig);
-    char *sig_h = xasprintf("X-Vomo-Sync-Signature: sha256=%s", sig);
     char *key_h =
         xasprintf("Idempotency-Key: %s:%s:%s:%s", t->name, dl->resource, dl->id, dl->updated_at);
-    const char *headers[] = {"Content-Type: application/json", sig_h, key_h, NULL};
+    const char *headers[] = {"Content-Type: application/json", "X-Vomo-Sync-Signature: unsigned",
+                             key_h, NULL};
     call_init(&dl->call, "POST", t->webhook_url, body, len, headers);
     free(body);
-    free(sig_h);
     free(key_h);
     struct call *c = &dl->call;
     c->lane = &t->dest_lane;
@@ -74,6 +85,7 @@ static void prepare(struct tenant *t, struct delivery *dl)
     c->trace_id = dl->trace_id;
     c->check = NULL;
     c->done = on_webhook_done;
+    c->before_send = sign_now;
     c->arg = t;
 }
 
@@ -89,8 +101,6 @@ static void on_webhook_done(struct call *c, const struct call_result *r)
     struct tenant *t = c->arg;
     if (!r->cancelled && r->treatment == TR_PAUSE_DESTINATION) {
         tenant_dest_pause(t, r->status, r->message);
-        call_release(c);
-        prepare(t, dl);
         call_start(c); /* waits in the paused lane: records wait, they are not dead-lettered */
         return;
     }

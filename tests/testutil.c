@@ -98,6 +98,23 @@ char *tu_tenant_ini(const char *name, const char *more)
     return xasprintf("[tenant.%s]\ntoken_file = %s.token\n%s\n", name, name, more ? more : "");
 }
 
+char *tu_webhook_tenant_ini(struct tu_env *env, const char *name, const char *resources,
+                            const char *secret, const char *sink_secret, const char *more)
+{
+    char file[80];
+    snprintf(file, sizeof(file), "%s.secret", name);
+    tu_write(env, file, secret);
+    if (sink_secret)
+        ck_assert_int_eq(fake_set_webhook_secret(env->fake, name, sink_secret), 0);
+    char *body = xasprintf("resources = %s\ndestination = webhook\n"
+                           "webhook_url = http://127.0.0.1:%u/_hooks/%s\n"
+                           "webhook_secret_file = %s\n%s",
+                           resources, env->port, name, file, more ? more : "");
+    char *ini = tu_tenant_ini(name, body);
+    free(body);
+    return ini;
+}
+
 /* Default settings of a test config, overridable by "section.key = value". */
 static const char *const defaults[][3] = {
     {"daemon", "state_db", NULL},

@@ -47,6 +47,13 @@ void tu_config(struct tu_env *env, const char *overrides, const char *tenants_in
 /* A [tenant.NAME] section with token_file set (sqlite destination). */
 char *tu_tenant_ini(const char *name, const char *more);
 
+/* A [tenant.NAME] section delivering `resources` to the fake's webhook sink
+ * /_hooks/NAME, signed with `secret` (written to NAME.secret); the sink is
+ * told to check signatures against `sink_secret` (NULL: no check).  The
+ * caller frees the text. */
+char *tu_webhook_tenant_ini(struct tu_env *env, const char *name, const char *resources,
+                            const char *secret, const char *sink_secret, const char *more);
+
 /* An engine on its own loop. */
 struct tu_engine {
     uv_loop_t loop;
