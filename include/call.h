@@ -72,6 +72,7 @@ struct call {
     char **headers;
     int attempt;
     int rereads;
+    uint64_t sent_tag; /* free for before_send (e.g. a token generation) */
     bool running;
 };
 

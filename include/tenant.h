@@ -23,6 +23,7 @@
 #include "rategate.h"
 
 struct engine;
+struct call;
 struct scan;
 struct dest;
 
@@ -46,6 +47,7 @@ struct tenant {
     struct tenant *next; /* engine's list */
     char *name;
     char *token_file, *token, *auth_header;
+    uint64_t token_gen; /* bumped whenever the token changes */
     char *secret_file, *secret;
     char *webhook_url;
     char *token_problem, *secret_problem; /* last problem logged by the file watch */
@@ -77,8 +79,13 @@ bool tenant_cfg_changed(const struct tenant *t, const struct tenant_cfg *tc);
 /* Re-reads token and secret (SIGHUP): resumes a stopped tenant or paused
  * destination. */
 void tenant_refresh(struct tenant *t, bool forced);
-/* 401: stop the tenant until its token file changes. */
-void tenant_auth_failed(struct tenant *t, const char *trace_id, const char *message);
+/* before_send of every VOMO call of a tenant (c->arg is the tenant): sets
+ * the Authorization header (header 0) from the token in force now. */
+void tenant_authorize(struct call *c);
+/* 401 on a call sent with token generation `gen`: stop the tenant until its
+ * token file changes - unless the token already changed since that call
+ * left, in which case the next request uses the new one. */
+void tenant_auth_failed(struct tenant *t, uint64_t gen, const char *trace_id, const char *message);
 /* The destination answered as misconfigured: pause it for open_timeout. */
 void tenant_dest_pause(struct tenant *t, long status, const char *message);
 void tenant_dest_ok(struct tenant *t);

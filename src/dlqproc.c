@@ -30,7 +30,7 @@ struct dlq_job {
     bool have_rec;
     char hash[SHA256_HEX_LEN];
     char trace_id[TRACE_ID_LEN]; /* one per attempt, on every log line of it */
-    enum err_class fail_class; /* the failure being written, for write_failed */
+    enum err_class fail_class;   /* the failure being written, for write_failed */
     long fail_status;
     char fail_msg[256];
     struct dlq_job *next;
@@ -257,6 +257,7 @@ static void on_fetched(struct call *c, const struct call_result *r)
     enum err_class cls = r->cls;
     enum treatment tr = r->treatment;
     long status = r->status;
+    uint64_t sent_tag = c->sent_tag;
     call_release(c);
     if (r->cancelled) {
         job_free(j);
@@ -269,7 +270,7 @@ static void on_fetched(struct call *c, const struct call_result *r)
         write_outcome(j, write_gone);
         job_free(j);
     } else if (tr == TR_STOP_TENANT) {
-        tenant_auth_failed(j->t, NULL, msg);
+        tenant_auth_failed(j->t, sent_tag, j->trace_id, msg);
         job_free(j); /* not counted: the tenant waits for a new token */
     } else {
         job_failed(j, cls, status, msg);
@@ -309,6 +310,8 @@ static void start_job(struct dlqproc *p, struct tenant *t, struct dlq_row *row)
     c->record_id = j->row.record_id;
     c->trace_id = j->trace_id;
     c->done = on_fetched;
+    c->before_send = tenant_authorize;
+    c->arg = t;
     call_start(c);
 }
 

@@ -154,8 +154,7 @@ static void format_line(struct buf *b, enum log_level level, const struct log_fi
             if (kv->type == LOG_KV_STR)
                 str(b, kv->key, kv->s);
             else
-                (void)!buf_printf(b, json ? ",\"%s\":%lld" : " %s=%lld", kv->key,
-                                  (long long)kv->i);
+                (void)!buf_printf(b, json ? ",\"%s\":%lld" : " %s=%lld", kv->key, (long long)kv->i);
         }
     }
     (void)!buf_puts(b, json ? "}\n" : "\n");

@@ -32,11 +32,12 @@ static void usage(FILE *out)
                  "Keeps an organization's systems in step with VOMO.\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "\noptions:\n"
-                 "  --config FILE  configuration file (default $VOMO_SYNC_CONFIG, else %s)\n"
-                 "  --help         this text; `vomo-sync COMMAND --help` for a command\n"
-                 "  --version      print the version\n\n"
-                 "exit status: 0 ok, 1 runtime failure, 2 usage or configuration error\n",
+    fprintf(out,
+            "\noptions:\n"
+            "  --config FILE  configuration file (default $VOMO_SYNC_CONFIG, else %s)\n"
+            "  --help         this text; `vomo-sync COMMAND --help` for a command\n"
+            "  --version      print the version\n\n"
+            "exit status: 0 ok, 1 runtime failure, 2 usage or configuration error\n",
             CFG_DEFAULT_PATH);
 }
 

@@ -185,6 +185,8 @@ static void start_page(struct scan *s, int number)
     c->trace_id = s->trace_id;
     c->check = page_check;
     c->done = on_page;
+    c->before_send = tenant_authorize;
+    c->arg = s->t;
     s->open_pages++;
     call_start(c);
 }
@@ -211,7 +213,7 @@ static void page_failed(struct page *pg, const struct call_result *r)
     f.http_status = (int)r->status;
     f.attempt = r->attempts;
     if (r->treatment == TR_STOP_TENANT) {
-        tenant_auth_failed(s->t, s->trace_id, r->message);
+        tenant_auth_failed(s->t, pg->call.sent_tag, s->trace_id, r->message);
     } else if (r->treatment == TR_STOP_OPERATION) {
         if (!s->slot->forbidden)
             log_emit(LOG_ERROR, &f,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "call.h"
 #include "dest.h"
 #include "engine.h"
 #include "log.h"
@@ -60,6 +61,7 @@ static void set_token(struct tenant *t, char *token)
     free(t->auth_header);
     t->token = token;
     t->auth_header = xasprintf("Authorization: Bearer %s", token);
+    t->token_gen++;
 }
 
 static void on_breaker(struct lane *l, enum breaker_event ev)
@@ -196,10 +198,23 @@ void tenant_refresh(struct tenant *t, bool forced)
     }
 }
 
-void tenant_auth_failed(struct tenant *t, const char *trace_id, const char *message)
+void tenant_authorize(struct call *c)
+{
+    struct tenant *t = c->arg;
+    call_set_header(c, 0, t->auth_header);
+    c->sent_tag = t->token_gen;
+}
+
+void tenant_auth_failed(struct tenant *t, uint64_t gen, const char *trace_id, const char *message)
 {
     if (t->status == TENANT_AUTH_FAILED)
         return;
+    if (gen != t->token_gen) {
+        struct log_fields f = {.tenant = t->name, .trace_id = trace_id, .delay_ms = LOG_NO_DELAY};
+        log_emit(LOG_INFO, &f,
+                 "a request sent with the previous token was refused; the new token is in use");
+        return;
+    }
     t->status = TENANT_AUTH_FAILED;
     struct log_fields f = {.tenant = t->name,
                            .trace_id = trace_id,

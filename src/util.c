@@ -258,14 +258,14 @@ int ts_parse(const char *s, int64_t *ms)
     const char *p = s;
     if (!s)
         return -EINVAL;
-    if (take_digits(&p, 4, &y) < 0 || *p++ != '-' || take_digits(&p, 2, &mo) < 0 ||
-        *p++ != '-' || take_digits(&p, 2, &d) < 0)
+    if (take_digits(&p, 4, &y) < 0 || *p++ != '-' || take_digits(&p, 2, &mo) < 0 || *p++ != '-' ||
+        take_digits(&p, 2, &d) < 0)
         return -EINVAL;
     if (*p != 'T' && *p != 't' && *p != ' ')
         return -EINVAL;
     p++;
-    if (take_digits(&p, 2, &h) < 0 || *p++ != ':' || take_digits(&p, 2, &mi) < 0 ||
-        *p++ != ':' || take_digits(&p, 2, &sec) < 0)
+    if (take_digits(&p, 2, &h) < 0 || *p++ != ':' || take_digits(&p, 2, &mi) < 0 || *p++ != ':' ||
+        take_digits(&p, 2, &sec) < 0)
         return -EINVAL;
     if (*p == '.' || *p == ',') {
         p++;

@@ -771,6 +771,62 @@ START_TEST(every_retry_is_one_structured_log_line)
 }
 END_TEST
 
+struct rotation {
+    struct tu_env *env;
+};
+
+static bool users_mirrored(void *arg)
+{
+    struct rotation *r = arg;
+    return tu_db_int(r->env, "SELECT count(*) FROM records WHERE resource = 'users'", NULL) == 60;
+}
+
+/*
+ * The token is rotated (the old one refused from now on) while requests
+ * sent with it are still in flight.  Their 401s come back after the daemon
+ * already read the new token: they must not stop the tenant, which would
+ * then wait for a token change that has already happened.
+ */
+START_TEST(token_rotated_with_requests_in_flight)
+{
+    struct fake_opts o;
+    fake_opts_default(&o);
+    o.latency_ms = 300;
+    struct tu_env env;
+    tu_env_init(&env, &o);
+    tu_tenant(&env, "acme", 60, 0, 0);
+    tu_fake_start(&env);
+    char *ini = tu_tenant_ini("acme", "resources = users");
+    tu_config(&env, "vomo.max_concurrency = 4\n", ini);
+    struct tu_engine te;
+    tu_engine_start(&env, &te);
+    tu_run_for(&te, 100); /* page 1 is on the wire with the old token */
+    tu_fake_set_token(&env, "acme", "token-acme-rotated-987654");
+    tu_write(&env, "acme.token", "token-acme-rotated-987654\n");
+    struct tenant *t = engine_tenant(te.e, "acme");
+    tenant_refresh(t, false); /* the file watch, now rather than within 2 s */
+    struct rotation r = {.env = &env};
+    ck_assert(tu_run_until(&te, users_mirrored, &r, 8000));
+    ck_assert_int_eq(t->status, TENANT_OK);
+    tu_engine_stop(&te);
+    char *st = tu_db_text(&env, "SELECT status FROM tenant_state WHERE tenant = 'acme'", NULL);
+    ck_assert_str_eq(st, "ok");
+    free(st);
+    ck_assert_int_eq(tu_mirror_diff(&env, "acme", "users"), 0);
+    /* The old token was indeed refused at least once. */
+    struct fake_request *reqs;
+    size_t n;
+    ck_assert_int_eq(fake_requests(env.fake, &reqs, &n), 0);
+    int refused = 0;
+    for (size_t i = 0; i < n; i++)
+        refused += reqs[i].status == 401;
+    fake_requests_free(reqs, n);
+    ck_assert_int_ge(refused, 1);
+    free(ini);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("resilience");
@@ -782,6 +838,7 @@ int main(void)
     tcase_add_test(tc, ratelimit_headers_pace_requests_before_a_429);
     tcase_add_test(tc, outage_opens_breaker_one_probe_per_open_timeout);
     tcase_add_test(tc, revoked_token_stops_its_tenant_until_the_file_changes);
+    tcase_add_test(tc, token_rotated_with_requests_in_flight);
     tcase_add_test(tc, hanging_request_is_cut_by_request_timeout_and_retried);
     tcase_add_test(tc, forbidden_stops_only_that_resource);
     tcase_add_test(tc, retry_budget_bounds_retries_per_tenant);
