@@ -791,6 +791,57 @@ START_TEST(malformed_page_is_retried_whole)
 }
 END_TEST
 
+struct complete_wait {
+    struct slot *slot;
+    int64_t n;
+};
+
+static bool slot_completed_n(void *arg)
+{
+    struct complete_wait *w = arg;
+    return w->slot->scans_complete >= w->n;
+}
+
+/*
+ * A full disk (simulated with max_page_count): pages cannot be saved, the
+ * scans fail, the checkpoint does not move, the daemon keeps running; once
+ * there is room again the next scan saves everything.
+ */
+START_TEST(full_disk_keeps_the_checkpoint_and_recovers)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 200, 0, 0);
+    tu_fake_start(&env);
+    char *a = tu_tenant_ini("acme", "resources = users");
+    tu_config(&env, "poll.interval = 100ms\n", a);
+    struct tu_engine te;
+    tu_engine_start(&env, &te);
+    sqlite3 *db = store_db(te.store);
+    ck_assert_int_eq(sqlite3_exec(db, "PRAGMA max_page_count = 1", NULL, NULL, NULL), SQLITE_OK);
+    struct slot *slot = slot_of(te.e, "acme", "users");
+    run_scans(&te, slot, 2);
+    ck_assert_int_eq(slot->scans_failed, slot->scans_finished);
+    ck_assert_int_eq(tu_db_int(&env, "SELECT count(*) FROM records", NULL), 0);
+    char *ck = checkpoint_of(&env, "acme", "users");
+    ck_assert_str_eq(ck, "1970-01-01T00:00:00.000Z");
+    free(ck);
+    ck_assert_int_eq(sqlite3_exec(db, "PRAGMA max_page_count = 1073741823", NULL, NULL, NULL),
+                     SQLITE_OK);
+    int64_t complete = slot->scans_complete;
+    ck_assert_int_eq(complete, 0);
+    struct complete_wait w = {slot, 1};
+    ck_assert(tu_run_until(&te, slot_completed_n, &w, 10000));
+    tu_engine_stop(&te);
+    ck_assert_int_eq(tu_mirror_diff(&env, "acme", "users"), 0);
+    ck = checkpoint_of(&env, "acme", "users");
+    ck_assert_str_ne(ck, "1970-01-01T00:00:00.000Z");
+    free(ck);
+    free(a);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 static Suite *sync_suite(void)
 {
     Suite *s = suite_create("sync");
@@ -807,6 +858,7 @@ static Suite *sync_suite(void)
     tcase_add_test(tc, reconcile_marks_deletions_only_after_complete_full_scan);
     tcase_add_test(tc, reconcile_tells_webhook_of_deletions);
     tcase_add_test(tc, malformed_page_is_retried_whole);
+    tcase_add_test(tc, full_disk_keeps_the_checkpoint_and_recovers);
     suite_add_tcase(s, tc);
     return s;
 }
