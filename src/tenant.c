@@ -323,6 +323,7 @@ static void on_scan_done(struct scan *sc, const char *status)
     if (e->on_scan_done)
         e->on_scan_done(e, s, status);
     tenant_unbusy(t);
+    engine_idle_check(e); /* stopping: the last scan to end lets shutdown go on */
 }
 
 /* ---- close ---- */
