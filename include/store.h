@@ -214,6 +214,9 @@ struct scan_summary {
     char finished_at[TS_LEN];
     int64_t pages, records, applied, skipped, failed, deleted;
 };
+/* Records a finished scan; only the newest STORE_SCANS_KEPT of each
+ * (tenant, resource) are kept (about three weeks at a 15 min interval). */
+#define STORE_SCANS_KEPT 2000
 int store_scan_insert(struct store *s, const struct scan_summary *sum) WUR;
 
 /* Open dead letters: pending and manual_review rows (for status lines). */

@@ -39,6 +39,7 @@ enum store_stmt_id {
     STMT_TENANT_STATE,
     STMT_BREAKER,
     STMT_SCAN,
+    STMT_SCAN_PRUNE,
     STMT_BEGIN,
     STMT_COMMIT,
     STMT_ROLLBACK,

@@ -183,5 +183,20 @@ int store_scan_insert(struct store *s, const struct scan_summary *sum)
     sqlite3_bind_int64(st, 12, sum->failed);
     sqlite3_bind_int64(st, 13, sum->deleted);
     store_bind_text(st, 14, sum->detail);
-    return store_exec_stmt(s, st, "recording a scan");
+    rc = store_exec_stmt(s, st, "recording a scan");
+    if (rc < 0)
+        return rc;
+    /* The history keeps the newest STORE_SCANS_KEPT scans of each
+     * (tenant, resource); older rows go as new ones come (index range). */
+    st = store_stmt(s, STMT_SCAN_PRUNE,
+                    "DELETE FROM scans WHERE tenant = ?1 AND resource = ?2 AND id <= "
+                    "(SELECT id FROM scans WHERE tenant = ?1 AND resource = ?2 "
+                    " ORDER BY id DESC LIMIT 1 OFFSET ?3)",
+                    &rc);
+    if (!st)
+        return rc;
+    store_bind_text(st, 1, sum->tenant);
+    store_bind_text(st, 2, sum->resource);
+    sqlite3_bind_int(st, 3, STORE_SCANS_KEPT);
+    return store_exec_stmt(s, st, "pruning the scan history");
 }

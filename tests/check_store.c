@@ -710,6 +710,21 @@ START_TEST(test_runtime_state_scans_and_views)
     ck_assert_int_eq(q_int(db, "SELECT records FROM last_scans WHERE tenant = 'acme'"), 151);
     sum.kind = "bogus";
     ck_assert_int_eq(store_scan_insert(st, &sum), -EIO);
+    /* The history is bounded per (tenant, resource); other slots keep theirs. */
+    sum.kind = "incremental";
+    sum.resource = "groups";
+    ck_assert_int_eq(store_scan_insert(st, &sum), 0);
+    sum.resource = "users";
+    ck_assert_int_eq(store_begin(st), 0);
+    for (int i = 0; i < STORE_SCANS_KEPT + 5; i++) {
+        sum.records = i;
+        ck_assert_int_eq(store_scan_insert(st, &sum), 0);
+    }
+    ck_assert_int_eq(store_commit(st), 0);
+    ck_assert_int_eq(q_int(db, "SELECT count(*) FROM scans WHERE resource = 'users'"),
+                     STORE_SCANS_KEPT);
+    ck_assert_int_eq(q_int(db, "SELECT min(records) FROM scans WHERE resource = 'users'"), 5);
+    ck_assert_int_eq(q_int(db, "SELECT count(*) FROM scans WHERE resource = 'groups'"), 1);
 
     struct dlq_new n =
         new_failure("1", "2026-01-01T00:00:00.000Z", "pending", "2026-01-01T00:00:00.000Z");
