@@ -68,9 +68,9 @@ void store_rollback(struct store *s);
 
 /* ---- checkpoints ---- */
 struct checkpoint {
-    char updated_after[TS_LEN];      /* epoch when there is no row yet */
-    char last_scan_at[TS_LEN];       /* "" when never */
-    char last_full_scan_at[TS_LEN];  /* "" when never */
+    char updated_after[TS_LEN];     /* epoch when there is no row yet */
+    char last_scan_at[TS_LEN];      /* "" when never */
+    char last_full_scan_at[TS_LEN]; /* "" when never */
 };
 int store_checkpoint_get(struct store *s, const char *tenant, const char *resource,
                          struct checkpoint *out) WUR;
@@ -113,17 +113,17 @@ struct dlq_row {
     char record_updated_at[TS_LEN]; /* "" when unknown */
     char status[16];
     char error_class[16];
-    int http_status;                /* 0 when none */
+    int http_status; /* 0 when none */
     int attempts;
-    char next_attempt_at[TS_LEN];   /* "" when none */
-    char *last_error;               /* may be NULL */
-    char *payload;                  /* may be NULL */
-    char *resolution;               /* may be NULL */
-    char *note;                     /* may be NULL */
+    char next_attempt_at[TS_LEN]; /* "" when none */
+    char *last_error;             /* may be NULL */
+    char *payload;                /* may be NULL */
+    char *resolution;             /* may be NULL */
+    char *note;                   /* may be NULL */
     char created_at[TS_LEN];
     char updated_at[TS_LEN];
 };
-void dlq_row_free(struct dlq_row *r); /* frees the strings, not r itself */
+void dlq_row_free(struct dlq_row *r);               /* frees the strings, not r itself */
 void dlq_rows_free(struct dlq_row *rows, size_t n); /* frees strings and the array */
 
 struct dlq_new {
@@ -133,7 +133,7 @@ struct dlq_new {
     const char *error_class;
     int http_status;
     int attempts;
-    const char *next_attempt_at;   /* NULL for manual_review */
+    const char *next_attempt_at; /* NULL for manual_review */
     const char *last_error;
     const char *payload;
     const char *now;
@@ -151,18 +151,21 @@ int store_dlq_open_for(struct store *s, const char *tenant, const char *resource
 /* Resolves open rows of a record whose version <= applied_version as
  * 'superseded' (called when a newer version reached the destination). */
 int store_dlq_supersede(struct store *s, const char *tenant, const char *resource,
-                        const char *record_id, const char *applied_version,
-                        const char *now) WUR;
+                        const char *record_id, const char *applied_version, const char *now) WUR;
 /* Up to limit pending rows with next_attempt_at <= now, oldest due first,
  * via the partial index.  *rows is allocated (free with dlq_rows_free). */
 int store_dlq_due(struct store *s, const char *now, int limit, struct dlq_row **rows,
                   size_t *n) WUR;
+/* The same for one tenant (index dlq_tenant_due_idx), so that one tenant's
+ * backlog never hides another's due rows. */
+int store_dlq_due_for(struct store *s, const char *tenant, const char *now, int limit,
+                      struct dlq_row **rows, size_t *n) WUR;
 int store_dlq_get(struct store *s, int64_t id, struct dlq_row *out) WUR;
 /* Records a failed processor attempt: attempts, status (pending or
  * manual_review), next_attempt_at (NULL for manual_review), error. */
 int store_dlq_attempt_failed(struct store *s, int64_t id, int attempts, const char *status,
-                             const char *next_attempt_at, const char *error_class,
-                             int http_status, const char *last_error, const char *now) WUR;
+                             const char *next_attempt_at, const char *error_class, int http_status,
+                             const char *last_error, const char *now) WUR;
 /* Sets status resolved/discarded with a resolution and note; actor is
  * 'daemon' or a Unix user name.  -ENOENT for no such row, -EALREADY when it
  * is already closed, -EINVAL for another status. */
@@ -175,8 +178,8 @@ int store_dlq_requeue(struct store *s, int64_t id, const char *actor, const char
  * (-EEXIST when another row of the record is open; resolved rows are always
  * refused).  prev_status (may be NULL) gets the status the row had. */
 #define STORE_RETRY_DISCARDED 0x1u
-int store_dlq_retry(struct store *s, int64_t id, unsigned flags, const char *actor,
-                    const char *now, char prev_status[16]) WUR;
+int store_dlq_retry(struct store *s, int64_t id, unsigned flags, const char *actor, const char *now,
+                    char prev_status[16]) WUR;
 /* Deletes resolved and discarded rows last changed before closed_before
  * (their events cascade); open rows are never purged. */
 int store_dlq_purge(struct store *s, const char *closed_before, int64_t *deleted) WUR;
@@ -193,9 +196,8 @@ struct hold_row {
 /* Counts a failed scan attempt of a record (insert with attempts 1, or +1);
  * *attempts gets the new count. */
 int store_hold_fail(struct store *s, const char *tenant, const char *resource,
-                    const char *record_id, const char *record_updated_at,
-                    const char *error_class, int http_status, const char *last_error,
-                    const char *now, int *attempts) WUR;
+                    const char *record_id, const char *record_updated_at, const char *error_class,
+                    int http_status, const char *last_error, const char *now, int *attempts) WUR;
 int store_hold_clear(struct store *s, const char *tenant, const char *resource,
                      const char *record_id) WUR;
 /* The oldest held version for (tenant, resource): 0 and it, or -ENOENT. */

@@ -42,6 +42,7 @@ struct dlqproc {
     struct dlq_job *jobs;
     int running;
     bool stopped, closing, timer_closed;
+    size_t turn; /* which tenant a tick asks first */
     int64_t pending, review;
     struct dlqproc_stats stats;
 };
@@ -378,6 +379,34 @@ static bool row_running(const struct dlqproc *p, int64_t id)
     return false;
 }
 
+/* Starts up to *room of one tenant's due rows. */
+static void tick_tenant(struct dlqproc *p, struct tenant *t, const char *now, int64_t now_ms,
+                        int *room)
+{
+    struct dlq_row *rows = NULL;
+    size_t n = 0;
+    /* Its rows already at work are still pending: ask for that many more. */
+    if (store_dlq_due_for(p->e->store, t->name, now, *room + tenant_jobs(p, t), &rows, &n) < 0) {
+        log_warn("could not read due dead letters of %s: %s", t->name, store_errmsg(p->e->store));
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (*room > 0 && !row_running(p, rows[i].id) && may_try(p, t, now_ms)) {
+            start_job(p, t, &rows[i]);
+            (*room)--;
+            continue;
+        }
+        dlq_row_free(&rows[i]);
+    }
+    free(rows);
+}
+
+/*
+ * One tick: each running tenant's due rows, oldest first, within the batch
+ * bound.  Tenants are asked one after the other, starting with a different
+ * one each tick, so a tenant with a large backlog (or a destination that is
+ * down) cannot keep the others' rows waiting.
+ */
 void dlqproc_tick(struct dlqproc *p)
 {
     struct engine *e = p->e;
@@ -394,21 +423,17 @@ void dlqproc_tick(struct dlqproc *p)
     int64_t now_ms = clock_wall_ms();
     char now[TS_LEN];
     ts_format(now_ms, now);
-    struct dlq_row *rows = NULL;
-    size_t n = 0;
-    if (store_dlq_due(e->store, now, room + p->running, &rows, &n) < 0) {
-        log_warn("could not read due dead letters: %s", store_errmsg(e->store));
-        return;
+    size_t ntenants = 0;
+    for (struct tenant *t = e->tenants; t; t = t->next)
+        ntenants++;
+    size_t first = ntenants ? p->turn++ % ntenants : 0;
+    for (size_t k = 0; k < ntenants && room > 0; k++) {
+        struct tenant *t = e->tenants;
+        for (size_t i = 0; i < (first + k) % ntenants; i++)
+            t = t->next;
+        if (may_try(p, t, now_ms))
+            tick_tenant(p, t, now, now_ms, &room);
     }
-    for (size_t i = 0; i < n; i++) {
-        struct tenant *t = engine_tenant(e, rows[i].tenant);
-        if (!row_running(p, rows[i].id) && may_try(p, t, now_ms)) {
-            start_job(p, t, &rows[i]);
-            continue;
-        }
-        dlq_row_free(&rows[i]);
-    }
-    free(rows);
 }
 
 static void on_tick(uv_timer_t *timer)

@@ -361,21 +361,13 @@ int store_dlq_supersede(struct store *s, const char *tenant, const char *resourc
     return store_unit_end(s, rc);
 }
 
-int store_dlq_due(struct store *s, const char *now, int limit, struct dlq_row **rows, size_t *n)
+/* Steps a bound due-rows query into a freshly allocated array. */
+static int collect_rows(struct store *s, sqlite3_stmt *st, struct dlq_row **rows, size_t *n)
 {
-    int rc = 0, r;
+    int r;
     size_t cap = 0;
     *rows = NULL;
     *n = 0;
-    sqlite3_stmt *st = store_stmt(s, STMT_DLQ_DUE,
-                                  "SELECT " DLQ_COLS " FROM dlq INDEXED BY dlq_due_idx "
-                                  "WHERE status = 'pending' AND next_attempt_at <= ?1 "
-                                  "ORDER BY next_attempt_at, id LIMIT ?2",
-                                  &rc);
-    if (!st)
-        return rc;
-    store_bind_text(st, 1, now);
-    sqlite3_bind_int(st, 2, limit);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         if (*n == cap) {
             cap = cap ? cap * 2 : 16;
@@ -390,6 +382,42 @@ int store_dlq_due(struct store *s, const char *now, int limit, struct dlq_row **
     *rows = NULL;
     *n = 0;
     return store_fail(s, r, "listing due dead letters");
+}
+
+int store_dlq_due(struct store *s, const char *now, int limit, struct dlq_row **rows, size_t *n)
+{
+    int rc = 0;
+    *rows = NULL;
+    *n = 0;
+    sqlite3_stmt *st = store_stmt(s, STMT_DLQ_DUE,
+                                  "SELECT " DLQ_COLS " FROM dlq INDEXED BY dlq_due_idx "
+                                  "WHERE status = 'pending' AND next_attempt_at <= ?1 "
+                                  "ORDER BY next_attempt_at, id LIMIT ?2",
+                                  &rc);
+    if (!st)
+        return rc;
+    store_bind_text(st, 1, now);
+    sqlite3_bind_int(st, 2, limit);
+    return collect_rows(s, st, rows, n);
+}
+
+int store_dlq_due_for(struct store *s, const char *tenant, const char *now, int limit,
+                      struct dlq_row **rows, size_t *n)
+{
+    int rc = 0;
+    *rows = NULL;
+    *n = 0;
+    sqlite3_stmt *st = store_stmt(s, STMT_DLQ_DUE_FOR,
+                                  "SELECT " DLQ_COLS " FROM dlq INDEXED BY dlq_tenant_due_idx "
+                                  "WHERE status = 'pending' AND tenant = ?1 AND "
+                                  "next_attempt_at <= ?2 ORDER BY next_attempt_at, id LIMIT ?3",
+                                  &rc);
+    if (!st)
+        return rc;
+    store_bind_text(st, 1, tenant);
+    store_bind_text(st, 2, now);
+    sqlite3_bind_int(st, 3, limit);
+    return collect_rows(s, st, rows, n);
 }
 
 int store_dlq_attempt_failed(struct store *s, int64_t id, int attempts, const char *status,

@@ -125,10 +125,12 @@ static const char *const defaults[][3] = {
     {"vomo", "request_timeout", "2s"},
     {"vomo", "connect_timeout", "1s"},
     {"vomo", "max_concurrency", "4"},
+    {"vomo", "max_response_size", "8MiB"},
     {"poll", "interval", "200ms"},
     {"poll", "reconcile_interval", "1h"},
     {"poll", "jitter", "0ms"},
     {"poll", "safety_margin", "0ms"},
+    {"poll", "scan_passes", "3"},
     {"retry", "max_attempts", "5"},
     {"retry", "base_delay", "5ms"},
     {"retry", "max_delay", "50ms"},
@@ -141,8 +143,30 @@ static const char *const defaults[][3] = {
     {"dlq", "max_attempts", "5"},
     {"dlq", "base_delay", "50ms"},
     {"dlq", "max_delay", "200ms"},
+    {"dlq", "batch_size", "100"},
     {"webhook", "timeout", "2s"},
+    {"webhook", "max_concurrency", "4"},
 };
+
+/* Every override must name a key of the list above: a misspelt or missing
+ * one would otherwise be ignored without a word and the test would run with
+ * the default. */
+static void check_overrides(const char *overrides)
+{
+    for (const char *p = overrides; p && *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        size_t klen = strcspn(p, " =");
+        bool known = false;
+        for (size_t i = 0; i < ARRAY_SIZE(defaults) && klen < len; i++) {
+            char key[96];
+            snprintf(key, sizeof(key), "%s.%s", defaults[i][0], defaults[i][1]);
+            known = known || (strlen(key) == klen && strncmp(p, key, klen) == 0);
+        }
+        ck_assert_msg(len == 0 || known, "tu_config: unknown override '%.*s'", (int)len, p);
+        p = eol ? eol + 1 : NULL;
+    }
+}
 
 static const char *override_for(const char *overrides, const char *section, const char *key,
                                 char *out, size_t outlen)
@@ -168,6 +192,7 @@ static const char *override_for(const char *overrides, const char *section, cons
 
 void tu_config(struct tu_env *env, const char *overrides, const char *tenants_ini)
 {
+    check_overrides(overrides);
     struct buf b;
     buf_init(&b, 0);
     const char *section = "";
