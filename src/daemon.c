@@ -8,6 +8,7 @@
  * SIGHUP reloads the INI and every token and secret file.
  */
 #include <curl/curl.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "config.h"
 #include "engine.h"
 #include "log.h"
+#include "pidlock.h"
 #include "sdnotify.h"
 #include "store.h"
 
@@ -219,6 +221,23 @@ static void on_scan_done(struct engine *e, struct slot *slot, const char *status
     begin_stop(d, "every resource finished a scan");
 }
 
+/* One daemon per state database: a second one refuses to start. */
+static int take_lock(const struct config *cfg, int *fd)
+{
+    pid_t holder = 0;
+    if (strcmp(cfg->state_db, ":memory:") == 0)
+        return 0; /* nothing shared to protect */
+    int rc = pidlock_acquire(cfg->state_db, fd, &holder);
+    if (rc == -EBUSY)
+        fprintf(stderr,
+                "vomo-sync: another vomo-sync (pid %ld) is running on %s; stop it first, or "
+                "give this one its own state_db\n",
+                (long)holder, cfg->state_db);
+    else if (rc < 0)
+        fprintf(stderr, "vomo-sync: cannot create %s.lock: %s\n", cfg->state_db, strerror(-rc));
+    return rc;
+}
+
 static int open_state(const struct config *cfg, struct store **out)
 {
     int from = 0, to = 0;
@@ -347,8 +366,15 @@ int cmd_run(int argc, char **argv, const char *config_path)
         cfg_free(cfg);
         return EXIT_RUNTIME;
     }
+    int lock_fd = -1;
+    if (take_lock(cfg, &lock_fd) < 0) {
+        cfg_free(cfg);
+        curl_global_cleanup();
+        return EXIT_RUNTIME;
+    }
     struct store *store = NULL;
     if (open_state(cfg, &store) < 0) {
+        pidlock_release(lock_fd);
         cfg_free(cfg);
         curl_global_cleanup();
         return EXIT_RUNTIME;
@@ -357,6 +383,7 @@ int cmd_run(int argc, char **argv, const char *config_path)
              cfg->ntenants);
     rc = run_loop(&d, cfg, store);
     store_close(store);
+    pidlock_release(lock_fd);
     curl_global_cleanup();
     log_clear_secrets();
     return rc;

@@ -829,6 +829,37 @@ START_TEST(journal_stream_of_stderr_picks_the_journal)
 }
 END_TEST
 
+/* ---- one daemon per state database ---- */
+
+START_TEST(second_daemon_on_the_same_database_refuses)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 20, 3, 3);
+    tu_fake_start(&env);
+    char *ini = tu_tenant_ini("acme", NULL);
+    tu_config(&env, "daemon.log_level = info", ini);
+    struct notify n;
+    notify_open(&n, &env);
+    pid_t first = spawn(&env, &n, NULL, NULL);
+    ck_assert(notify_wait(&n, "READY=1", 0, 10000) >= 0);
+    pid_t second = tu_daemon_spawn(&env, NULL, NULL);
+    ck_assert_int_eq(tu_daemon_wait(second, 10000), 1);
+    char msg[96];
+    snprintf(msg, sizeof(msg), "another vomo-sync (pid %ld) is running", (long)first);
+    ck_assert_msg(log_has(&env, msg), "no '%s' in the log", msg);
+    ck_assert_int_eq(kill(first, 0), 0); /* the first one is untouched */
+    stop_with(&n, first, SIGTERM);
+    /* Its lock went with it: the next daemon starts. */
+    const char *args[] = {"--exit-after-sync", NULL};
+    pid_t third = tu_daemon_spawn(&env, args, NULL);
+    ck_assert_int_eq(tu_daemon_wait(third, 10000), 0);
+    notify_close(&n);
+    free(ini);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 static Suite *daemon_suite(void)
 {
     Suite *s = suite_create("daemon");
@@ -848,6 +879,7 @@ static Suite *daemon_suite(void)
     tcase_add_test(tc, journal_format_without_a_journal_still_runs);
     tcase_add_test(tc, journal_stream_of_another_file_keeps_text);
     tcase_add_test(tc, journal_stream_of_stderr_picks_the_journal);
+    tcase_add_test(tc, second_daemon_on_the_same_database_refuses);
     suite_add_tcase(s, tc);
     return s;
 }
