@@ -10,10 +10,12 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "migrations.h"
@@ -267,8 +269,23 @@ static int open_common(const char *path, int flags, struct store **out)
     return 0;
 }
 
+/*
+ * The database holds volunteers' personal data: a new one is created
+ * readable by its owner only, whatever the umask (SQLite gives its -wal and
+ * -shm files the same mode).
+ */
+static void create_private(const char *path)
+{
+    if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+        return;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+}
+
 int store_open(const char *path, struct store **out)
 {
+    create_private(path);
     return open_common(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, out);
 }
 

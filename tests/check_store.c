@@ -5,6 +5,7 @@
  * full disk), and every query the daemon runs, asserted by reading the rows.
  */
 #include <check.h>
+#include <sys/stat.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -90,7 +91,12 @@ static void exec_raw(sqlite3 *db, const char *sql)
 START_TEST(test_open_pragmas)
 {
     char buf[64];
+    mode_t old = umask(022);
     ck_assert_int_eq(store_open(path, &st), 0);
+    umask(old);
+    struct stat sb;
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 0777, 0600); /* personal data: owner only */
     sqlite3 *db = store_db(st);
     ck_assert_str_eq(q_text(db, "PRAGMA journal_mode", buf, sizeof(buf)), "wal");
     ck_assert_int_eq(q_int(db, "PRAGMA synchronous"), 2);
