@@ -868,10 +868,49 @@ START_TEST(stop_mid_scan_is_prompt)
     int64_t took = clock_mono_ms() - t0;
     ck_assert_msg(took < 3000, "stop took %lld ms", (long long)took);
     /* What was saved is consistent: no record ahead of a moved checkpoint. */
-    ck_assert_int_eq(tu_db_int(&env, "SELECT count(*) FROM checkpoints WHERE updated_after > "
-                                     "'1970-01-01T00:00:00.000Z'",
+    ck_assert_int_eq(tu_db_int(&env,
+                               "SELECT count(*) FROM checkpoints WHERE updated_after > "
+                               "'1970-01-01T00:00:00.000Z'",
                                NULL),
                      0);
+    free(a);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
+/*
+ * A 10 MB answer (over vomo.max_response_size) is a classified failure,
+ * not a crash or a half-read page: the request is retried and the scan
+ * completes with every record.
+ */
+START_TEST(oversized_page_is_refused_and_retried)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 40, 0, 0);
+    tu_fake_start(&env);
+    size_t big = 10u * 1024 * 1024;
+    char *body = xmalloc(big + 1);
+    memset(body, ' ', big);
+    memcpy(body, "{\"data\":[", 9);
+    memcpy(body + big - 3, "]}\n", 3);
+    body[big] = '\0';
+    struct fake_fault f = {
+        .path = "/v1/users", .kind = FAKE_FAULT_STATUS, .status = 200, .body = body, .count = 1};
+    int rule = fake_add_fault(env.fake, &f);
+    ck_assert_int_gt(rule, 0);
+    free(body); /* the fake keeps its own copy */
+    char *a = tu_tenant_ini("acme", "resources = users");
+    tu_config(&env, "vomo.max_response_size = 1MiB\n", a);
+    struct tu_engine te;
+    tu_engine_start(&env, &te);
+    run_scans(&te, slot_of(te.e, "acme", "users"), 1);
+    tu_engine_stop(&te);
+    ck_assert_int_eq(fake_fault_hits(env.fake, rule), 1);
+    ck_assert_int_eq(tu_mirror_diff(&env, "acme", "users"), 0);
+    ck_assert_int_eq(tu_db_int(&env, "SELECT count(*) FROM dlq", NULL), 0);
+    ck_assert_int_eq(tu_db_int(&env, "SELECT count(*) FROM scans WHERE status = 'complete'", NULL),
+                     1);
     free(a);
     tu_env_cleanup(&env);
 }
@@ -895,6 +934,7 @@ static Suite *sync_suite(void)
     tcase_add_test(tc, malformed_page_is_retried_whole);
     tcase_add_test(tc, full_disk_keeps_the_checkpoint_and_recovers);
     tcase_add_test(tc, stop_mid_scan_is_prompt);
+    tcase_add_test(tc, oversized_page_is_refused_and_retried);
     suite_add_tcase(s, tc);
     return s;
 }
