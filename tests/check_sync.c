@@ -916,6 +916,44 @@ START_TEST(oversized_page_is_refused_and_retried)
 }
 END_TEST
 
+/*
+ * A database another process keeps locked (an operator's long write):
+ * pages cannot be saved past the busy timeout, the scan fails without
+ * moving the checkpoint, and once the lock is gone everything is saved.
+ */
+START_TEST(locked_database_keeps_the_checkpoint_and_recovers)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 60, 0, 0);
+    tu_fake_start(&env);
+    char *a = tu_tenant_ini("acme", "resources = users");
+    tu_config(&env, "poll.interval = 100ms\n", a);
+    struct tu_engine te;
+    tu_engine_start(&env, &te);
+    store_set_busy_timeout(te.store, 50);
+    sqlite3 *other;
+    ck_assert_int_eq(sqlite3_open(env.db_path, &other), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    struct slot *slot = slot_of(te.e, "acme", "users");
+    run_scans(&te, slot, 1);
+    ck_assert_int_ge(slot->scans_failed, 1);
+    ck_assert_int_eq(slot->scans_failed, slot->scans_finished);
+    ck_assert_int_eq(tu_db_int(&env, "SELECT count(*) FROM records", NULL), 0);
+    ck_assert_int_eq(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    struct complete_wait w = {slot, 1};
+    ck_assert(tu_run_until(&te, slot_completed_n, &w, 10000));
+    tu_engine_stop(&te);
+    ck_assert_int_eq(tu_mirror_diff(&env, "acme", "users"), 0);
+    char *ck = checkpoint_of(&env, "acme", "users");
+    ck_assert_str_ne(ck, "1970-01-01T00:00:00.000Z");
+    free(ck);
+    free(a);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 static Suite *sync_suite(void)
 {
     Suite *s = suite_create("sync");
@@ -935,6 +973,7 @@ static Suite *sync_suite(void)
     tcase_add_test(tc, full_disk_keeps_the_checkpoint_and_recovers);
     tcase_add_test(tc, stop_mid_scan_is_prompt);
     tcase_add_test(tc, oversized_page_is_refused_and_retried);
+    tcase_add_test(tc, locked_database_keeps_the_checkpoint_and_recovers);
     suite_add_tcase(s, tc);
     return s;
 }
