@@ -13,7 +13,7 @@
 #define WUR __attribute__((warn_unused_result))
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t nmemb, size_t size);
@@ -48,6 +48,8 @@ char *buf_steal(struct buf *b);
 
 /* Timestamps: UTC ISO 8601 with milliseconds, "2026-11-28T08:43:07.000Z". */
 #define TS_LEN 25 /* 24 characters and the NUL */
+/* The checkpoint of a resource never scanned: everything is newer. */
+#define TS_EPOCH "1970-01-01T00:00:00.000Z"
 void ts_format(int64_t ms, char out[TS_LEN]);
 /*
  * Parses ISO 8601 date-times as VOMO sends them: "YYYY-MM-DDTHH:MM:SS" with

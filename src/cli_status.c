@@ -36,7 +36,7 @@ static const char resources_sql[] =
     "  UNION SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')"
     "        FROM json_each(?1)) "
     "SELECT k.tenant, k.resource, "
-    "  coalesce(c.updated_after, '1970-01-01T00:00:00.000Z') AS checkpoint, "
+    "  coalesce(c.updated_after, '" TS_EPOCH "') AS checkpoint, "
     "  l.finished_at AS last_scan_at, l.kind AS last_scan_kind, "
     "  l.status AS last_scan_status, l.records AS last_scan_records, "
     "  c.last_full_scan_at, coalesce(rc.live, 0) AS live, coalesce(rc.deleted, 0) AS deleted, "

@@ -25,8 +25,6 @@
 #include "store.h"
 #include "vomo.h"
 
-#define EPOCH_TS "1970-01-01T00:00:00.000Z"
-
 enum rw_state { RW_PENDING, RW_SKIP, RW_APPLY, RW_FAIL, RW_CANCEL };
 
 struct page;
@@ -795,9 +793,9 @@ struct scan *scan_start(struct slot *slot, bool full, scan_done_fn done)
     trace_id_new(s->trace_id);
     struct checkpoint cp;
     if (store_checkpoint_get(s->e->store, s->t->name, s->resource, &cp) < 0)
-        snprintf(cp.updated_after, TS_LEN, "%s", EPOCH_TS);
+        snprintf(cp.updated_after, TS_LEN, "%s", TS_EPOCH);
     snprintf(s->old_checkpoint, TS_LEN, "%s", cp.updated_after);
-    s->full = full || strcmp(cp.updated_after, EPOCH_TS) == 0;
+    s->full = full || strcmp(cp.updated_after, TS_EPOCH) == 0;
     snprintf(s->updated_after, TS_LEN, "%s", s->full ? "" : cp.updated_after);
     /* Without a Date header, the local clock at the start stands in. */
     s->server_start_ms = clock_wall_ms();

@@ -12,8 +12,6 @@
 #include "store.h"
 #include "store_priv.h"
 
-#define EPOCH_TS "1970-01-01T00:00:00.000Z"
-
 static int bind_key(sqlite3_stmt *st, const char *tenant, const char *resource)
 {
     int r = store_bind_text(st, 1, tenant);
@@ -34,7 +32,7 @@ int store_checkpoint_get(struct store *s, const char *tenant, const char *resour
         return rc;
     bind_key(st, tenant, resource);
     int r = sqlite3_step(st);
-    snprintf(out->updated_after, TS_LEN, "%s", EPOCH_TS);
+    snprintf(out->updated_after, TS_LEN, "%s", TS_EPOCH);
     out->last_scan_at[0] = out->last_full_scan_at[0] = '\0';
     if (r == SQLITE_ROW) {
         store_col_ts(st, 0, out->updated_after);
@@ -56,7 +54,7 @@ int store_checkpoint_set(struct store *s, const char *tenant, const char *resour
         s, STMT_CKPT_SET,
         "INSERT INTO checkpoints (tenant, resource, updated_after, last_scan_at, "
         "  last_scan_status, last_full_scan_at, updated_at) "
-        "VALUES (?1, ?2, coalesce(?3, '" EPOCH_TS "'), ?4, ?5, CASE WHEN ?6 THEN ?4 END, ?4) "
+        "VALUES (?1, ?2, coalesce(?3, '" TS_EPOCH "'), ?4, ?5, CASE WHEN ?6 THEN ?4 END, ?4) "
         "ON CONFLICT (tenant, resource) DO UPDATE SET "
         "  updated_after = coalesce(?3, updated_after), last_scan_at = ?4, "
         "  last_scan_status = ?5, "
