@@ -342,6 +342,68 @@ START_TEST(test_urls)
 }
 END_TEST
 
+/*
+ * Random damage to a valid page (bytes flipped, cut short, chunks
+ * repeated), many thousands of times under ASan/UBSan: the parser never
+ * crashes, and whatever it accepts is consistent - each record either
+ * carries an error or a normalised id and updated_at.
+ */
+START_TEST(test_damaged_pages_never_crash)
+{
+    static const char page[] =
+        "{\"data\":[{\"id\":1,\"updated_at\":\"2025-11-19T10:15:00+00:00\",\"name\":\"A\"},"
+        "{\"id\":\"22\",\"updated_at\":\"2025-11-19T10:15:00Z\",\"tags\":[1,2,{\"x\":null}]},"
+        "{\"id\":333,\"updated_at\":\"2025-11-19T10:15:00.250+02:00\"}],"
+        "\"links\":{\"next\":\"https://api.vomo.org/v1/users?page=2\"},"
+        "\"meta\":{\"current_page\":1,\"last_page\":7,\"total\":98}}";
+    static const char bytes[] = "{}[]\",:0123456789-+.eEtrufalsn\\ \x01\xff";
+    uint64_t seed = 0x9e3779b97f4a7c15ULL;
+    size_t len = sizeof(page) - 1;
+    char *buf = malloc(2 * len + 1);
+    for (int round = 0; round < 20000; round++) {
+        memcpy(buf, page, len);
+        size_t n = len;
+        int edits = 1 + (int)(seed % 4);
+        for (int e = 0; e < edits; e++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            size_t at = (size_t)(seed >> 33) % n;
+            switch ((seed >> 20) % 3) {
+            case 0: /* flip a byte to a JSON-ish one */
+                buf[at] = bytes[(seed >> 8) % (sizeof(bytes) - 1)];
+                break;
+            case 1: /* cut short */
+                n = at;
+                break;
+            default: /* repeat a chunk */
+                if (n + 16 < 2 * len) {
+                    memmove(buf + at + 16, buf + at, n - at);
+                    n += 16;
+                }
+            }
+            if (n == 0)
+                break;
+        }
+        buf[n] = '\0';
+        struct vomo_page vp;
+        const char *err = NULL;
+        if (vomo_parse_page(buf, n, &vp, &err) == 0) {
+            for (size_t i = 0; i < vp.count; i++) {
+                const struct vomo_record *r = &vp.records[i];
+                ck_assert_ptr_nonnull(r->payload);
+                if (r->error)
+                    continue;
+                ck_assert(r->id[0] >= '1' && r->id[0] <= '9');
+                ck_assert_int_eq(strlen(r->updated_at), TS_LEN - 1);
+            }
+            vomo_page_free(&vp);
+        } else {
+            ck_assert_ptr_nonnull(err);
+        }
+    }
+    free(buf);
+}
+END_TEST
+
 static Suite *vomo_suite(void)
 {
     Suite *s = suite_create("vomo");
@@ -356,6 +418,7 @@ static Suite *vomo_suite(void)
     tcase_add_test(tc, test_hostile_input);
     tcase_add_test(tc, test_parse_record);
     tcase_add_test(tc, test_urls);
+    tcase_add_test(tc, test_damaged_pages_never_crash);
     suite_add_tcase(s, tc);
     return s;
 }
