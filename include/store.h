@@ -146,6 +146,10 @@ struct dlq_new {
  */
 int store_dlq_add(struct store *s, const struct dlq_new *n, int64_t *id) WUR;
 /* The open row for a record, if any: 0 and its id and version, or -ENOENT. */
+/* Whether any dead letter (open or closed) of this record holds exactly
+ * this payload: 1, 0, or a negative errno. */
+int store_dlq_has_payload(struct store *s, const char *tenant, const char *resource,
+                          const char *record_id, const char *payload) WUR;
 int store_dlq_open_for(struct store *s, const char *tenant, const char *resource,
                        const char *record_id, int64_t *id, char version[TS_LEN]) WUR;
 /* Resolves open rows of a record whose version <= applied_version as

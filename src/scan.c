@@ -325,21 +325,17 @@ static const char *dlq_record_id(const struct rec_work *rw, char buf[32])
     return buf;
 }
 
-/* Whether an open dead letter already holds this malformed record as it is
- * now: then a scan that sees it again has nothing to add. */
-static bool malformed_owned(struct scan *s, const struct rec_work *rw)
+/*
+ * Whether a dead letter already holds this malformed record as it is now,
+ * open or closed: a scan that sees the same bytes again has nothing to add,
+ * and one a person resolved or discarded does not come back until VOMO
+ * serves something different.
+ */
+static bool malformed_known(struct scan *s, const struct rec_work *rw)
 {
-    char buf[32], version[TS_LEN];
-    int64_t id;
-    if (store_dlq_open_for(s->e->store, s->t->name, s->resource, dlq_record_id(rw, buf), &id,
-                           version) != 0)
-        return false;
-    struct dlq_row row;
-    if (store_dlq_get(s->e->store, id, &row) != 0)
-        return false;
-    bool same = row.payload && rw->rec->payload && strcmp(row.payload, rw->rec->payload) == 0;
-    dlq_row_free(&row);
-    return same;
+    char buf[32];
+    return rw->rec->payload && store_dlq_has_payload(s->e->store, s->t->name, s->resource,
+                                                     dlq_record_id(rw, buf), rw->rec->payload) == 1;
 }
 
 /* Decides one record: fail (malformed), skip, or hand it to the destination. */
@@ -352,7 +348,7 @@ static void route_record(struct scan *s, struct rec_work *rw)
                         rw->hash);
         snprintf(key, sizeof(key), "malformed:%s", rw->hash);
         idset_put(&s->seen, key, "");
-        if (malformed_owned(s, rw)) {
+        if (malformed_known(s, rw)) {
             rw->state = RW_SKIP;
             return;
         }

@@ -538,3 +538,24 @@ int store_dlq_purge(struct store *s, const char *closed_before, int64_t *deleted
         *deleted = sqlite3_changes64(s->db);
     return rc;
 }
+
+int store_dlq_has_payload(struct store *s, const char *tenant, const char *resource,
+                          const char *record_id, const char *payload)
+{
+    int rc = 0;
+    sqlite3_stmt *st = store_stmt(s, STMT_DLQ_HAS_PAYLOAD,
+                                  "SELECT 1 FROM dlq WHERE tenant = ?1 AND resource = ?2 AND "
+                                  "record_id = ?3 AND payload = ?4 LIMIT 1",
+                                  &rc);
+    if (!st)
+        return rc;
+    store_bind_text(st, 1, tenant);
+    store_bind_text(st, 2, resource);
+    store_bind_text(st, 3, record_id);
+    store_bind_text(st, 4, payload);
+    int r = sqlite3_step(st);
+    store_done(st);
+    if (r == SQLITE_ROW)
+        return 1;
+    return r == SQLITE_DONE ? 0 : store_fail(s, r, "looking up a dead letter");
+}

@@ -27,6 +27,7 @@ enum store_stmt_id {
     STMT_DLQ_INSERT,
     STMT_DLQ_DUE,
     STMT_DLQ_DUE_FOR,
+    STMT_DLQ_HAS_PAYLOAD,
     STMT_DLQ_GET,
     STMT_DLQ_FAILED,
     STMT_DLQ_CLOSE,

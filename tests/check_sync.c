@@ -381,14 +381,23 @@ START_TEST(malformed_records_are_isolated)
     tu_engine_start(&env, &te);
     /* Several scans: a malformed record seen again is not dead-lettered again. */
     run_scans(&te, slot_of(te.e, "acme", "users"), 3);
-    tu_engine_stop(&te);
     ck_assert_int_eq(tu_db_int(&env, "SELECT count(*) FROM dlq", NULL), 4);
     /* ... nor touched again: one event each, its creation. */
     ck_assert_int_eq(tu_db_int(&env, "SELECT count(*) FROM dlq_events", NULL), 4);
+    /* A person discards one: the same bytes seen again do not bring it back. */
+    ck_assert_int_eq(store_dlq_close(te.store, 1, "discarded", "discarded", "known bad", "tester",
+                                     "2026-01-01T00:00:00.000Z"),
+                     0);
+    run_scans(&te, slot_of(te.e, "acme", "users"), 5);
+    tu_engine_stop(&te);
+    ck_assert_int_eq(tu_db_int(&env, "SELECT count(*) FROM dlq", NULL), 4);
+    ck_assert_int_eq(tu_db_int(&env, "SELECT count(*) FROM dlq WHERE status = 'discarded'", NULL),
+                     1);
+    ck_assert_int_eq(tu_db_int(&env, "SELECT count(*) FROM dlq_events", NULL), 5);
     ck_assert_int_eq(tu_db_int(&env,
-                               "SELECT count(*) FROM dlq WHERE status = 'manual_review' AND "
-                               "error_class = 'bad_data' AND tenant = 'acme' AND resource = "
-                               "'users' AND payload IS NOT NULL",
+                               "SELECT count(*) FROM dlq WHERE status IN ('manual_review', "
+                               "'discarded') AND error_class = 'bad_data' AND tenant = 'acme' "
+                               "AND resource = 'users' AND payload IS NOT NULL",
                                NULL),
                      4);
     for (int i = 0; i < 4; i++) {
