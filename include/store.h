@@ -150,6 +150,11 @@ int store_dlq_add(struct store *s, const struct dlq_new *n, int64_t *id) WUR;
  * this payload: 1, 0, or a negative errno. */
 int store_dlq_has_payload(struct store *s, const char *tenant, const char *resource,
                           const char *record_id, const char *payload) WUR;
+/* Whether a person settled this exact version of a record (discarded it,
+ * or resolved it by hand): 1, 0, or a negative errno.  Scans do not send
+ * such a version again. */
+int store_dlq_settled(struct store *s, const char *tenant, const char *resource,
+                      const char *record_id, const char *version) WUR;
 int store_dlq_open_for(struct store *s, const char *tenant, const char *resource,
                        const char *record_id, int64_t *id, char version[TS_LEN]) WUR;
 /* Resolves open rows of a record whose version <= applied_version as

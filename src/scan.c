@@ -289,7 +289,8 @@ static void on_delivered(struct delivery *dl, const struct delivery_result *r)
 
 /*
  * The skip rule: the destination already holds this version with this
- * content (or a newer version), or an open dead letter owns this version.
+ * content (or a newer version), an open dead letter owns this version, or a
+ * person settled this version in the DLQ (discarded or resolved it).
  * Returns 1 to skip, 0 to deliver, negative on a database error.
  */
 static int should_skip(struct scan *s, struct rec_work *rw)
@@ -307,9 +308,12 @@ static int should_skip(struct scan *s, struct rec_work *rw)
     int64_t dlq_id;
     char version[TS_LEN];
     rc = store_dlq_open_for(s->e->store, s->t->name, s->resource, rec->id, &dlq_id, version);
-    if (rc == 0)
-        return strcmp(version, rec->updated_at) == 0;
-    return rc == -ENOENT ? 0 : rc;
+    if (rc == 0 && strcmp(version, rec->updated_at) == 0)
+        return 1;
+    if (rc < 0 && rc != -ENOENT)
+        return rc;
+    /* A version a person discarded or resolved by hand stays settled. */
+    return store_dlq_settled(s->e->store, s->t->name, s->resource, rec->id, rec->updated_at);
 }
 
 /*

@@ -559,3 +559,25 @@ int store_dlq_has_payload(struct store *s, const char *tenant, const char *resou
         return 1;
     return r == SQLITE_DONE ? 0 : store_fail(s, r, "looking up a dead letter");
 }
+
+int store_dlq_settled(struct store *s, const char *tenant, const char *resource,
+                      const char *record_id, const char *version)
+{
+    int rc = 0;
+    sqlite3_stmt *st = store_stmt(s, STMT_DLQ_SETTLED,
+                                  "SELECT 1 FROM dlq WHERE tenant = ?1 AND resource = ?2 AND "
+                                  "record_id = ?3 AND record_updated_at = ?4 AND "
+                                  "(status = 'discarded' OR resolution = 'manual') LIMIT 1",
+                                  &rc);
+    if (!st)
+        return rc;
+    store_bind_text(st, 1, tenant);
+    store_bind_text(st, 2, resource);
+    store_bind_text(st, 3, record_id);
+    store_bind_text(st, 4, version);
+    int r = sqlite3_step(st);
+    store_done(st);
+    if (r == SQLITE_ROW)
+        return 1;
+    return r == SQLITE_DONE ? 0 : store_fail(s, r, "looking up a dead letter");
+}

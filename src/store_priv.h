@@ -28,6 +28,7 @@ enum store_stmt_id {
     STMT_DLQ_DUE,
     STMT_DLQ_DUE_FOR,
     STMT_DLQ_HAS_PAYLOAD,
+    STMT_DLQ_SETTLED,
     STMT_DLQ_GET,
     STMT_DLQ_FAILED,
     STMT_DLQ_CLOSE,

@@ -963,6 +963,49 @@ START_TEST(locked_database_keeps_the_checkpoint_and_recovers)
 }
 END_TEST
 
+/*
+ * A version a person discarded is settled: even full scans that list it
+ * again do not send it again.  A newer version in VOMO is sent as usual.
+ */
+START_TEST(discarded_version_is_not_sent_again)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 20, 0, 0);
+    tu_fake_start(&env);
+    struct fake_record *recs;
+    size_t n;
+    ck_assert_int_eq(fake_records(env.fake, "acme", "users", &recs, &n), 0);
+    char victim[32];
+    snprintf(victim, sizeof(victim), "%s", recs[3].id);
+    fake_records_free(recs, n);
+    hook_fault(&env, victim, 422);
+    char *a = webhook_tenant(&env, "acme", NULL);
+    tu_config(&env, "poll.reconcile_interval = 1ms\n", a); /* every scan is a full one */
+    struct tu_engine te;
+    tu_engine_start(&env, &te);
+    struct slot *slot = slot_of(te.e, "acme", "users");
+    run_scans(&te, slot, 1);
+    ck_assert_int_eq(deliveries_of(&env, "acme", victim, false), 1);
+    int64_t id = tu_db_int(&env, "SELECT id FROM dlq WHERE record_id = ?1", victim, NULL);
+    ck_assert_int_gt(id, 0);
+    ck_assert_int_eq(store_dlq_close(te.store, id, "discarded", "discarded", "receiver refuses it",
+                                     "tester", "2026-01-01T00:00:00.000Z"),
+                     0);
+    run_scans(&te, slot, slot->scans_finished + 2);
+    ck_assert_int_eq(deliveries_of(&env, "acme", victim, false), 1);
+    ck_assert_int_eq(tu_db_int(&env, "SELECT count(*) FROM dlq", NULL), 1);
+    fake_clear_faults(env.fake);
+    ck_assert_int_eq(fake_mutate_id(env.fake, "acme", "users", victim), 0);
+    run_scans(&te, slot, slot->scans_finished + 1);
+    tu_engine_stop(&te);
+    ck_assert_int_eq(deliveries_of(&env, "acme", victim, true), 1);
+    ck_assert_int_eq(tu_mirror_diff(&env, "acme", "users"), 0);
+    free(a);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 static Suite *sync_suite(void)
 {
     Suite *s = suite_create("sync");
@@ -983,6 +1026,7 @@ static Suite *sync_suite(void)
     tcase_add_test(tc, stop_mid_scan_is_prompt);
     tcase_add_test(tc, oversized_page_is_refused_and_retried);
     tcase_add_test(tc, locked_database_keeps_the_checkpoint_and_recovers);
+    tcase_add_test(tc, discarded_version_is_not_sent_again);
     suite_add_tcase(s, tc);
     return s;
 }
