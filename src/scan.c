@@ -5,93 +5,25 @@
  * Pages are requested through the tenant's VOMO lane, at most
  * vomo.max_concurrency pages open at once (requested and not yet
  * committed), so memory stays flat whatever the dataset size.  A page is
- * committed in one transaction once each of its records is applied,
- * skipped or failed; a page that cannot be parsed is retried as a request
- * and applies nothing.  The checkpoint moves only when a pass completes,
- * to min(newest updated_at processed, server time at scan start - margin).
+ * committed whole, in one transaction, once each of its records is applied,
+ * skipped or failed (pages decided in the same loop turn share that
+ * transaction: group commit); a page that cannot be parsed is retried as a
+ * request and applies nothing.  The checkpoint moves only when a scan
+ * completes, after its last page committed, to
+ * min(newest updated_at processed, server time at scan start - margin)
+ * (scan_end.c).  This file reads top-down: pages, records, group commit,
+ * then the scan's start.
  */
-#include "scan.h"
+#include "scan_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "call.h"
-#include "dest.h"
 #include "dlqsched.h"
 #include "engine.h"
-#include "idset.h"
-#include "log.h"
 #include "sign.h"
-#include "store.h"
-#include "vomo.h"
 
-enum rw_state { RW_PENDING, RW_SKIP, RW_APPLY, RW_FAIL, RW_CANCEL };
-
-struct page;
-
-/* One record of a page on its way to the destination. */
-struct rec_work {
-    struct delivery dl;
-    struct page *pg;
-    struct vomo_record *rec;
-    enum rw_state state;
-    enum err_class cls;
-    long status;
-    char msg[256];
-    char hash[HASH_HEX_LEN];
-};
-
-struct page {
-    struct call call;
-    struct scan *s;
-    int number;
-    struct vomo_page vp;
-    bool have_vp;
-    struct rec_work *work;
-    size_t outstanding;
-    struct page *commit_next; /* in the engine's group-commit queue */
-};
-
-/* A deletion found by a complete full scan. */
-struct del_work {
-    struct delivery dl;
-    struct scan *s;
-    char *id;
-};
-
-struct scan {
-    struct slot *slot;
-    struct tenant *t;
-    struct engine *e;
-    const char *resource;
-    bool full;
-    char trace_id[TRACE_ID_LEN];
-    char old_checkpoint[TS_LEN];
-    char updated_after[TS_LEN]; /* "" for a full scan */
-    char started_at[TS_LEN];
-    int64_t started_mono;
-    int pass;
-    struct idset seen;
-    int64_t max_total;
-    int last_page, next_page, open_pages, pages_done;
-    int64_t server_start_ms;
-    bool have_server_time;
-    char max_processed[TS_LEN];
-    bool failed, aborted;
-    char fail_msg[300];
-    int64_t n_applied, n_skipped, n_failed, n_deleted;
-    struct del_work *dels;
-    size_t ndels, dels_left;
-    char deleted_at[TS_LEN];
-    scan_done_fn done;
-};
-
-static void fill_window(struct scan *s);
-static void end_pass(struct scan *s);
-static void finish(struct scan *s, const char *status);
-static void start_deletions(struct scan *s);
-
-static struct log_fields scan_fields(const struct scan *s)
+struct log_fields scan_log_fields(const struct scan *s)
 {
     return (struct log_fields){.tenant = s->t->name,
                                .resource = s->resource,
@@ -99,12 +31,12 @@ static struct log_fields scan_fields(const struct scan *s)
                                .delay_ms = LOG_NO_DELAY};
 }
 
-static void now_ts(char out[TS_LEN])
+void scan_now(char out[TS_LEN])
 {
     ts_format(clock_wall_ms(), out);
 }
 
-static void fail_scan(struct scan *s, const char *what, const char *detail)
+void scan_fail(struct scan *s, const char *what, const char *detail)
 {
     if (!s->failed)
         snprintf(s->fail_msg, sizeof(s->fail_msg), "%s: %s", what, detail);
@@ -122,7 +54,7 @@ static int page_check(struct call *c, const struct http_response *resp)
         pg->have_vp = false;
     }
     if (vomo_parse_page(resp->body, resp->body_len, &pg->vp, &err) < 0) {
-        struct log_fields f = scan_fields(pg->s);
+        struct log_fields f = scan_log_fields(pg->s);
         f.error_class = "bad_data";
         f.http_status = (int)resp->status;
         log_emit(LOG_WARN, &f, "page %d is not a VOMO page (%s); it will be retried", pg->number,
@@ -148,10 +80,10 @@ static void page_end(struct page *pg)
     page_free(pg);
     s->open_pages--;
     s->pages_done++;
-    fill_window(s);
+    scan_fill_window(s);
     if (s->open_pages == 0 &&
         (s->failed || s->aborted || s->e->stopping || s->next_page > s->last_page))
-        end_pass(s);
+        scan_end_pass(s);
 }
 
 static void on_page(struct call *c, const struct call_result *r);
@@ -189,7 +121,7 @@ static void start_page(struct scan *s, int number)
     call_start(c);
 }
 
-static void fill_window(struct scan *s)
+void scan_fill_window(struct scan *s)
 {
     int window = s->e->cfg->max_concurrency;
     /* A stopped lane would cancel a new page synchronously, ending (and
@@ -206,7 +138,7 @@ static void fill_window(struct scan *s)
 static void page_failed(struct page *pg, const struct call_result *r)
 {
     struct scan *s = pg->s;
-    struct log_fields f = scan_fields(s);
+    struct log_fields f = scan_log_fields(s);
     f.error_class = err_class_name(r->cls);
     f.http_status = (int)r->status;
     f.attempt = r->attempts;
@@ -222,7 +154,7 @@ static void page_failed(struct page *pg, const struct call_result *r)
     } else {
         log_emit(LOG_ERROR, &f, "page %d failed: %s", pg->number, r->message);
     }
-    fail_scan(s, "page request failed", r->message);
+    scan_fail(s, "page request failed", r->message);
 }
 
 static void learn_meta(struct scan *s, struct page *pg, const struct http_response *resp)
@@ -257,7 +189,7 @@ static void on_page(struct call *c, const struct call_result *r)
         return;
     }
     learn_meta(s, pg, r->resp);
-    fill_window(s);
+    scan_fill_window(s);
     process_records(pg);
 }
 
@@ -370,7 +302,7 @@ static void route_record(struct scan *s, struct rec_work *rw)
     sign_sha256_hex(rec->payload, strlen(rec->payload), rw->hash);
     int skip = should_skip(s, rw);
     if (skip < 0) {
-        fail_scan(s, "state database read failed", store_errmsg(s->e->store));
+        scan_fail(s, "state database read failed", store_errmsg(s->e->store));
         rw->state = RW_CANCEL;
         return;
     }
@@ -413,7 +345,7 @@ static int write_failure(struct scan *s, struct rec_work *rw, const char *now)
     const struct vomo_record *rec = rw->rec;
     bool terminal = !dlqsched_retryable(rw->cls);
     bool versioned = rec->updated_at[0] != '\0';
-    struct log_fields f = scan_fields(s);
+    struct log_fields f = scan_log_fields(s);
     f.record_id = rec->id[0] ? rec->id : NULL;
     f.error_class = err_class_name(rw->cls);
     f.http_status = (int)rw->status;
@@ -518,7 +450,7 @@ static void flush_commits(uv_timer_t *timer)
     struct page *list = e->commit_queue;
     e->commit_queue = NULL;
     char now[TS_LEN];
-    now_ts(now);
+    scan_now(now);
     int rc = store_begin(e->store);
     for (struct page *pg = list; pg && rc == 0; pg = pg->commit_next)
         rc = write_page(pg->s, pg, now);
@@ -531,10 +463,10 @@ static void flush_commits(uv_timer_t *timer)
         struct scan *s = pg->s;
         list = pg->commit_next;
         if (rc < 0) {
-            struct log_fields f = scan_fields(s);
+            struct log_fields f = scan_log_fields(s);
             log_emit(LOG_ERROR, &f, "page %d not saved (%s): the checkpoint stays where it was",
                      pg->number, store_errmsg(e->store));
-            fail_scan(s, "state database write failed", store_errmsg(e->store));
+            scan_fail(s, "state database write failed", store_errmsg(e->store));
         } else {
             count_page(s, pg);
         }
@@ -565,216 +497,6 @@ static void commit_page(struct page *pg)
         uv_timer_start(&e->commit_timer, flush_commits, 0, 0);
 }
 
-/* ---- passes, deletions, the checkpoint ---- */
-
-static void end_pass(struct scan *s)
-{
-    if (s->e->stopping && s->next_page <= s->last_page)
-        s->aborted = true; /* shutting down mid-pass: the rest waits for the next run */
-    if (s->failed || s->aborted) {
-        finish(s, "failed");
-        return;
-    }
-    bool complete = s->max_total < 0 || (int64_t)s->seen.count >= s->max_total;
-    if (!complete && s->pass < s->e->cfg->scan_passes && !s->e->stopping) {
-        struct log_fields f = scan_fields(s);
-        log_emit(LOG_INFO, &f,
-                 "pass %d saw %zu of %lld records (records moved between pages): scanning again",
-                 s->pass, s->seen.count, (long long)s->max_total);
-        s->pass++;
-        s->last_page = 1;
-        s->next_page = 1;
-        fill_window(s);
-        return;
-    }
-    if (!complete) {
-        finish(s, "incomplete");
-        return;
-    }
-    if (s->full) {
-        start_deletions(s);
-        return;
-    }
-    finish(s, "complete");
-}
-
-static int collect_missing(const char *id, void *arg)
-{
-    struct scan *s = arg;
-    if (idset_get(&s->seen, id, NULL))
-        return 0;
-    s->dels = xrealloc(s->dels, (s->ndels + 1) * sizeof(*s->dels));
-    s->dels[s->ndels] = (struct del_work){.s = s, .id = xstrdup(id)};
-    s->ndels++;
-    return 0;
-}
-
-static void deletion_done(struct scan *s)
-{
-    if (--s->dels_left > 0)
-        return;
-    for (size_t i = 0; i < s->ndels; i++)
-        free(s->dels[i].id);
-    free(s->dels);
-    s->dels = NULL;
-    finish(s, s->aborted ? "failed" : "complete");
-}
-
-static void on_deleted(struct delivery *dl, const struct delivery_result *r)
-{
-    struct del_work *dw = container_of(dl, struct del_work, dl);
-    struct scan *s = dw->s;
-    struct log_fields f = scan_fields(s);
-    f.record_id = dw->id;
-    if (r->cancelled) {
-        s->aborted = true;
-    } else if (r->cls != EC_NONE) {
-        f.error_class = err_class_name(r->cls);
-        f.http_status = (int)r->status;
-        log_emit(LOG_WARN, &f, "deletion not delivered (%s); the next reconciliation retries it",
-                 r->message);
-    } else {
-        int rc =
-            store_record_mark_deleted(s->e->store, s->t->name, s->resource, dw->id, s->deleted_at);
-        if (rc < 0)
-            log_emit(LOG_ERROR, &f, "could not record deletion: %s", store_errmsg(s->e->store));
-        else
-            s->n_deleted++;
-    }
-    deletion_done(s);
-}
-
-/*
- * A complete full scan: every live record the destination holds that VOMO
- * did not list is gone from VOMO.  A scan that saw nothing at all while the
- * destination holds records deletes nothing (an empty answer is more likely
- * a VOMO fault than an organization that deleted everything).
- */
-static void start_deletions(struct scan *s)
-{
-    int rc = store_record_each_live(s->e->store, s->t->name, s->resource, collect_missing, s);
-    struct log_fields f = scan_fields(s);
-    if (rc < 0) {
-        log_emit(LOG_ERROR, &f, "reconciliation skipped: %s", store_errmsg(s->e->store));
-        finish(s, "complete");
-        return;
-    }
-    if (s->ndels && s->seen.count == 0) {
-        log_emit(LOG_WARN, &f,
-                 "VOMO listed no %s at all while %zu are held: deleting nothing; check the "
-                 "organization in VOMO",
-                 s->resource, s->ndels);
-        s->dels_left = 1;
-        deletion_done(s);
-        return;
-    }
-    now_ts(s->deleted_at);
-    s->dels_left = s->ndels + 1;
-    for (size_t i = 0; i < s->ndels; i++) {
-        struct del_work *dw = &s->dels[i];
-        dw->dl = (struct delivery){.resource = s->resource,
-                                   .id = dw->id,
-                                   .updated_at = s->deleted_at,
-                                   .is_delete = true,
-                                   .trace_id = s->trace_id,
-                                   .done = on_deleted};
-        dest_deliver(s->t->dest, &dw->dl);
-    }
-    deletion_done(s);
-}
-
-/* The new checkpoint of a complete pass, or "" to leave it. */
-static void next_checkpoint(struct scan *s, char out[TS_LEN])
-{
-    out[0] = '\0';
-    if (!s->max_processed[0])
-        return;
-    char limit[TS_LEN];
-    ts_format(s->server_start_ms - s->e->cfg->safety_margin_ms, limit);
-    const char *cand = strcmp(s->max_processed, limit) < 0 ? s->max_processed : limit;
-    char held[TS_LEN];
-    if (s->t->mode == CKPT_HOLD &&
-        store_hold_oldest(s->e->store, s->t->name, s->resource, held) == 0 &&
-        strcmp(held, cand) < 0)
-        cand = held;
-    if (strcmp(cand, s->old_checkpoint) > 0)
-        snprintf(out, TS_LEN, "%s", cand);
-}
-
-static void record_scan(struct scan *s, const char *status, const char *ckpt)
-{
-    struct scan_summary sum = {.tenant = s->t->name,
-                               .resource = s->resource,
-                               .trace_id = s->trace_id,
-                               .kind = s->full ? "full" : "incremental",
-                               .status = status,
-                               .detail = s->failed ? s->fail_msg : NULL,
-                               .pages = s->pages_done,
-                               .records = (int64_t)s->seen.count,
-                               .applied = s->n_applied,
-                               .skipped = s->n_skipped,
-                               .failed = s->n_failed,
-                               .deleted = s->n_deleted};
-    snprintf(sum.started_at, TS_LEN, "%s", s->started_at);
-    now_ts(sum.finished_at);
-    struct store *st = s->e->store;
-    int rc = store_begin(st);
-    if (rc == 0)
-        rc = store_checkpoint_set(st, s->t->name, s->resource, ckpt[0] ? ckpt : NULL,
-                                  sum.finished_at, status,
-                                  s->full && strcmp(status, "complete") == 0);
-    if (rc == 0)
-        rc = store_scan_insert(st, &sum);
-    if (rc == 0)
-        rc = store_commit(st);
-    if (rc < 0) {
-        store_rollback(st);
-        struct log_fields f = scan_fields(s);
-        log_emit(LOG_ERROR, &f, "could not save the checkpoint: %s", store_errmsg(st));
-    }
-}
-
-static void finish(struct scan *s, const char *status)
-{
-    char ckpt[TS_LEN] = "";
-    if (strcmp(status, "complete") == 0)
-        next_checkpoint(s, ckpt);
-    if (!s->aborted)
-        record_scan(s, status, ckpt);
-    struct log_fields f = scan_fields(s);
-    struct log_kv kv[] = {
-        LOG_STR("kind", s->full ? "full" : "incremental"),
-        LOG_STR("status", s->aborted ? "aborted" : status),
-        LOG_INT("passes", s->pass),
-        LOG_INT("pages", s->pages_done),
-        LOG_INT("records", s->seen.count),
-        LOG_INT("applied", s->n_applied),
-        LOG_INT("skipped", s->n_skipped),
-        LOG_INT("failed", s->n_failed),
-        LOG_INT("deleted", s->n_deleted),
-        LOG_INT("duration_ms", clock_mono_ms() - s->started_mono),
-        LOG_STR("checkpoint", ckpt[0] ? ckpt : s->old_checkpoint),
-    };
-    f.kv = kv;
-    f.nkv = ARRAY_SIZE(kv);
-    if (strcmp(status, "incomplete") == 0)
-        log_emit(LOG_WARN, &f,
-                 "scan incomplete: saw %zu of %lld records after %d passes; the checkpoint stays "
-                 "at %s",
-                 s->seen.count, (long long)s->max_total, s->pass, s->old_checkpoint);
-    else if (s->failed)
-        log_emit(LOG_WARN, &f, "scan failed: %s", s->fail_msg);
-    else
-        log_emit(LOG_INFO, &f, "scan %s", s->aborted ? "aborted" : status);
-    struct engine_stats *st = &s->e->stats;
-    st->pages += s->pages_done;
-    st->records_applied += s->n_applied;
-    st->records_skipped += s->n_skipped;
-    st->records_failed += s->n_failed;
-    st->records_deleted += s->n_deleted;
-    s->done(s, s->aborted ? "aborted" : status);
-}
-
 struct scan *scan_start(struct slot *slot, bool full, scan_done_fn done)
 {
     struct scan *s = xcalloc(1, sizeof(*s));
@@ -788,7 +510,7 @@ struct scan *scan_start(struct slot *slot, bool full, scan_done_fn done)
     s->last_page = 1;
     s->next_page = 1;
     s->started_mono = clock_mono_ms();
-    now_ts(s->started_at);
+    scan_now(s->started_at);
     idset_init(&s->seen);
     trace_id_new(s->trace_id);
     struct checkpoint cp;
@@ -800,10 +522,10 @@ struct scan *scan_start(struct slot *slot, bool full, scan_done_fn done)
     /* Without a Date header, the local clock at the start stands in. */
     s->server_start_ms = clock_wall_ms();
     s->started_mono = clock_mono_ms();
-    struct log_fields f = scan_fields(s);
+    struct log_fields f = scan_log_fields(s);
     log_emit(LOG_DEBUG, &f, "%s scan from %s", s->full ? "full" : "incremental",
              s->full ? "the beginning" : s->updated_after);
-    fill_window(s);
+    scan_fill_window(s);
     return s;
 }
 

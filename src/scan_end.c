@@ -1,0 +1,223 @@
+/*
+ * scan_end.c - how a scan ends: a pass that saw fewer distinct ids than
+ * VOMO's meta.total is repeated (bounded by poll.scan_passes); a complete
+ * full scan then marks what VOMO no longer lists as deleted; finally the
+ * checkpoint moves (complete scans only) and the scan is recorded.
+ */
+#include "scan_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+
+static void finish(struct scan *s, const char *status);
+static void start_deletions(struct scan *s);
+
+void scan_end_pass(struct scan *s)
+{
+    if (s->e->stopping && s->next_page <= s->last_page)
+        s->aborted = true; /* shutting down mid-pass: the rest waits for the next run */
+    if (s->failed || s->aborted) {
+        finish(s, "failed");
+        return;
+    }
+    bool complete = s->max_total < 0 || (int64_t)s->seen.count >= s->max_total;
+    if (!complete && s->pass < s->e->cfg->scan_passes && !s->e->stopping) {
+        struct log_fields f = scan_log_fields(s);
+        log_emit(LOG_INFO, &f,
+                 "pass %d saw %zu of %lld records (records moved between pages): scanning again",
+                 s->pass, s->seen.count, (long long)s->max_total);
+        s->pass++;
+        s->last_page = 1;
+        s->next_page = 1;
+        scan_fill_window(s);
+        return;
+    }
+    if (!complete) {
+        finish(s, "incomplete");
+        return;
+    }
+    if (s->full) {
+        start_deletions(s);
+        return;
+    }
+    finish(s, "complete");
+}
+
+static int collect_missing(const char *id, void *arg)
+{
+    struct scan *s = arg;
+    if (idset_get(&s->seen, id, NULL))
+        return 0;
+    s->dels = xrealloc(s->dels, (s->ndels + 1) * sizeof(*s->dels));
+    s->dels[s->ndels] = (struct del_work){.s = s, .id = xstrdup(id)};
+    s->ndels++;
+    return 0;
+}
+
+static void deletion_done(struct scan *s)
+{
+    if (--s->dels_left > 0)
+        return;
+    for (size_t i = 0; i < s->ndels; i++)
+        free(s->dels[i].id);
+    free(s->dels);
+    s->dels = NULL;
+    finish(s, s->aborted ? "failed" : "complete");
+}
+
+static void on_deleted(struct delivery *dl, const struct delivery_result *r)
+{
+    struct del_work *dw = container_of(dl, struct del_work, dl);
+    struct scan *s = dw->s;
+    struct log_fields f = scan_log_fields(s);
+    f.record_id = dw->id;
+    if (r->cancelled) {
+        s->aborted = true;
+    } else if (r->cls != EC_NONE) {
+        f.error_class = err_class_name(r->cls);
+        f.http_status = (int)r->status;
+        log_emit(LOG_WARN, &f, "deletion not delivered (%s); the next reconciliation retries it",
+                 r->message);
+    } else {
+        int rc =
+            store_record_mark_deleted(s->e->store, s->t->name, s->resource, dw->id, s->deleted_at);
+        if (rc < 0)
+            log_emit(LOG_ERROR, &f, "could not record deletion: %s", store_errmsg(s->e->store));
+        else
+            s->n_deleted++;
+    }
+    deletion_done(s);
+}
+
+/*
+ * A complete full scan: every live record the destination holds that VOMO
+ * did not list is gone from VOMO.  A scan that saw nothing at all while the
+ * destination holds records deletes nothing (an empty answer is more likely
+ * a VOMO fault than an organization that deleted everything).
+ */
+static void start_deletions(struct scan *s)
+{
+    int rc = store_record_each_live(s->e->store, s->t->name, s->resource, collect_missing, s);
+    struct log_fields f = scan_log_fields(s);
+    if (rc < 0) {
+        log_emit(LOG_ERROR, &f, "reconciliation skipped: %s", store_errmsg(s->e->store));
+        finish(s, "complete");
+        return;
+    }
+    if (s->ndels && s->seen.count == 0) {
+        log_emit(LOG_WARN, &f,
+                 "VOMO listed no %s at all while %zu are held: deleting nothing; check the "
+                 "organization in VOMO",
+                 s->resource, s->ndels);
+        s->dels_left = 1;
+        deletion_done(s);
+        return;
+    }
+    scan_now(s->deleted_at);
+    s->dels_left = s->ndels + 1;
+    for (size_t i = 0; i < s->ndels; i++) {
+        struct del_work *dw = &s->dels[i];
+        dw->dl = (struct delivery){.resource = s->resource,
+                                   .id = dw->id,
+                                   .updated_at = s->deleted_at,
+                                   .is_delete = true,
+                                   .trace_id = s->trace_id,
+                                   .done = on_deleted};
+        dest_deliver(s->t->dest, &dw->dl);
+    }
+    deletion_done(s);
+}
+
+/* The new checkpoint of a complete pass, or "" to leave it. */
+static void next_checkpoint(struct scan *s, char out[TS_LEN])
+{
+    out[0] = '\0';
+    if (!s->max_processed[0])
+        return;
+    char limit[TS_LEN];
+    ts_format(s->server_start_ms - s->e->cfg->safety_margin_ms, limit);
+    const char *cand = strcmp(s->max_processed, limit) < 0 ? s->max_processed : limit;
+    char held[TS_LEN];
+    if (s->t->mode == CKPT_HOLD &&
+        store_hold_oldest(s->e->store, s->t->name, s->resource, held) == 0 &&
+        strcmp(held, cand) < 0)
+        cand = held;
+    if (strcmp(cand, s->old_checkpoint) > 0)
+        snprintf(out, TS_LEN, "%s", cand);
+}
+
+static void record_scan(struct scan *s, const char *status, const char *ckpt)
+{
+    struct scan_summary sum = {.tenant = s->t->name,
+                               .resource = s->resource,
+                               .trace_id = s->trace_id,
+                               .kind = s->full ? "full" : "incremental",
+                               .status = status,
+                               .detail = s->failed ? s->fail_msg : NULL,
+                               .pages = s->pages_done,
+                               .records = (int64_t)s->seen.count,
+                               .applied = s->n_applied,
+                               .skipped = s->n_skipped,
+                               .failed = s->n_failed,
+                               .deleted = s->n_deleted};
+    snprintf(sum.started_at, TS_LEN, "%s", s->started_at);
+    scan_now(sum.finished_at);
+    struct store *st = s->e->store;
+    int rc = store_begin(st);
+    if (rc == 0)
+        rc = store_checkpoint_set(st, s->t->name, s->resource, ckpt[0] ? ckpt : NULL,
+                                  sum.finished_at, status,
+                                  s->full && strcmp(status, "complete") == 0);
+    if (rc == 0)
+        rc = store_scan_insert(st, &sum);
+    if (rc == 0)
+        rc = store_commit(st);
+    if (rc < 0) {
+        store_rollback(st);
+        struct log_fields f = scan_log_fields(s);
+        log_emit(LOG_ERROR, &f, "could not save the checkpoint: %s", store_errmsg(st));
+    }
+}
+
+static void finish(struct scan *s, const char *status)
+{
+    char ckpt[TS_LEN] = "";
+    if (strcmp(status, "complete") == 0)
+        next_checkpoint(s, ckpt);
+    if (!s->aborted)
+        record_scan(s, status, ckpt);
+    struct log_fields f = scan_log_fields(s);
+    struct log_kv kv[] = {
+        LOG_STR("kind", s->full ? "full" : "incremental"),
+        LOG_STR("status", s->aborted ? "aborted" : status),
+        LOG_INT("passes", s->pass),
+        LOG_INT("pages", s->pages_done),
+        LOG_INT("records", s->seen.count),
+        LOG_INT("applied", s->n_applied),
+        LOG_INT("skipped", s->n_skipped),
+        LOG_INT("failed", s->n_failed),
+        LOG_INT("deleted", s->n_deleted),
+        LOG_INT("duration_ms", clock_mono_ms() - s->started_mono),
+        LOG_STR("checkpoint", ckpt[0] ? ckpt : s->old_checkpoint),
+    };
+    f.kv = kv;
+    f.nkv = ARRAY_SIZE(kv);
+    if (strcmp(status, "incomplete") == 0)
+        log_emit(LOG_WARN, &f,
+                 "scan incomplete: saw %zu of %lld records after %d passes; the checkpoint stays "
+                 "at %s",
+                 s->seen.count, (long long)s->max_total, s->pass, s->old_checkpoint);
+    else if (s->failed)
+        log_emit(LOG_WARN, &f, "scan failed: %s", s->fail_msg);
+    else
+        log_emit(LOG_INFO, &f, "scan %s", s->aborted ? "aborted" : status);
+    struct engine_stats *st = &s->e->stats;
+    st->pages += s->pages_done;
+    st->records_applied += s->n_applied;
+    st->records_skipped += s->n_skipped;
+    st->records_failed += s->n_failed;
+    st->records_deleted += s->n_deleted;
+    s->done(s, s->aborted ? "aborted" : status);
+}

@@ -1,0 +1,92 @@
+/*
+ * scan_int.h - what the two files of a scan share (scan.c: pages, records
+ * and their group commit; scan_end.c: passes, deletions and the
+ * checkpoint): the scan's structures and a few helpers.  Nobody else
+ * includes it; scan.h is the public face.
+ */
+#ifndef VOMO_SCAN_INT_H
+#define VOMO_SCAN_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "call.h"
+#include "dest.h"
+#include "idset.h"
+#include "log.h"
+#include "scan.h"
+#include "store.h"
+#include "vomo.h"
+
+enum rw_state { RW_PENDING, RW_SKIP, RW_APPLY, RW_FAIL, RW_CANCEL };
+
+struct page;
+
+/* One record of a page on its way to the destination. */
+struct rec_work {
+    struct delivery dl;
+    struct page *pg;
+    struct vomo_record *rec;
+    enum rw_state state;
+    enum err_class cls;
+    long status;
+    char msg[256];
+    char hash[HASH_HEX_LEN];
+};
+
+struct page {
+    struct call call;
+    struct scan *s;
+    int number;
+    struct vomo_page vp;
+    bool have_vp;
+    struct rec_work *work;
+    size_t outstanding;
+    struct page *commit_next; /* in the engine's group-commit queue */
+};
+
+/* A deletion found by a complete full scan. */
+struct del_work {
+    struct delivery dl;
+    struct scan *s;
+    char *id;
+};
+
+struct scan {
+    struct slot *slot;
+    struct tenant *t;
+    struct engine *e;
+    const char *resource;
+    bool full;
+    char trace_id[TRACE_ID_LEN];
+    char old_checkpoint[TS_LEN];
+    char updated_after[TS_LEN]; /* "" for a full scan */
+    char started_at[TS_LEN];
+    int64_t started_mono;
+    int pass;
+    struct idset seen;
+    int64_t max_total;
+    int last_page, next_page, open_pages, pages_done;
+    int64_t server_start_ms;
+    bool have_server_time;
+    char max_processed[TS_LEN];
+    bool failed, aborted;
+    char fail_msg[300];
+    int64_t n_applied, n_skipped, n_failed, n_deleted;
+    struct del_work *dels;
+    size_t ndels, dels_left;
+    char deleted_at[TS_LEN];
+    scan_done_fn done;
+};
+
+/* Log fields naming the scan (tenant, resource, trace id). */
+struct log_fields scan_log_fields(const struct scan *s);
+void scan_now(char out[TS_LEN]);
+/* Marks the scan failed with "what: detail" (the first reason is kept). */
+void scan_fail(struct scan *s, const char *what, const char *detail);
+/* Requests pages while fewer than vomo.max_concurrency are open. */
+void scan_fill_window(struct scan *s);
+/* Every page of a pass has ended: repeat, finish, or reconcile. */
+void scan_end_pass(struct scan *s);
+
+#endif
