@@ -13,15 +13,15 @@
 enum breaker_state { BREAKER_CLOSED, BREAKER_OPEN, BREAKER_HALF_OPEN };
 enum breaker_event {
     BREAKER_EV_NONE,
-    BREAKER_EV_OPENED,     /* closed -> open: threshold reached */
-    BREAKER_EV_HALF_OPEN,  /* open -> half-open: one probe let through */
-    BREAKER_EV_CLOSED,     /* half-open -> closed: the probe succeeded */
-    BREAKER_EV_REOPENED,   /* half-open -> open: the probe failed */
+    BREAKER_EV_OPENED,    /* closed -> open: threshold reached */
+    BREAKER_EV_HALF_OPEN, /* open -> half-open: one probe let through */
+    BREAKER_EV_CLOSED,    /* half-open -> closed: the probe succeeded */
+    BREAKER_EV_REOPENED,  /* half-open -> open: the probe failed */
 };
 
 struct breaker {
     enum breaker_state state;
-    int failures;          /* consecutive failures while closed */
+    int failures; /* consecutive failures while closed */
     int threshold;
     int64_t open_timeout_ms;
     int64_t opened_at;

@@ -29,24 +29,24 @@ enum err_class {
 enum op_context { OP_VOMO_LIST, OP_VOMO_GET, OP_VOMO_WRITE, OP_VOMO_DELETE, OP_WEBHOOK };
 
 enum treatment {
-    TR_DONE,                /* success: nothing to do */
-    TR_RETRY_BACKOFF,       /* retry with exponential backoff and jitter */
-    TR_WAIT_RETRY_AFTER,    /* pause the whole token until Retry-After, then retry */
-    TR_STOP_TENANT,         /* stop the tenant until its token changes (401) */
-    TR_STOP_OPERATION,      /* stop this resource or operation (403) */
-    TR_DEAD_LETTER,         /* no retry: straight to manual review */
-    TR_REREAD_RETRY,        /* re-read the resource, re-apply, retry once (409) */
-    TR_RETRY_THEN_GONE,     /* retry after a delay, then treat as gone (404 on GET) */
-    TR_RETRY_FEW,           /* retry a few times, then surface (500) */
-    TR_PAUSE_DESTINATION,   /* webhook endpoint misconfigured: pause, tell the operator */
+    TR_DONE,              /* success: nothing to do */
+    TR_RETRY_BACKOFF,     /* retry with exponential backoff and jitter */
+    TR_WAIT_RETRY_AFTER,  /* pause the whole token until Retry-After, then retry */
+    TR_STOP_TENANT,       /* stop the tenant until its token changes (401) */
+    TR_STOP_OPERATION,    /* stop this resource or operation (403) */
+    TR_DEAD_LETTER,       /* no retry: straight to manual review */
+    TR_REREAD_RETRY,      /* re-read the resource, re-apply, retry once (409) */
+    TR_RETRY_THEN_GONE,   /* retry after a delay, then treat as gone (404 on GET) */
+    TR_RETRY_FEW,         /* retry a few times, then surface (500) */
+    TR_PAUSE_DESTINATION, /* webhook endpoint misconfigured: pause, tell the operator */
 };
 
 struct outcome {
     enum op_context ctx;
-    int curl_code;      /* CURLcode; 0 = the transfer completed */
-    long http_status;   /* 0 when no response */
-    bool too_large;     /* body exceeded the response size cap */
-    bool bad_body;      /* 2xx but the body failed to parse */
+    int curl_code;    /* CURLcode; 0 = the transfer completed */
+    long http_status; /* 0 when no response */
+    bool too_large;   /* body exceeded the response size cap */
+    bool bad_body;    /* 2xx but the body failed to parse */
 };
 
 enum err_class classify(const struct outcome *o);

@@ -27,16 +27,16 @@ enum dest_kind { DEST_SQLITE, DEST_WEBHOOK };
 enum checkpoint_mode { CKPT_DLQ, CKPT_HOLD };
 
 struct tenant_cfg {
-    char *name;                 /* from [tenant.NAME] */
+    char *name; /* from [tenant.NAME] */
     char *token_file;
-    char *token;                /* file contents, surrounding white space trimmed */
-    unsigned resources;         /* RES_BIT() mask, never 0 */
+    char *token;        /* file contents, surrounding white space trimmed */
+    unsigned resources; /* RES_BIT() mask, never 0 */
     enum dest_kind destination;
     enum checkpoint_mode checkpoint_mode;
-    char *webhook_url;          /* required when destination = webhook */
+    char *webhook_url; /* required when destination = webhook */
     char *webhook_secret_file;
     char *webhook_secret;
-    int line;                   /* line of the section header, for messages */
+    int line; /* line of the section header, for messages */
 };
 
 struct config {
@@ -46,29 +46,29 @@ struct config {
     char *state_db;
     enum log_level log_level;
     enum log_format log_format;
-    int64_t shutdown_timeout_ms;    /* shutdown_timeout = 10s */
+    int64_t shutdown_timeout_ms; /* shutdown_timeout = 10s */
 
     /* [vomo] */
-    char *base_url;                 /* no trailing slash */
+    char *base_url; /* no trailing slash */
     int64_t request_timeout_ms;
     int64_t connect_timeout_ms;
-    int max_concurrency;            /* requests in flight per tenant */
-    int64_t max_response_size;      /* bytes */
+    int max_concurrency;       /* requests in flight per tenant */
+    int64_t max_response_size; /* bytes */
 
     /* [poll] */
     int64_t poll_interval_ms;
     int64_t reconcile_interval_ms;
-    int64_t poll_jitter_ms;         /* jitter = 30s: random 0..jitter added per schedule */
-    int64_t safety_margin_ms;       /* safety_margin = 5s: checkpoint <= server time - margin */
-    int scan_passes;                /* scan_passes = 3: bound on repeated incomplete scans */
+    int64_t poll_jitter_ms;   /* jitter = 30s: random 0..jitter added per schedule */
+    int64_t safety_margin_ms; /* safety_margin = 5s: checkpoint <= server time - margin */
+    int scan_passes;          /* scan_passes = 3: bound on repeated incomplete scans */
 
     /* [retry] */
     int retry_max_attempts;
     int64_t retry_base_delay_ms;
     int64_t retry_max_delay_ms;
-    int retry_budget;               /* budget = 100: retry token bucket capacity per tenant */
-    int retry_budget_cost;          /* budget_cost = 5: tokens one retry spends */
-    int retry_budget_refill;        /* budget_refill = 1: tokens one success earns */
+    int retry_budget;        /* budget = 100: retry token bucket capacity per tenant */
+    int retry_budget_cost;   /* budget_cost = 5: tokens one retry spends */
+    int retry_budget_refill; /* budget_refill = 1: tokens one success earns */
 
     /* [breaker] */
     int breaker_failure_threshold;
@@ -79,11 +79,11 @@ struct config {
     int dlq_max_attempts;
     int64_t dlq_base_delay_ms;
     int64_t dlq_max_delay_ms;
-    int dlq_batch_size;             /* batch_size = 100: rows one tick takes at most */
+    int dlq_batch_size; /* batch_size = 100: rows one tick takes at most */
 
     /* [webhook]: delivery to webhook destinations */
-    int64_t webhook_timeout_ms;     /* timeout = 10s */
-    int webhook_max_concurrency;    /* max_concurrency = 4, per tenant */
+    int64_t webhook_timeout_ms;  /* timeout = 10s */
+    int webhook_max_concurrency; /* max_concurrency = 4, per tenant */
 
     struct tenant_cfg *tenants;
     size_t ntenants;
@@ -92,15 +92,15 @@ struct config {
 /* One problem found while loading: all of them are reported, in file order. */
 struct cfg_error {
     char *file;
-    int line;           /* 0 when not tied to a line (e.g. a missing section) */
-    char *key;          /* "section.key", or NULL */
+    int line;  /* 0 when not tied to a line (e.g. a missing section) */
+    char *key; /* "section.key", or NULL */
     char *message;
 };
 
 struct cfg_errors {
     struct cfg_error *items;
     size_t count;
-    char **warnings;    /* e.g. token file readable by others */
+    char **warnings; /* e.g. token file readable by others */
     size_t nwarnings;
 };
 

@@ -25,15 +25,15 @@
 #include "util.h"
 
 struct http_response {
-    int curl_code;              /* CURLcode; CURLE_OK when a response arrived */
-    long status;                /* HTTP status, 0 when none */
-    char *body;                 /* NUL-terminated, may contain NULs; never NULL */
+    int curl_code; /* CURLcode; CURLE_OK when a response arrived */
+    long status;   /* HTTP status, 0 when none */
+    char *body;    /* NUL-terminated, may contain NULs; never NULL */
     size_t body_len;
-    bool too_large;             /* the body passed max_response; curl_code is an error */
-    char *retry_after;          /* header values, NULL when absent */
+    bool too_large;    /* the body passed max_response; curl_code is an error */
+    char *retry_after; /* header values, NULL when absent */
     char *date;
-    long ratelimit_limit;       /* -1 when absent */
-    long ratelimit_remaining;   /* -1 when absent */
+    long ratelimit_limit;     /* -1 when absent */
+    long ratelimit_remaining; /* -1 when absent */
     double total_time_s;
     char error[CURL_ERROR_SIZE]; /* curl's message, "" when none */
 };
@@ -41,20 +41,20 @@ struct http_response {
 typedef void (*http_done_fn)(const struct http_response *resp, void *arg);
 
 struct http_request {
-    const char *method;          /* "GET", "POST", "PUT", "DELETE" */
+    const char *method; /* "GET", "POST", "PUT", "DELETE" */
     const char *url;
-    const char *const *headers;  /* NULL-terminated "Name: value" list, or NULL */
-    const char *body;            /* request body, or NULL */
+    const char *const *headers; /* NULL-terminated "Name: value" list, or NULL */
+    const char *body;           /* request body, or NULL */
     size_t body_len;
-    int64_t timeout_ms;          /* total; 0 = none */
-    int64_t connect_timeout_ms;  /* 0 = libcurl's default */
-    size_t max_response;         /* body cap in bytes; 0 = unlimited */
+    int64_t timeout_ms;         /* total; 0 = none */
+    int64_t connect_timeout_ms; /* 0 = libcurl's default */
+    size_t max_response;        /* body cap in bytes; 0 = unlimited */
     http_done_fn done;
     void *arg;
 };
 
-struct http_xfer;   /* one request in flight (private to http.c) */
-struct http_sock;   /* one socket curl asked us to watch (private to http.c) */
+struct http_xfer; /* one request in flight (private to http.c) */
+struct http_sock; /* one socket curl asked us to watch (private to http.c) */
 
 struct http_client {
     uv_loop_t *loop;
@@ -64,9 +64,9 @@ struct http_client {
     bool closing;
     void (*on_closed)(struct http_client *c);
     int pending_handle_closes;
-    struct http_xfer *xfers;     /* requests in flight, aborted by http_close */
-    struct http_sock *socks;     /* sockets being polled */
-    void *data;                  /* for the owner */
+    struct http_xfer *xfers; /* requests in flight, aborted by http_close */
+    struct http_sock *socks; /* sockets being polled */
+    void *data;              /* for the owner */
 };
 
 /* Initialises the client on loop.  curl_global_init must have run. */

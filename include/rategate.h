@@ -16,9 +16,9 @@
 #define RATEGATE_DEFAULT_WAIT_MS 1000         /* 429 without a usable Retry-After */
 
 struct rategate {
-    int64_t blocked_until;   /* no request before this instant */
-    int64_t pace_ms;         /* extra spacing while the remaining quota is low */
-    int64_t last_start;      /* when the last request started */
+    int64_t blocked_until; /* no request before this instant */
+    int64_t pace_ms;       /* extra spacing while the remaining quota is low */
+    int64_t last_start;    /* when the last request started */
 };
 
 void rategate_init(struct rategate *g);
@@ -37,7 +37,7 @@ int retry_after_parse(const char *value, int64_t now, int64_t *wait_ms) WUR;
  * replaced.  limit/remaining are the X-RateLimit-* values, -1 when absent:
  * they set the pacing.  Returns 0 when nothing is to be waited.
  */
-int64_t rategate_on_response(struct rategate *g, int64_t now, long status,
-                             const char *retry_after, long limit, long remaining, bool *clamped);
+int64_t rategate_on_response(struct rategate *g, int64_t now, long status, const char *retry_after,
+                             long limit, long remaining, bool *clamped);
 
 #endif

@@ -18,19 +18,19 @@
  * malformed (missing/invalid id or updated_at): it must be dead-lettered on
  * its own; id is then whatever could be salvaged ("" when nothing). */
 struct vomo_record {
-    char id[128];               /* normalised: numbers and numeric strings alike */
-    char updated_at[TS_LEN];    /* normalised UTC ms; "" when malformed */
-    char *payload;              /* the record's JSON text as received (owned) */
-    const char *error;          /* static message, or NULL when well-formed */
+    char id[128];            /* normalised: numbers and numeric strings alike */
+    char updated_at[TS_LEN]; /* normalised UTC ms; "" when malformed */
+    char *payload;           /* the record's JSON text as received (owned) */
+    const char *error;       /* static message, or NULL when well-formed */
 };
 
 struct vomo_page {
     struct vomo_record *records;
     size_t count;
     int current_page;
-    int last_page;              /* 0 when meta.last_page is absent */
-    int64_t total;              /* meta.total, -1 when absent */
-    bool has_next;              /* links.next non-null (null, missing, "null" = no) */
+    int last_page; /* 0 when meta.last_page is absent */
+    int64_t total; /* meta.total, -1 when absent */
+    bool has_next; /* links.next non-null (null, missing, "null" = no) */
 };
 
 /*
@@ -39,8 +39,7 @@ struct vomo_page {
  * `data` array): the caller retries the request and applies nothing.
  * *errmsg (may be NULL) gets a static description of what was wrong.
  */
-int vomo_parse_page(const char *body, size_t len, struct vomo_page *out,
-                    const char **errmsg) WUR;
+int vomo_parse_page(const char *body, size_t len, struct vomo_page *out, const char **errmsg) WUR;
 void vomo_page_free(struct vomo_page *p);
 
 /* Parses a single-record body ({"data": {...}} or the bare object). */

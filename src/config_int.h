@@ -85,7 +85,6 @@ void cfg_set_value(struct loader *L, const struct cfg_key *k, const char *key, c
 void cfg_tenant_value(struct loader *L, struct tenant_cfg *t, enum cfg_tenant_key tk,
                       const char *key, const char *value);
 
-
 /* Pointers to a field of struct config described by a key. */
 #define CFG_FIELD(cfg, k, type) ((type *)(void *)((char *)(cfg) + (k)->offset))
 #define CFG_CFIELD(cfg, k, type) ((const type *)(const void *)((const char *)(cfg) + (k)->offset))

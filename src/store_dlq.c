@@ -539,20 +539,19 @@ int store_dlq_purge(struct store *s, const char *closed_before, int64_t *deleted
     return rc;
 }
 
-int store_dlq_has_payload(struct store *s, const char *tenant, const char *resource,
-                          const char *record_id, const char *payload)
+/* Whether the query (four text parameters) finds a row: 1, 0, or a
+ * negative errno. */
+static int dlq_exists(struct store *s, enum store_stmt_id id, const char *sql, const char *p1,
+                      const char *p2, const char *p3, const char *p4)
 {
     int rc = 0;
-    sqlite3_stmt *st = store_stmt(s, STMT_DLQ_HAS_PAYLOAD,
-                                  "SELECT 1 FROM dlq WHERE tenant = ?1 AND resource = ?2 AND "
-                                  "record_id = ?3 AND payload = ?4 LIMIT 1",
-                                  &rc);
+    sqlite3_stmt *st = store_stmt(s, id, sql, &rc);
     if (!st)
         return rc;
-    store_bind_text(st, 1, tenant);
-    store_bind_text(st, 2, resource);
-    store_bind_text(st, 3, record_id);
-    store_bind_text(st, 4, payload);
+    store_bind_text(st, 1, p1);
+    store_bind_text(st, 2, p2);
+    store_bind_text(st, 3, p3);
+    store_bind_text(st, 4, p4);
     int r = sqlite3_step(st);
     store_done(st);
     if (r == SQLITE_ROW)
@@ -560,24 +559,21 @@ int store_dlq_has_payload(struct store *s, const char *tenant, const char *resou
     return r == SQLITE_DONE ? 0 : store_fail(s, r, "looking up a dead letter");
 }
 
+int store_dlq_has_payload(struct store *s, const char *tenant, const char *resource,
+                          const char *record_id, const char *payload)
+{
+    return dlq_exists(s, STMT_DLQ_HAS_PAYLOAD,
+                      "SELECT 1 FROM dlq WHERE tenant = ?1 AND resource = ?2 AND "
+                      "record_id = ?3 AND payload = ?4 LIMIT 1",
+                      tenant, resource, record_id, payload);
+}
+
 int store_dlq_settled(struct store *s, const char *tenant, const char *resource,
                       const char *record_id, const char *version)
 {
-    int rc = 0;
-    sqlite3_stmt *st = store_stmt(s, STMT_DLQ_SETTLED,
-                                  "SELECT 1 FROM dlq WHERE tenant = ?1 AND resource = ?2 AND "
-                                  "record_id = ?3 AND record_updated_at = ?4 AND "
-                                  "(status = 'discarded' OR resolution = 'manual') LIMIT 1",
-                                  &rc);
-    if (!st)
-        return rc;
-    store_bind_text(st, 1, tenant);
-    store_bind_text(st, 2, resource);
-    store_bind_text(st, 3, record_id);
-    store_bind_text(st, 4, version);
-    int r = sqlite3_step(st);
-    store_done(st);
-    if (r == SQLITE_ROW)
-        return 1;
-    return r == SQLITE_DONE ? 0 : store_fail(s, r, "looking up a dead letter");
+    return dlq_exists(s, STMT_DLQ_SETTLED,
+                      "SELECT 1 FROM dlq WHERE tenant = ?1 AND resource = ?2 AND "
+                      "record_id = ?3 AND record_updated_at = ?4 AND "
+                      "(status = 'discarded' OR resolution = 'manual') LIMIT 1",
+                      tenant, resource, record_id, version);
 }
