@@ -11,6 +11,7 @@
  * the log format choice by where the lines land.
  */
 #include <check.h>
+#include <pty.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -860,6 +861,49 @@ START_TEST(second_daemon_on_the_same_database_refuses)
 }
 END_TEST
 
+/* ---- live progress on a terminal ---- */
+
+/*
+ * With its standard output on a terminal, a long scan shows progress lines
+ * (pages done of the last page, records per second).
+ */
+START_TEST(progress_lines_on_a_terminal)
+{
+    struct fake_opts o;
+    fake_opts_default(&o);
+    o.latency_ms = 20;
+    struct tu_env env;
+    tu_env_init(&env, &o);
+    tu_tenant(&env, "acme", 3000, 0, 0);
+    tu_fake_start(&env);
+    char *ini = tu_tenant_ini("acme", "resources = users");
+    tu_config(&env, "daemon.log_level = warn\nvomo.request_timeout = 10s\n", ini);
+    int master;
+    pid_t pid = forkpty(&master, NULL, NULL, NULL);
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        execl(VOMO_SYNC_BIN, VOMO_SYNC_BIN, "--config", env.config_path, "run", "--exit-after-sync",
+              (char *)NULL);
+        _exit(127);
+    }
+    struct buf out;
+    buf_init(&out, 1 << 20);
+    char chunk[4096];
+    ssize_t n;
+    while ((n = read(master, chunk, sizeof(chunk))) > 0)
+        ck_assert_int_eq(buf_append(&out, chunk, (size_t)n), 0);
+    close(master);
+    ck_assert_int_eq(tu_daemon_wait(pid, 20000), 0);
+    ck_assert_msg(out.data && strstr(out.data, "acme/users: page "), "no progress in: %s",
+                  out.data ? out.data : "");
+    ck_assert_ptr_nonnull(strstr(out.data, " of 200, "));
+    ck_assert_ptr_nonnull(strstr(out.data, " records/s"));
+    buf_free(&out);
+    free(ini);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 static Suite *daemon_suite(void)
 {
     Suite *s = suite_create("daemon");
@@ -880,6 +924,7 @@ static Suite *daemon_suite(void)
     tcase_add_test(tc, journal_stream_of_another_file_keeps_text);
     tcase_add_test(tc, journal_stream_of_stderr_picks_the_journal);
     tcase_add_test(tc, second_daemon_on_the_same_database_refuses);
+    tcase_add_test(tc, progress_lines_on_a_terminal);
     suite_add_tcase(s, tc);
     return s;
 }
