@@ -73,7 +73,6 @@ struct call {
     int attempt;
     int rereads;
     uint64_t sent_tag; /* free for before_send (e.g. a token generation) */
-    bool running;
 };
 
 /* Copies method, url, body and headers (NULL-terminated list or NULL). */

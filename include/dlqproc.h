@@ -25,8 +25,6 @@ void dlqproc_start(struct dlqproc *p);
 void dlqproc_tick(struct dlqproc *p);
 /* No new ticks; running jobs finish. */
 void dlqproc_stop(struct dlqproc *p);
-/* Running jobs are cancelled (their rows stay pending, untouched). */
-void dlqproc_cancel(struct dlqproc *p);
 void dlqproc_close(struct dlqproc *p);
 /* Counts of pending and manual_review rows as of the last tick. */
 void dlqproc_counts(const struct dlqproc *p, int64_t *pending, int64_t *review);

@@ -24,7 +24,7 @@ struct dlq_policy {
 };
 
 struct dlq_decision {
-    bool escalate;           /* true: manual_review, next_at unused */
+    bool escalate;           /* true: manual_review, next_attempt_at unused */
     int64_t next_attempt_at; /* ms since epoch */
 };
 

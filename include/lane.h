@@ -25,7 +25,6 @@
 struct lane_job {
     struct lane_job *next;
     int64_t not_before;
-    bool is_probe;                        /* set when admitted as a pause probe */
     bool breaker_probe;                   /* set when admitted as a half-open breaker's probe */
     void (*start)(struct lane_job *job);  /* admitted: the lane counts it in flight */
     void (*cancel)(struct lane_job *job); /* dropped by lane_cancel_all, never started */
@@ -68,7 +67,6 @@ void lane_stop(struct lane *l);
 void lane_restart(struct lane *l);
 /* Drops every queued job (calling its cancel) and admits nothing more. */
 void lane_cancel_all(struct lane *l);
-int lane_queued(const struct lane *l);
 /* Closes the timer; on_closed (may be NULL) runs from the loop. */
 void lane_close(struct lane *l, uv_close_cb on_closed);
 

@@ -36,7 +36,6 @@ struct slot {
     enum resource res;
     struct scan *scan;      /* the running scan, or NULL */
     bool forbidden;         /* 403: stopped until the token changes or SIGHUP */
-    int64_t next_at;        /* when the next scan is due (wall ms) */
     int64_t scans_finished; /* counters, for status lines and tests */
     int64_t scans_complete;
     int64_t scans_failed;

@@ -31,7 +31,6 @@ void call_init(struct call *c, const char *method, const char *url, const char *
         c->headers[i] = xstrdup(headers[i]);
     c->attempt = 0;
     c->rereads = 0;
-    c->running = false;
     c->reread = NULL;
     c->before_send = NULL;
     c->job.start = call_begin;
@@ -78,7 +77,6 @@ static void call_begin(struct lane_job *job)
 {
     struct call *c = container_of(job, struct call, job);
     c->attempt++;
-    c->running = true;
     if (c->before_send)
         c->before_send(c);
     struct http_request req = {
@@ -255,7 +253,6 @@ static void on_http_done(const struct http_response *resp, void *arg)
 {
     struct call *c = arg;
     int64_t now = clock_wall_ms();
-    c->running = false;
     bool cancelled = resp->curl_code == CURLE_ABORTED_BY_CALLBACK || c->lane->closing;
     struct outcome o = {.ctx = c->ctx,
                         .curl_code = resp->curl_code,

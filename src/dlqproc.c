@@ -447,11 +447,6 @@ void dlqproc_stop(struct dlqproc *p)
     uv_timer_stop(&p->timer);
 }
 
-void dlqproc_cancel(struct dlqproc *p)
-{
-    dlqproc_stop(p);
-}
-
 static void on_timer_closed(uv_handle_t *h)
 {
     struct dlqproc *p = h->data;

@@ -293,7 +293,6 @@ static void on_stop_timeout(uv_timer_t *timer)
         lane_stop(&t->vomo_lane);
         lane_stop(&t->dest_lane);
     }
-    dlqproc_cancel(e->dlq);
     close_http(e);
     engine_idle_check(e);
 }

@@ -34,7 +34,6 @@ void lane_push(struct lane *l, struct lane_job *job)
         return;
     }
     job->next = NULL;
-    job->is_probe = false;
     job->breaker_probe = false;
     struct lane_job **pp = &l->head;
     while (*pp)
@@ -97,10 +96,8 @@ static void admit(struct lane *l, struct lane_job *job, int64_t now)
     /* The one job a half-open breaker lets through is its probe: only its
      * answer may close or re-open the breaker. */
     job->breaker_probe = l->breaker && l->breaker->state == BREAKER_HALF_OPEN;
-    if (l->paused) {
-        l->probing = true;
-        job->is_probe = true;
-    }
+    if (l->paused)
+        l->probing = true; /* the one job a paused lane lets out */
     if (l->gate)
         rategate_on_start(l->gate, now);
     job->start(job);
@@ -194,14 +191,6 @@ void lane_cancel_all(struct lane *l)
     l->closing = true;
     uv_timer_stop(&l->timer);
     cancel_queued(l);
-}
-
-int lane_queued(const struct lane *l)
-{
-    int n = 0;
-    for (const struct lane_job *j = l->head; j; j = j->next)
-        n++;
-    return n;
 }
 
 void lane_close(struct lane *l, uv_close_cb on_closed)

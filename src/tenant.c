@@ -267,7 +267,6 @@ void slot_schedule(struct slot *s, int64_t delay_ms)
 {
     if (s->tenant->closing)
         return;
-    s->next_at = clock_wall_ms() + delay_ms;
     uv_timer_start(&s->timer, on_slot_timer, delay_ms > 0 ? (uint64_t)delay_ms : 0, 0);
 }
 

@@ -26,17 +26,7 @@
 /* A webhook tenant on the fake's sink (signatures checked) for `resources`. */
 static char *webhook_tenant(struct tu_env *env, const char *name, const char *resources)
 {
-    char file[64];
-    snprintf(file, sizeof(file), "%s.secret", name);
-    tu_write(env, file, SECRET);
-    ck_assert_int_eq(fake_set_webhook_secret(env->fake, name, SECRET), 0);
-    char *more = xasprintf("resources = %s\ndestination = webhook\n"
-                           "webhook_url = http://127.0.0.1:%u/_hooks/%s\n"
-                           "webhook_secret_file = %s\n",
-                           resources, env->port, name, file);
-    char *ini = tu_tenant_ini(name, more);
-    free(more);
-    return ini;
+    return tu_webhook_tenant_ini(env, name, resources, SECRET, SECRET, NULL);
 }
 
 /* The first n ids of a resource in the fake (id order). */

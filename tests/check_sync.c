@@ -219,18 +219,9 @@ static void hook_fault(struct tu_env *env, const char *id, int status)
 /* Webhook tenant section pointing at the fake's sink, secret file written. */
 static char *webhook_tenant(struct tu_env *env, const char *name, const char *more)
 {
-    char file[64], secret[64];
-    snprintf(file, sizeof(file), "%s.secret", name);
+    char secret[64];
     snprintf(secret, sizeof(secret), "hook-secret-of-%s", name);
-    tu_write(env, file, secret);
-    ck_assert_int_eq(fake_set_webhook_secret(env->fake, name, secret), 0);
-    char *extra = xasprintf("resources = users\ndestination = webhook\n"
-                            "webhook_url = http://127.0.0.1:%u/_hooks/%s\n"
-                            "webhook_secret_file = %s\n%s",
-                            env->port, name, file, more ? more : "");
-    char *ini = tu_tenant_ini(name, extra);
-    free(extra);
-    return ini;
+    return tu_webhook_tenant_ini(env, name, "users", secret, secret, more);
 }
 
 /* Deliveries to `tenant` whose body carries "id":"ID" (status 2xx only when
