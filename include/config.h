@@ -41,6 +41,7 @@ struct tenant_cfg {
 
 struct config {
     char *path;
+    char *dir; /* relative paths were resolved from here ("" for /) */
 
     /* [daemon] */
     char *state_db;
@@ -51,14 +52,15 @@ struct config {
     /* [vomo] */
     char *base_url; /* no trailing slash */
     int64_t request_timeout_ms;
-    int64_t connect_timeout_ms;
+    int64_t connect_timeout_ms; /* default min(10s, request_timeout); never above it */
     int max_concurrency;       /* requests in flight per tenant */
     int64_t max_response_size; /* bytes */
 
     /* [poll] */
     int64_t poll_interval_ms;
     int64_t reconcile_interval_ms;
-    int64_t poll_jitter_ms;   /* jitter = 30s: random 0..jitter added per schedule */
+    int64_t poll_jitter_ms;   /* random 0..jitter added per schedule; default 10% of
+                               * interval, at most 30s */
     int64_t safety_margin_ms; /* safety_margin = 5s: checkpoint <= server time - margin */
     int scan_passes;          /* scan_passes = 3: bound on repeated incomplete scans */
 

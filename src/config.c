@@ -72,11 +72,56 @@ static void check_order(struct loader *L, const char *sec, const char *lo_key, c
     free(key);
 }
 
+#define CONNECT_TIMEOUT_DEFAULT_MS 10000
+#define JITTER_DEFAULT_MAX_MS 30000
+
+/*
+ * Connecting is part of the request, so the request timeout bounds the
+ * connect timeout: unset, it is min(10s, request_timeout), so lowering the
+ * request timeout alone is a valid configuration; set larger, it could
+ * never take effect, which is worth a warning but not a refusal.
+ */
+static void settle_connect_timeout(struct loader *L)
+{
+    struct config *c = L->cfg;
+    int line = key_line(L, "vomo", "connect_timeout");
+    if (line < 0 || key_line(L, "vomo", "request_timeout") < 0)
+        return;
+    if (line == 0) {
+        c->connect_timeout_ms = c->request_timeout_ms < CONNECT_TIMEOUT_DEFAULT_MS
+                                    ? c->request_timeout_ms
+                                    : CONNECT_TIMEOUT_DEFAULT_MS;
+        return;
+    }
+    if (c->connect_timeout_ms <= c->request_timeout_ms)
+        return;
+    char conn[CFG_UNIT_LEN], req[CFG_UNIT_LEN];
+    cfg_format_duration(c->connect_timeout_ms, conn);
+    cfg_format_duration(c->request_timeout_ms, req);
+    char *msg = xasprintf("%s exceeds request_timeout (%s), which bounds the whole request; "
+                          "connecting is limited to %s",
+                          conn, req, req);
+    cfg_add_warning(L, line, "vomo.connect_timeout", msg);
+    free(msg);
+    c->connect_timeout_ms = c->request_timeout_ms;
+}
+
+/* Unset, the jitter is 10% of the poll interval, at most 30s: a fixed 30s
+ * would turn `interval = 1s` into 1..31s. */
+static void settle_jitter(struct loader *L)
+{
+    struct config *c = L->cfg;
+    if (key_line(L, "poll", "jitter") != 0 || key_line(L, "poll", "interval") < 0)
+        return;
+    int64_t j = c->poll_interval_ms / 10;
+    c->poll_jitter_ms = j < JITTER_DEFAULT_MAX_MS ? j : JITTER_DEFAULT_MAX_MS;
+}
+
 static void check_globals(struct loader *L)
 {
     const struct config *c = L->cfg;
-    check_order(L, "vomo", "connect_timeout", "request_timeout", c->connect_timeout_ms,
-                c->request_timeout_ms, "the connect phase is part of the request");
+    settle_connect_timeout(L);
+    settle_jitter(L);
     check_order(L, "retry", "base_delay", "max_delay", c->retry_base_delay_ms,
                 c->retry_max_delay_ms, "the first delay is capped by the largest");
     check_order(L, "retry", "budget_cost", "budget", c->retry_budget_cost, c->retry_budget,
@@ -222,7 +267,7 @@ int cfg_load(const char *path, unsigned flags, struct config **out, struct cfg_e
     L.key_line = xcalloc(cfg_nkeys, sizeof(*L.key_line));
     parse_and_check(&L);
     free(data);
-    free(L.dir);
+    cfg->dir = L.dir;
     free(L.key_line);
     free(L.tlines);
     free(L.section);
@@ -258,6 +303,7 @@ void cfg_free(struct config *cfg)
     }
     free(cfg->tenants);
     free(cfg->path);
+    free(cfg->dir);
     free(cfg->state_db);
     free(cfg->base_url);
     free(cfg);

@@ -32,6 +32,10 @@ struct cfg_key {
     const char *def; /* the default, spelled as in the INI file */
 };
 
+/* The longest line the loader accepts, comments not counted: inih hands its
+ * reader 200-byte buffers, for the line, its newline and a NUL. */
+#define CFG_LINE_MAX 198
+
 extern const struct cfg_key cfg_keys[];
 extern const size_t cfg_nkeys;
 

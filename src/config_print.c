@@ -9,11 +9,33 @@
 
 #include <string.h>
 
+/*
+ * "key = /absolute/path".  When that line would be longer than the loader
+ * accepts (a relative path that was short, under a deep directory), the
+ * path is printed relative to the configuration file's directory again,
+ * with the absolute one in a comment (comments do not count), so the
+ * printed configuration loads, from that directory, to the same files.
+ */
+static void print_path(FILE *out, const char *key, const char *path, const char *dir)
+{
+    size_t dlen = strlen(dir);
+    if (strlen(key) + 3 + strlen(path) <= CFG_LINE_MAX || strncmp(path, dir, dlen) != 0 ||
+        path[dlen] != '/' || !path[dlen + 1]) {
+        fprintf(out, "%s = %s\n", key, path);
+        return;
+    }
+    fprintf(out, "; %s: %s\n", key, path);
+    const char *rel = path + dlen + 1;
+    fprintf(out, strlen(key) + 3 + strlen(rel) <= CFG_LINE_MAX ? "%s = %s\n" : "%s=%s\n", key, rel);
+}
+
 static void print_key(const struct config *cfg, const struct cfg_key *k, FILE *out)
 {
     char v[CFG_UNIT_LEN];
     switch (k->type) {
     case CFG_T_PATH:
+        print_path(out, k->name, *CFG_CFIELD(cfg, k, char *), cfg->dir ? cfg->dir : "");
+        return;
     case CFG_T_URL:
         fprintf(out, "%s = %s\n", k->name, *CFG_CFIELD(cfg, k, char *));
         return;
@@ -45,10 +67,11 @@ static void print_secret(const char *what, const char *value, const char *path, 
         fprintf(out, "; %s: not read (from %s)\n", what, path);
 }
 
-static void print_tenant(const struct tenant_cfg *t, FILE *out)
+static void print_tenant(const struct config *cfg, const struct tenant_cfg *t, FILE *out)
 {
+    const char *dir = cfg->dir ? cfg->dir : "";
     fprintf(out, "\n[tenant.%s]\n", t->name);
-    fprintf(out, "token_file = %s\n", t->token_file);
+    print_path(out, "token_file", t->token_file, dir);
     print_secret("token", t->token, t->token_file, out);
     fprintf(out, "resources = ");
     const char *sep = "";
@@ -62,7 +85,7 @@ static void print_tenant(const struct tenant_cfg *t, FILE *out)
     if (t->webhook_url)
         fprintf(out, "webhook_url = %s\n", t->webhook_url);
     if (t->webhook_secret_file) {
-        fprintf(out, "webhook_secret_file = %s\n", t->webhook_secret_file);
+        print_path(out, "webhook_secret_file", t->webhook_secret_file, dir);
         if (t->destination == DEST_WEBHOOK)
             print_secret("webhook secret", t->webhook_secret, t->webhook_secret_file, out);
     }
@@ -81,7 +104,7 @@ void cfg_print(const struct config *cfg, FILE *out)
         print_key(cfg, k, out);
     }
     for (size_t i = 0; i < cfg->ntenants; i++)
-        print_tenant(&cfg->tenants[i], out);
+        print_tenant(cfg, &cfg->tenants[i], out);
 }
 
 void cfg_errors_print(const struct cfg_errors *errs, FILE *out)

@@ -412,7 +412,6 @@ START_TEST(test_bad_values)
         {"[dlq]\nbatch_size = 0\n", "dlq.batch_size", "1..10000"},
         {"[webhook]\ntimeout = 2h\n", "webhook.timeout", "1ms..1h"},
         {"[webhook]\nmax_concurrency = 100\n", "webhook.max_concurrency", "1..64"},
-        {"[vomo]\nconnect_timeout = 40s\n", "vomo.connect_timeout", "must not exceed"},
         {"[retry]\nbase_delay = 2m\n", "retry.base_delay", "must not exceed"},
         {"[retry]\nbudget_cost = 101\n", "retry.budget_cost", "must not exceed"},
         {"[dlq]\nbase_delay = 7h\n", "dlq.base_delay", "must not exceed"},
@@ -726,6 +725,87 @@ START_TEST(test_webhook)
 }
 END_TEST
 
+/*
+ * Issue 10 item 9: a lowered request_timeout alone is a valid configuration:
+ * the default connect timeout follows it (min of 10s and it), and an
+ * explicit larger connect_timeout is a warning, bounded by the request
+ * timeout.
+ */
+START_TEST(test_connect_timeout_follows_request_timeout)
+{
+    struct config *cfg;
+    struct cfg_errors errs;
+    expect_ok("[vomo]\nrequest_timeout = 5s\n" TENANT, &cfg, &errs);
+    ck_assert_uint_eq(errs.nwarnings, 0);
+    ck_assert_int_eq(cfg->request_timeout_ms, 5000);
+    ck_assert_int_eq(cfg->connect_timeout_ms, 5000);
+    cfg_free(cfg);
+    cfg_errors_free(&errs);
+
+    expect_ok("[vomo]\nrequest_timeout = 2m\n" TENANT, &cfg, &errs);
+    ck_assert_int_eq(cfg->connect_timeout_ms, 10000);
+    cfg_free(cfg);
+    cfg_errors_free(&errs);
+
+    expect_ok("[vomo]\nrequest_timeout = 5s\nconnect_timeout = 40s\n" TENANT, &cfg, &errs);
+    ck_assert_uint_eq(errs.nwarnings, 1);
+    ck_assert_ptr_nonnull(strstr(errs.warnings[0], ":3: vomo.connect_timeout: "));
+    ck_assert_ptr_nonnull(strstr(errs.warnings[0], "request_timeout"));
+    ck_assert_int_eq(cfg->connect_timeout_ms, 5000);
+    cfg_free(cfg);
+    cfg_errors_free(&errs);
+
+    /* The documented example with only request_timeout lowered loads. */
+    char *text;
+    ck_assert_int_eq(read_whole_file(SOURCE_ROOT "/config/vomo-sync.ini", 1 << 20, &text, NULL),
+                     0);
+    char *at = strstr(text, "\nrequest_timeout = 30s\n");
+    ck_assert_ptr_nonnull(at);
+    char *lowered = xasprintf("%.*s\nrequest_timeout = 5s\n%s", (int)(at - text), text,
+                              at + strlen("\nrequest_timeout = 30s\n"));
+    int rc = load_text(lowered, CFG_SKIP_SECRETS, &cfg, &errs);
+    if (rc != 0)
+        dump(&errs);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(cfg->request_timeout_ms, 5000);
+    ck_assert_int_eq(cfg->connect_timeout_ms, 5000);
+    cfg_free(cfg);
+    cfg_errors_free(&errs);
+    free(lowered);
+    free(text);
+}
+END_TEST
+
+/* Issue 10 item 10: the default jitter is 10% of the interval, at most 30s;
+ * an explicit jitter wins. */
+START_TEST(test_jitter_scales_with_interval)
+{
+    static const struct {
+        const char *text;
+        int64_t jitter;
+    } cases[] = {
+        {"", 30000},
+        {"[poll]\ninterval = 1s\n", 100},
+        {"[poll]\ninterval = 1m\n", 6000},
+        {"[poll]\ninterval = 5m\n", 30000},
+        {"[poll]\ninterval = 5ms\n", 0},
+        {"[poll]\ninterval = 1s\njitter = 2s\n", 2000},
+        {"[poll]\njitter = 0\ninterval = 1h\n", 0},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct config *cfg;
+        struct cfg_errors errs;
+        char *text = xasprintf("%s" TENANT, cases[i].text);
+        expect_ok(text, &cfg, &errs);
+        ck_assert_msg(cfg->poll_jitter_ms == cases[i].jitter, "%s: jitter %lld, want %lld",
+                      cases[i].text, (long long)cfg->poll_jitter_ms, (long long)cases[i].jitter);
+        cfg_free(cfg);
+        cfg_errors_free(&errs);
+        free(text);
+    }
+}
+END_TEST
+
 static char *print_to_string(const struct config *cfg)
 {
     char *out = NULL;
@@ -904,6 +984,52 @@ START_TEST(test_cli)
 }
 END_TEST
 
+/*
+ * Issue 10 item 18: what check-config prints loads again, even when a
+ * relative state_db or token_file resolves to an absolute path longer than
+ * a line may be.
+ */
+START_TEST(test_print_long_paths)
+{
+    char name[181];
+    memset(name, 'n', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    char *tok = xasprintf("%.174s.token", name);
+    write_file(tok, TOKEN "\n", 0600);
+    char *text = xasprintf("[daemon]\nstate_db = %s.db\n[tenant.acme]\ntoken_file = %s\n", name, tok);
+    write_file("long.ini", text, 0600);
+    char *ini = tpath("long.ini"), *out, *err;
+    const char *argv[] = {"vomo-sync", "--config", ini, "check-config", NULL};
+    ck_assert_int_eq(run_bin(argv, &out, &err), 0);
+    write_file("printed.ini", out, 0600);
+
+    struct config *a, *b;
+    struct cfg_errors errs;
+    ck_assert_int_eq(cfg_load(ini, 0, &a, &errs), 0);
+    cfg_errors_free(&errs);
+    char *printed = tpath("printed.ini");
+    int rc = cfg_load(printed, 0, &b, &errs);
+    if (rc != 0) {
+        fprintf(stderr, "%s", out);
+        dump(&errs);
+    }
+    ck_assert_int_eq(rc, 0);
+    ck_assert_uint_gt(strlen(a->state_db), 198);
+    ck_assert_str_eq(b->state_db, a->state_db);
+    ck_assert_str_eq(b->tenants[0].token_file, a->tenants[0].token_file);
+    ck_assert_str_eq(b->tenants[0].token, TOKEN);
+    cfg_errors_free(&errs);
+    cfg_free(a);
+    cfg_free(b);
+    free(printed);
+    free(ini);
+    free(out);
+    free(err);
+    free(text);
+    free(tok);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -931,7 +1057,10 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_skip_secrets);
     tcase_add_test(tc, test_permission_warning);
     tcase_add_test(tc, test_webhook);
+    tcase_add_test(tc, test_connect_timeout_follows_request_timeout);
+    tcase_add_test(tc, test_jitter_scales_with_interval);
     tcase_add_test(tc, test_print);
+    tcase_add_test(tc, test_print_long_paths);
     tcase_add_test(tc, test_example_config);
     tcase_add_test(tc, test_cli);
     suite_add_tcase(s, tc);
