@@ -17,9 +17,9 @@ enum err_class {
     EC_AUTH,         /* 401 */
     EC_FORBIDDEN,    /* 403 */
     EC_NOT_FOUND,    /* 404 (and webhook 410) */
-    EC_VALIDATION,   /* 422; webhook 400/413/422 */
+    EC_VALIDATION,   /* 422; webhook 400/413/422 and every 4xx not listed elsewhere */
     EC_SERVER_ERROR, /* 500 and other 5xx not listed above */
-    EC_CONFLICT,     /* 409 */
+    EC_CONFLICT,     /* 409 (VOMO and webhook) */
     EC_BAD_DATA,     /* 2xx whose body is not the expected JSON, or too large */
     EC_UNKNOWN,      /* anything else */
     EC_COUNT
@@ -38,7 +38,8 @@ enum treatment {
     TR_REREAD_RETRY,      /* re-read the resource, re-apply, retry once (409) */
     TR_RETRY_THEN_GONE,   /* retry after a delay, then treat as gone (404 on GET) */
     TR_RETRY_FEW,         /* retry a few times, then surface (500) */
-    TR_PAUSE_DESTINATION, /* webhook endpoint misconfigured: pause, tell the operator */
+    TR_PAUSE_DESTINATION, /* webhook endpoint misconfigured: pause, tell the operator (only
+                             while it is the answer to every record: dest_webhook.c) */
 };
 
 struct outcome {

@@ -11,6 +11,7 @@
 #define VOMO_DEST_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "call.h"
 #include "classify.h"
@@ -21,6 +22,9 @@ struct tenant;
 
 struct delivery_result {
     enum err_class cls; /* EC_NONE: the destination holds the record */
+    /* TR_DEAD_LETTER: a person must look at this record now (manual
+     * review), whatever the class says about retrying in general. */
+    enum treatment treatment;
     long status;
     bool cancelled; /* shutting down: nothing is known, nothing is recorded */
     char message[256];
@@ -40,6 +44,8 @@ struct delivery {
     void *arg;
     /* private to the destination */
     struct call call;
+    long paused_status;      /* the answer with which this record paused the destination */
+    uint64_t paused_at_mark; /* the destination's delivered count at that moment */
 };
 
 struct dest_ops {

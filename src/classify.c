@@ -47,6 +47,18 @@
  * - A 404 on a write means the target is gone: TR_DEAD_LETTER, since a
  *   person must decide whether to recreate it.  A 404 on a LIST endpoint
  *   means the path itself is wrong: TR_STOP_OPERATION.
+ * - Webhook answers are about one record unless they say the endpoint is
+ *   misconfigured.  A 409 is a conflict of that record at the receiver:
+ *   EC_CONFLICT, retried with backoff, then dead-lettered (pending: the
+ *   DLQ processor retries it on its schedule, then a person).  A 4xx the
+ *   contract does not list (405, 418, ...) is validation-like: the receiver
+ *   refused this record and retrying the same bytes cannot change that, so
+ *   it goes to manual review at once.  401/403/404/410 (and EC_UNKNOWN:
+ *   TLS, 3xx) pause the destination, but only while they are the answer to
+ *   every record: dest_webhook.c dead-letters a record that gets the same
+ *   answer again after other records were delivered meanwhile
+ *   (TR_PAUSE_DESTINATION becomes TR_DEAD_LETTER for that record), so no
+ *   single record can hold its resource back.
  */
 #include "classify.h"
 
@@ -103,7 +115,8 @@ static const enum treatment treatments[EC_COUNT][OP_CONTEXT_COUNT] = {
     [EC_VALIDATION] = {TR_DEAD_LETTER, TR_DEAD_LETTER, TR_DEAD_LETTER, TR_DEAD_LETTER,
                        TR_DEAD_LETTER},
     [EC_SERVER_ERROR] = {TR_RETRY_FEW, TR_RETRY_FEW, TR_RETRY_FEW, TR_RETRY_FEW, TR_RETRY_BACKOFF},
-    [EC_CONFLICT] = {TR_RETRY_FEW, TR_RETRY_FEW, TR_REREAD_RETRY, TR_REREAD_RETRY, TR_RETRY_FEW},
+    [EC_CONFLICT] = {TR_RETRY_FEW, TR_RETRY_FEW, TR_REREAD_RETRY, TR_REREAD_RETRY,
+                     TR_RETRY_BACKOFF},
     [EC_BAD_DATA] = {TR_RETRY_BACKOFF, TR_RETRY_BACKOFF, TR_RETRY_FEW, TR_RETRY_FEW,
                      TR_RETRY_BACKOFF},
     [EC_UNKNOWN] = {TR_RETRY_FEW, TR_RETRY_FEW, TR_RETRY_FEW, TR_RETRY_FEW, TR_PAUSE_DESTINATION},
@@ -186,8 +199,11 @@ static enum err_class classify_webhook_status(long s)
     case 404:
     case 410:
         return EC_NOT_FOUND;
+    case 409:
+        return EC_CONFLICT;
     default:
-        return EC_UNKNOWN;
+        /* Any other 4xx is the receiver refusing this record. */
+        return s <= 499 ? EC_VALIDATION : EC_UNKNOWN;
     }
 }
 
@@ -311,7 +327,9 @@ const char *classify_hint(const struct outcome *o)
     case EC_SERVER_ERROR:
         return "server error: retried a few times";
     case EC_CONFLICT:
-        return "conflict: re-read and retried";
+        return o->ctx == OP_WEBHOOK ? "the receiver reported a conflict for this record: retried "
+                                      "with backoff, then dead-lettered"
+                                    : "conflict: re-read and retried";
     case EC_BAD_DATA:
         return "response body too large or not the expected JSON";
     default:

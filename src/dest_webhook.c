@@ -7,6 +7,14 @@
  * misconfigured: the destination pauses and the record waits in the lane
  * (it is not dead-lettered), to be probed again after breaker.open_timeout
  * or at once when the secret file changes or on SIGHUP.
+ *
+ * Such an answer means "misconfigured" only while it is the answer to every
+ * record.  A record that paused the destination and gets the same answer
+ * again after other records were delivered meanwhile is this record's
+ * problem (a receiver that 404s one id): it comes back as TR_DEAD_LETTER
+ * (manual review) and the rest go on, so no single record holds its
+ * resource back.  Until another record is delivered the answer stands for
+ * all of them and the record keeps waiting, as the endpoint may be broken.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +46,15 @@ char *dest_webhook_body(const char *tenant, const struct delivery *dl)
     (void)rc; /* an uncapped buffer cannot refuse */
     return buf_steal(&b);
 }
+
+/* The webhook destination: struct dest plus what it learns over time. */
+struct webhook {
+    struct dest base;
+    /* Deliveries the endpoint accepted: each one shows the endpoint is
+     * configured, so a record refused the same way before and after it is
+     * refused for itself. */
+    uint64_t delivered;
+};
 
 static void on_webhook_done(struct call *c, const struct call_result *r);
 
@@ -87,6 +104,8 @@ static void prepare(struct tenant *t, struct delivery *dl)
     c->done = on_webhook_done;
     c->before_send = sign_now;
     c->arg = t;
+    dl->paused_status = 0;
+    dl->paused_at_mark = 0;
 }
 
 static void webhook_deliver(struct dest *d, struct delivery *dl)
@@ -95,26 +114,50 @@ static void webhook_deliver(struct dest *d, struct delivery *dl)
     call_start(&dl->call);
 }
 
+/*
+ * A "misconfigured endpoint" answer for this record: whether it is this
+ * record's own (it paused the destination with the same answer before, and
+ * the endpoint has accepted other records since).
+ */
+static bool refused_alone(const struct webhook *w, const struct delivery *dl, long status)
+{
+    return dl->paused_status == status && w->delivered != dl->paused_at_mark;
+}
+
 static void on_webhook_done(struct call *c, const struct call_result *r)
 {
     struct delivery *dl = container_of(c, struct delivery, call);
     struct tenant *t = c->arg;
-    if (!r->cancelled && r->treatment == TR_PAUSE_DESTINATION) {
-        tenant_dest_pause(t, r->status, r->message);
-        call_start(c); /* waits in the paused lane: records wait, they are not dead-lettered */
-        return;
+    struct webhook *w = container_of(t->dest, struct webhook, base);
+    enum treatment tr = r->treatment;
+    if (!r->cancelled && tr == TR_PAUSE_DESTINATION) {
+        if (!refused_alone(w, dl, r->status)) {
+            dl->paused_status = r->status;
+            dl->paused_at_mark = w->delivered;
+            tenant_dest_pause(t, r->status, r->message);
+            call_start(c); /* waits in the paused lane: records wait, they are not dead-lettered */
+            return;
+        }
+        tr = TR_DEAD_LETTER;
     }
+    if (!r->cancelled && r->cls == EC_NONE)
+        w->delivered++;
     if (!r->cancelled && t->dest_paused)
         tenant_dest_ok(t);
-    struct delivery_result res = {.cls = r->cls, .status = r->status, .cancelled = r->cancelled};
-    snprintf(res.message, sizeof(res.message), "%s", r->message);
+    struct delivery_result res = {
+        .cls = r->cls, .treatment = tr, .status = r->status, .cancelled = r->cancelled};
+    if (tr != r->treatment)
+        snprintf(res.message, sizeof(res.message),
+                 "%.180s (this record only: other records were delivered since)", r->message);
+    else
+        snprintf(res.message, sizeof(res.message), "%s", r->message);
     call_release(c);
     dl->done(dl, &res);
 }
 
 static void webhook_free(struct dest *d)
 {
-    free(d);
+    free(container_of(d, struct webhook, base));
 }
 
 static const struct dest_ops webhook_ops = {
@@ -125,8 +168,8 @@ static const struct dest_ops webhook_ops = {
 
 struct dest *dest_webhook_new(struct tenant *t)
 {
-    struct dest *d = xcalloc(1, sizeof(*d));
-    d->ops = &webhook_ops;
-    d->tenant = t;
-    return d;
+    struct webhook *w = xcalloc(1, sizeof(*w));
+    w->base.ops = &webhook_ops;
+    w->base.tenant = t;
+    return &w->base;
 }

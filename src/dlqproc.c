@@ -31,6 +31,7 @@ struct dlq_job {
     char hash[SHA256_HEX_LEN];
     char trace_id[TRACE_ID_LEN]; /* one per attempt, on every log line of it */
     enum err_class fail_class;   /* the failure being written, for write_failed */
+    bool fail_review;            /* the destination asked for manual review at once */
     long fail_status;
     char fail_msg[256];
     struct dlq_job *next;
@@ -124,6 +125,7 @@ static int write_failed(struct dlq_job *j, const char *now)
     int attempts = j->row.attempts + 1;
     struct dlq_decision d =
         dlqsched_after_failure(&p->e->dlq_policy, cls, attempts, clock_wall_ms(), rand_u64());
+    d.escalate = d.escalate || j->fail_review;
     char next[TS_LEN];
     ts_format(d.next_attempt_at, next);
     struct log_fields f = job_fields(j);
@@ -199,6 +201,7 @@ static void on_delivered(struct delivery *dl, const struct delivery_result *r)
     if (r->cancelled) {
         job_free(j);
     } else if (r->cls != EC_NONE) {
+        j->fail_review = r->treatment == TR_DEAD_LETTER;
         job_failed(j, r->cls, r->status, r->message);
     } else {
         log_emit(LOG_INFO, &f, "dead letter %lld delivered at version %s", (long long)j->row.id,

@@ -213,6 +213,7 @@ static void on_delivered(struct delivery *dl, const struct delivery_result *r)
     } else {
         rw->state = RW_FAIL;
         rw->cls = r->cls;
+        rw->review = r->treatment == TR_DEAD_LETTER;
         rw->status = r->status;
         snprintf(rw->msg, sizeof(rw->msg), "%s", r->message);
     }
@@ -343,7 +344,7 @@ static int write_failure(struct scan *s, struct rec_work *rw, const char *now)
 {
     struct engine *e = s->e;
     const struct vomo_record *rec = rw->rec;
-    bool terminal = !dlqsched_retryable(rw->cls);
+    bool terminal = rw->review || !dlqsched_retryable(rw->cls);
     bool versioned = rec->updated_at[0] != '\0';
     struct log_fields f = scan_log_fields(s);
     f.record_id = rec->id[0] ? rec->id : NULL;

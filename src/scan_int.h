@@ -29,6 +29,7 @@ struct rec_work {
     struct vomo_record *rec;
     enum rw_state state;
     enum err_class cls;
+    bool review; /* the destination says: manual review now */
     long status;
     char msg[256];
     char hash[HASH_HEX_LEN];

@@ -115,7 +115,10 @@ static const struct row webhook_rows[] = {
     {"reset", H, CURLE_RECV_ERROR, 0, false, false, EC_TRANSIENT, TR_RETRY_BACKOFF},
     {"dns", H, CURLE_COULDNT_RESOLVE_HOST, 0, false, false, EC_TRANSIENT, TR_RETRY_BACKOFF},
     {"tls", H, CURLE_PEER_FAILED_VERIFICATION, 0, false, false, EC_UNKNOWN, TR_PAUSE_DESTINATION},
-    {"405", H, 0, 405, false, false, EC_UNKNOWN, TR_PAUSE_DESTINATION},
+    {"409", H, 0, 409, false, false, EC_CONFLICT, TR_RETRY_BACKOFF},
+    {"405", H, 0, 405, false, false, EC_VALIDATION, TR_DEAD_LETTER},
+    {"418", H, 0, 418, false, false, EC_VALIDATION, TR_DEAD_LETTER},
+    {"451", H, 0, 451, false, false, EC_VALIDATION, TR_DEAD_LETTER},
     {"3xx", H, 0, 301, false, false, EC_UNKNOWN, TR_PAUSE_DESTINATION},
 };
 

@@ -142,6 +142,141 @@ START_TEST(fixed_secret_file_resumes_at_once)
 }
 END_TEST
 
+/* ---- one record refused: it alone is retried or dead-lettered ---- */
+
+/* The refused record (the 7th of the dataset) and how its deliveries are
+ * recognised: the envelope's id, a string, not the payload's number. */
+static char one_id[32];
+static char one_match[64];
+
+static void pick_one(struct tu_env *env)
+{
+    struct fake_record *r;
+    size_t n;
+    ck_assert_int_eq(fake_records(env->fake, "acme", "users", &r, &n), 0);
+    ck_assert_uint_gt(n, 7);
+    snprintf(one_id, sizeof(one_id), "%s", r[6].id);
+    snprintf(one_match, sizeof(one_match), "\"id\":\"%s\"", one_id);
+    fake_records_free(r, n);
+}
+
+/* Deliveries of the refused record answered `status` (0 = any). */
+static int deliveries_of_one(struct tu_env *env, int status)
+{
+    struct fake_delivery *d;
+    size_t n;
+    ck_assert_int_eq(fake_deliveries(env->fake, &d, &n), 0);
+    int k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strstr(d[i].body, one_match) && (status == 0 || d[i].status == status))
+            k++;
+    fake_deliveries_free(d, n);
+    return k;
+}
+
+static bool scan_completed(void *arg)
+{
+    struct ctx *c = arg;
+    return tu_db_int(c->env,
+                     "SELECT count(*) FROM checkpoints WHERE tenant = 'acme' AND "
+                     "resource = 'users' AND last_scan_status = 'complete' AND "
+                     "updated_after > '1970-01-01T00:00:00.000Z'",
+                     NULL) == 1;
+}
+
+/*
+ * The sink answers `status` for the refused record only.  Returns once the first
+ * scan completed; every other record is delivered and the checkpoint moved.
+ */
+static void one_record_refused(struct tu_env *env, struct tu_engine *te, int status)
+{
+    tu_env_init(env, NULL);
+    tu_tenant(env, "acme", 20, 0, 0);
+    tu_fake_start(env);
+    pick_one(env);
+    struct fake_fault rule = {
+        .path = "/_hooks/*", .body_contains = one_match, .kind = FAKE_FAULT_STATUS, .status = status};
+    ck_assert_int_gt(fake_add_fault(env->fake, &rule), 0);
+    char *ini = tu_webhook_tenant_ini(env, "acme", "users", "s3cret-value", NULL, NULL);
+    /* The DLQ processor waits an hour: what is counted is the scan's work. */
+    tu_config(env, "retry.max_attempts = 3\nretry.base_delay = 20ms\ndlq.base_delay = 1h\n"
+                   "dlq.max_delay = 6h\n",
+              ini);
+    free(ini);
+    tu_engine_start(env, te);
+    struct ctx c = {.env = env, .want = 19};
+    ck_assert_msg(tu_run_until(te, scan_completed, &c, 8000), "the scan never completed");
+    ck_assert(tu_run_until(te, all_held, &c, 5000));
+    ck_assert_int_eq(deliveries(env, 200), 19);
+    ck_assert_int_eq(tu_db_int(env, "SELECT count(*) FROM records WHERE id = ?1", one_id, NULL),
+                     0);
+    ck_assert_int_eq(tu_db_int(env, "SELECT count(*) FROM dlq", NULL), 1);
+}
+
+static void expect_dead_letter(struct tu_env *env, const char *status, const char *cls,
+                               int http_status)
+{
+    char *st = tu_db_text(env, "SELECT status || ' ' || error_class FROM dlq WHERE record_id = ?1",
+                          one_id, NULL);
+    char want[64];
+    snprintf(want, sizeof(want), "%s %s", status, cls);
+    ck_assert_str_eq(st, want);
+    free(st);
+    ck_assert_int_eq(tu_db_int(env, "SELECT http_status FROM dlq WHERE record_id = ?1", one_id,
+                               NULL),
+                     http_status);
+}
+
+/* A 409 is a conflict of that record: its retries with backoff, then a
+ * pending dead letter for the DLQ processor; the scan is not held back. */
+START_TEST(conflict_for_one_record_is_retried_then_dead_lettered)
+{
+    struct tu_env env;
+    struct tu_engine te;
+    one_record_refused(&env, &te, 409);
+    tu_run_for(&te, 300); /* later scans skip it: the dead letter owns it */
+    tu_engine_stop(&te);
+    expect_dead_letter(&env, "pending", "conflict", 409);
+    ck_assert_int_eq(deliveries_of_one(&env, 409), 3); /* retry.max_attempts */
+    ck_assert_int_eq(deliveries_of_one(&env, 0), 3);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
+/* A 404 for one record while the others are delivered: the destination
+ * pauses once, the record gets the same answer after the others went
+ * through, and goes to manual review; the scan completes. */
+START_TEST(not_found_for_one_record_goes_to_manual_review)
+{
+    struct tu_env env;
+    struct tu_engine te;
+    one_record_refused(&env, &te, 404);
+    tu_run_for(&te, 300);
+    tu_engine_stop(&te);
+    expect_dead_letter(&env, "manual_review", "not_found", 404);
+    ck_assert_int_eq(deliveries_of_one(&env, 404), 2);
+    char *st = tu_db_text(&env, "SELECT status FROM tenant_state WHERE tenant = 'acme'", NULL);
+    ck_assert_str_eq(st, "ok");
+    free(st);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
+/* A 4xx the contract does not list is validation-like: manual review at
+ * once, without a retry and without pausing anything. */
+START_TEST(unlisted_4xx_goes_to_manual_review_at_once)
+{
+    struct tu_env env;
+    struct tu_engine te;
+    one_record_refused(&env, &te, 418);
+    tu_run_for(&te, 300);
+    tu_engine_stop(&te);
+    expect_dead_letter(&env, "manual_review", "validation", 418);
+    ck_assert_int_eq(deliveries_of_one(&env, 0), 1);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("webhook");
@@ -152,6 +287,12 @@ int main(void)
     tcase_add_test(tc, missing_endpoint_pauses_then_resumes);
     tcase_add_test(tc, gone_endpoint_pauses_then_resumes);
     tcase_add_test(tc, fixed_secret_file_resumes_at_once);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("one record");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, conflict_for_one_record_is_retried_then_dead_lettered);
+    tcase_add_test(tc, not_found_for_one_record_goes_to_manual_review);
+    tcase_add_test(tc, unlisted_4xx_goes_to_manual_review_at_once);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
