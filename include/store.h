@@ -91,6 +91,31 @@ struct record_state {
 };
 int store_record_get(struct store *s, const char *tenant, const char *resource, const char *id,
                      struct record_state *out) WUR;
+/*
+ * The skip rule's view of one record of a page.  id, updated_at and hash
+ * (the payload's SHA-256 hex) are the caller's, not copied; the rest is
+ * filled in.  The DLQ is consulted only for a record that is not unchanged.
+ */
+struct record_lookup {
+    const char *id;
+    const char *updated_at;
+    const char *hash;
+    int found;               /* the records table has a row for id */
+    struct record_state rec; /* that row, when found */
+    int unchanged;           /* that row is live and holds this version and hash, or a newer one */
+    int open_same;           /* the newest open dead letter holds this version */
+    int settled;             /* a person discarded or resolved this version by hand */
+};
+#define STORE_LOOKUP_BATCH 16
+/*
+ * Looks up n records of one (tenant, resource) in one read transaction (or
+ * inside the caller's), the records in batches of STORE_LOOKUP_BATCH ids a
+ * query, and the DLQ only for records not unchanged, and not at all when the
+ * DLQ holds no row of (tenant, resource): a page's lookups take SQLite's
+ * locks once instead of three times a record.
+ */
+int store_lookup_page(struct store *s, const char *tenant, const char *resource,
+                      struct record_lookup *l, size_t n) WUR;
 /* Inserts or replaces (clearing deleted_at); an older updated_at than the
  * one held changes nothing, so a late, stale write never wins. */
 int store_record_put(struct store *s, const char *tenant, const char *resource, const char *id,

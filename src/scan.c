@@ -221,32 +221,15 @@ static void on_delivered(struct delivery *dl, const struct delivery_result *r)
 }
 
 /*
- * The skip rule: the destination already holds this version with this
- * content (or a newer version), an open dead letter owns this version, or a
- * person settled this version in the DLQ (discarded or resolved it).
- * Returns 1 to skip, 0 to deliver, negative on a database error.
+ * The skip rule, from the page's lookup: the destination already holds this
+ * version with this content (or a newer version), an open dead letter owns
+ * this version, or a person settled this version in the DLQ (discarded or
+ * resolved it).
  */
-static int should_skip(struct scan *s, struct rec_work *rw)
+static bool should_skip(const struct rec_work *rw)
 {
-    struct record_state st;
-    const struct vomo_record *rec = rw->rec;
-    int rc = store_record_get(s->e->store, s->t->name, s->resource, rec->id, &st);
-    if (rc == 0 && !st.deleted) {
-        int cmp = strcmp(st.updated_at, rec->updated_at);
-        if (cmp > 0 || (cmp == 0 && strcmp(st.hash, rw->hash) == 0))
-            return 1;
-    } else if (rc < 0 && rc != -ENOENT) {
-        return rc;
-    }
-    int64_t dlq_id;
-    char version[TS_LEN];
-    rc = store_dlq_open_for(s->e->store, s->t->name, s->resource, rec->id, &dlq_id, version);
-    if (rc == 0 && strcmp(version, rec->updated_at) == 0)
-        return 1;
-    if (rc < 0 && rc != -ENOENT)
-        return rc;
-    /* A version a person discarded or resolved by hand stays settled. */
-    return store_dlq_settled(s->e->store, s->t->name, s->resource, rec->id, rec->updated_at);
+    const struct record_lookup *l = &rw->look;
+    return l->unchanged || l->open_same || l->settled;
 }
 
 /*
@@ -275,7 +258,11 @@ static bool malformed_known(struct scan *s, const struct rec_work *rw)
                                                      dlq_record_id(rw, buf), rw->rec->payload) == 1;
 }
 
-/* Decides one record: fail (malformed), skip, or hand it to the destination. */
+/*
+ * The first look at one record, before the page's lookup: a malformed
+ * record fails (or is known already), a record seen in this scan at this
+ * version or newer is skipped; the others stay RW_PENDING for the skip rule.
+ */
 static void route_record(struct scan *s, struct rec_work *rw)
 {
     struct vomo_record *rec = rw->rec;
@@ -301,13 +288,16 @@ static void route_record(struct scan *s, struct rec_work *rw)
     }
     idset_put(&s->seen, rec->id, rec->updated_at);
     sign_sha256_hex(rec->payload, strlen(rec->payload), rw->hash);
-    int skip = should_skip(s, rw);
-    if (skip < 0) {
-        scan_fail(s, "state database read failed", store_errmsg(s->e->store));
-        rw->state = RW_CANCEL;
-        return;
-    }
-    if (skip) {
+    rw->state = RW_PENDING;
+    rw->look =
+        (struct record_lookup){.id = rec->id, .updated_at = rec->updated_at, .hash = rw->hash};
+}
+
+/* After the lookup: skip the record, or hand it to the destination. */
+static void deliver_record(struct scan *s, struct rec_work *rw)
+{
+    struct vomo_record *rec = rw->rec;
+    if (should_skip(rw)) {
         rw->state = RW_SKIP;
         return;
     }
@@ -319,6 +309,31 @@ static void route_record(struct scan *s, struct rec_work *rw)
                                .done = on_delivered};
     rw->pg->outstanding++;
     dest_deliver(s->t->dest, &rw->dl);
+}
+
+/*
+ * The page's skip-rule lookups in one store call (one read transaction),
+ * gathered in a batch on the stack; a failed lookup cancels the records
+ * that needed it and fails the scan.
+ */
+static int lookup_pending(struct scan *s, struct page *pg)
+{
+    struct record_lookup batch[STORE_LOOKUP_BATCH];
+    size_t i = 0;
+    int rc = 0;
+    while (i < pg->vp.count && rc == 0) {
+        size_t n = 0, first = i;
+        for (; i < pg->vp.count && n < ARRAY_SIZE(batch); i++)
+            if (pg->work[i].state == RW_PENDING)
+                batch[n++] = pg->work[i].look;
+        rc = store_lookup_page(s->e->store, s->t->name, s->resource, batch, n);
+        for (size_t j = first, k = 0; rc == 0 && j < i; j++)
+            if (pg->work[j].state == RW_PENDING)
+                pg->work[j].look = batch[k++];
+    }
+    if (rc < 0)
+        scan_fail(s, "state database read failed", store_errmsg(s->e->store));
+    return rc;
 }
 
 static void process_records(struct page *pg)
@@ -335,6 +350,16 @@ static void process_records(struct page *pg)
             continue;
         }
         route_record(s, rw);
+    }
+    bool looked = lookup_pending(s, pg) == 0;
+    for (size_t i = 0; i < pg->vp.count; i++) {
+        struct rec_work *rw = &pg->work[i];
+        if (rw->state != RW_PENDING)
+            continue;
+        if (!looked || s->failed || s->aborted)
+            rw->state = RW_CANCEL;
+        else
+            deliver_record(s, rw);
     }
     release(pg);
 }

@@ -33,6 +33,7 @@ struct rec_work {
     long status;
     char msg[256];
     char hash[HASH_HEX_LEN];
+    struct record_lookup look; /* the skip rule's lookup (store_lookup_page) */
 };
 
 struct page {

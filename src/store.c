@@ -412,6 +412,21 @@ void store_rollback(struct store *s)
         log_warn("state database %s: rollback failed", s->path);
 }
 
+int store_read_begin(struct store *s, int *owned)
+{
+    *owned = sqlite3_get_autocommit(s->db);
+    if (!*owned)
+        return 0;
+    return run_control(s, STMT_READ_BEGIN, "BEGIN", "starting a read transaction");
+}
+
+void store_read_end(struct store *s, int owned)
+{
+    /* A read transaction has nothing to lose: if COMMIT fails, ROLLBACK. */
+    if (owned && run_control(s, STMT_READ_END, "COMMIT", "ending a read transaction") < 0)
+        store_rollback(s);
+}
+
 int store_savepoint(struct store *s)
 {
     s->sp_owns_txn = sqlite3_get_autocommit(s->db);

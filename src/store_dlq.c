@@ -350,10 +350,15 @@ int store_dlq_supersede(struct store *s, const char *tenant, const char *resourc
                         const char *record_id, const char *applied_version, const char *now)
 {
     struct open_rows o;
-    int rc = store_savepoint(s);
-    if (rc < 0)
+    /* Nearly every applied record has no dead letter: one indexed lookup,
+     * and a savepoint only when there is something to close. */
+    int rc = open_rows_get(s, tenant, resource, record_id, &o);
+    if (rc < 0 || o.n == 0)
         return rc;
-    rc = open_rows_get(s, tenant, resource, record_id, &o);
+    if ((rc = store_savepoint(s)) < 0) {
+        open_rows_free(&o);
+        return rc;
+    }
     for (size_t i = 0; rc == 0 && i < o.n; i++)
         if (!o.versions[i][0] || strcmp(o.versions[i], applied_version) <= 0)
             rc = close_row(s, o.ids[i], "resolved", "superseded", NULL, "daemon", now);

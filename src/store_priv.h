@@ -18,6 +18,11 @@ enum store_stmt_id {
     STMT_CKPT_SET,
     STMT_CKPT_RESET,
     STMT_REC_GET,
+    STMT_REC_LOOKUP,
+    STMT_DLQ_ANY,
+    STMT_DLQ_LOOKUP,
+    STMT_READ_BEGIN,
+    STMT_READ_END,
     STMT_REC_PUT,
     STMT_REC_DELETE,
     STMT_REC_LIVE,
@@ -93,6 +98,13 @@ char *store_col_dup(sqlite3_stmt *st, int i);
 int store_savepoint(struct store *s) WUR;
 int store_release(struct store *s) WUR;
 void store_rollback_to(struct store *s);
+/*
+ * A read transaction around several lookups, so that they take SQLite's
+ * file locks once: BEGIN (deferred) when none is open, nothing inside the
+ * caller's transaction.  *owned tells store_read_end() whether to end it.
+ */
+int store_read_begin(struct store *s, int *owned) WUR;
+void store_read_end(struct store *s, int owned);
 /* Ends the unit: releases it when rc is 0 (rolling back if that fails),
  * rolls it back otherwise.  Returns the final result. */
 int store_unit_end(struct store *s, int rc);

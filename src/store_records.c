@@ -127,6 +127,126 @@ int store_record_get(struct store *s, const char *tenant, const char *resource, 
     return r == SQLITE_ROW ? 0 : store_fail(s, r, "reading a record");
 }
 
+/* "?3, ?4, ..." for the STORE_LOOKUP_BATCH ids of the batched records query. */
+#define LOOKUP_IDS "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18"
+
+static void lookup_fill(sqlite3_stmt *st, struct record_lookup *l)
+{
+    const unsigned char *h = sqlite3_column_text(st, 2);
+    l->found = 1;
+    store_col_ts(st, 1, l->rec.updated_at);
+    snprintf(l->rec.hash, HASH_HEX_LEN, "%s", h ? (const char *)h : "");
+    l->rec.deleted = sqlite3_column_int(st, 3);
+    int cmp = strcmp(l->rec.updated_at, l->updated_at);
+    l->unchanged = !l->rec.deleted && (cmp > 0 || (cmp == 0 && strcmp(l->rec.hash, l->hash) == 0));
+}
+
+/* The records rows of up to STORE_LOOKUP_BATCH lookups, in one query; an
+ * id may appear more than once in a page, and each lookup of it is filled. */
+static int lookup_records(struct store *s, sqlite3_stmt *st, struct record_lookup *l, size_t n)
+{
+    int r;
+    for (size_t i = 0; i < STORE_LOOKUP_BATCH; i++)
+        store_bind_text(st, (int)i + 3, i < n ? l[i].id : NULL);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        for (size_t i = 0; id && i < n; i++)
+            if (strcmp(l[i].id, id) == 0)
+                lookup_fill(st, &l[i]);
+    }
+    sqlite3_reset(st);
+    return r == SQLITE_DONE ? 0 : store_fail(s, r, "looking up a page's records");
+}
+
+/* Whether the DLQ holds any row of (tenant, resource): 1, 0 or an error. */
+static int dlq_any(struct store *s, sqlite3_stmt *st)
+{
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (r == SQLITE_ROW || r == SQLITE_DONE)
+        return r == SQLITE_ROW;
+    return store_fail(s, r, "looking up a page's dead letters");
+}
+
+/*
+ * One statement a record: whether the newest open dead letter of the
+ * record holds this version (store_dlq_open_for's row; an unknown version
+ * reads as "") and whether a person settled it (store_dlq_settled).
+ */
+static int lookup_dlq(struct store *s, sqlite3_stmt *st, struct record_lookup *l)
+{
+    store_bind_text(st, 3, l->id);
+    store_bind_text(st, 4, l->updated_at);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        l->open_same = sqlite3_column_int(st, 0);
+        l->settled = sqlite3_column_int(st, 1);
+    }
+    sqlite3_reset(st);
+    return r == SQLITE_ROW ? 0 : store_fail(s, r, "looking up a page's dead letters");
+}
+
+static int lookup_in_txn(struct store *s, sqlite3_stmt *rec, sqlite3_stmt *any, sqlite3_stmt *dlq,
+                         struct record_lookup *l, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i += STORE_LOOKUP_BATCH)
+        rc = lookup_records(s, rec, l + i, n - i < STORE_LOOKUP_BATCH ? n - i : STORE_LOOKUP_BATCH);
+    size_t left = 0;
+    for (size_t i = 0; i < n; i++)
+        left += !l[i].unchanged;
+    if (rc < 0 || left == 0 || (rc = dlq_any(s, any)) <= 0)
+        return rc;
+    rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (!l[i].unchanged)
+            rc = lookup_dlq(s, dlq, &l[i]);
+    return rc;
+}
+
+int store_lookup_page(struct store *s, const char *tenant, const char *resource,
+                      struct record_lookup *l, size_t n)
+{
+    int rc = 0, owned = 0;
+    sqlite3_stmt *rec =
+        store_stmt(s, STMT_REC_LOOKUP,
+                   "SELECT id, updated_at, hash, deleted_at IS NOT NULL FROM "
+                   "records WHERE tenant = ?1 AND resource = ?2 AND id IN (" LOOKUP_IDS ")",
+                   &rc);
+    sqlite3_stmt *any =
+        rec ? store_stmt(s, STMT_DLQ_ANY,
+                         "SELECT 1 FROM dlq WHERE tenant = ?1 AND resource = ?2 LIMIT 1", &rc)
+            : NULL;
+    sqlite3_stmt *dlq =
+        any ? store_stmt(
+                  s, STMT_DLQ_LOOKUP,
+                  "SELECT coalesce((SELECT coalesce(record_updated_at, '') = ?4 FROM dlq "
+                  "    WHERE tenant = ?1 AND resource = ?2 AND record_id = ?3 "
+                  "    AND status IN ('pending', 'manual_review') ORDER BY id DESC LIMIT 1), 0), "
+                  "  EXISTS (SELECT 1 FROM dlq WHERE tenant = ?1 AND resource = ?2 "
+                  "    AND record_id = ?3 AND record_updated_at = ?4 "
+                  "    AND (status = 'discarded' OR resolution = 'manual'))",
+                  &rc)
+            : NULL;
+    if (!dlq)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        l[i].found = l[i].unchanged = l[i].open_same = l[i].settled = 0;
+        memset(&l[i].rec, 0, sizeof(l[i].rec));
+    }
+    if (n == 0 || (rc = store_read_begin(s, &owned)) < 0)
+        return rc;
+    bind_key(rec, tenant, resource);
+    bind_key(any, tenant, resource);
+    bind_key(dlq, tenant, resource);
+    rc = lookup_in_txn(s, rec, any, dlq, l, n);
+    store_done(rec);
+    store_done(any);
+    store_done(dlq);
+    store_read_end(s, owned);
+    return rc;
+}
+
 int store_record_put(struct store *s, const char *tenant, const char *resource, const char *id,
                      const char *updated_at, const char *payload, const char *hash, const char *now)
 {

@@ -770,6 +770,76 @@ START_TEST(test_runtime_state_scans_and_views)
 }
 END_TEST
 
+/*
+ * store_lookup_page answers the skip rule's three questions for each record
+ * of a page exactly as store_record_get, store_dlq_open_for and
+ * store_dlq_settled do one by one (the DLQ ones for records not unchanged),
+ * outside and inside a transaction.
+ */
+START_TEST(test_lookup_page_agrees_with_single_lookups)
+{
+    const char *v1 = "2026-03-01T00:00:00.000Z", *v2 = "2026-03-02T00:00:00.000Z";
+    const char *now = "2026-03-03T00:00:00.000Z";
+    open_migrated();
+    ck_assert_int_eq(store_record_put(st, "acme", "users", "1", v1, "{}", "h1", now), 0);
+    ck_assert_int_eq(store_record_put(st, "acme", "users", "2", v2, "{}", "h2", now), 0);
+    ck_assert_int_eq(store_record_mark_deleted(st, "acme", "users", "2", now), 0);
+    ck_assert_int_eq(store_record_put(st, "other", "users", "4", v2, "{}", "h4", now), 0);
+    struct dlq_new open3 = new_failure("3", v1, "pending", now);
+    ck_assert_int_eq(store_dlq_add(st, &open3, NULL), 0);
+    struct dlq_new review5 = new_failure("5", v1, "manual_review", now);
+    ck_assert_int_eq(store_dlq_add(st, &review5, NULL), 0);
+    struct dlq_new newer5 = new_failure("5", v2, "pending", now);
+    ck_assert_int_eq(store_dlq_add(st, &newer5, NULL), 0); /* supersedes the v1 row */
+    int64_t id6 = 0;
+    struct dlq_new gone6 = new_failure("6", v1, "pending", now);
+    ck_assert_int_eq(store_dlq_add(st, &gone6, &id6), 0);
+    ck_assert_int_eq(store_dlq_close(st, id6, "discarded", "discarded", NULL, "ops", now), 0);
+    const char *v0 = "2026-02-01T00:00:00.000Z";
+    struct record_lookup l[] = {
+        {.id = "1", .updated_at = v1, .hash = "x"},  {.id = "2", .updated_at = v2, .hash = "h2"},
+        {.id = "3", .updated_at = v1, .hash = "x"},  {.id = "3", .updated_at = v2, .hash = "x"},
+        {.id = "4", .updated_at = v2, .hash = "h4"}, {.id = "5", .updated_at = v1, .hash = "x"},
+        {.id = "5", .updated_at = v2, .hash = "x"},  {.id = "6", .updated_at = v1, .hash = "x"},
+        {.id = "6", .updated_at = v2, .hash = "x"},  {.id = "1", .updated_at = v1, .hash = "h1"},
+        {.id = "1", .updated_at = v0, .hash = "x"}};
+    for (int in_txn = 0; in_txn < 2; in_txn++) {
+        if (in_txn)
+            ck_assert_int_eq(store_begin(st), 0);
+        ck_assert_int_eq(store_lookup_page(st, "acme", "users", l, ARRAY_SIZE(l)), 0);
+        for (size_t i = 0; i < ARRAY_SIZE(l); i++) {
+            struct record_state rs;
+            int64_t id;
+            char ver[TS_LEN];
+            int got = store_record_get(st, "acme", "users", l[i].id, &rs);
+            ck_assert_int_eq(l[i].found, got == 0);
+            if (got == 0) {
+                ck_assert_str_eq(l[i].rec.updated_at, rs.updated_at);
+                ck_assert_str_eq(l[i].rec.hash, rs.hash);
+                ck_assert_int_eq(l[i].rec.deleted, rs.deleted);
+            }
+            if (l[i].unchanged) /* the DLQ is not consulted */
+                continue;
+            got = store_dlq_open_for(st, "acme", "users", l[i].id, &id, ver);
+            ck_assert_int_eq(l[i].open_same, got == 0 && strcmp(ver, l[i].updated_at) == 0);
+            ck_assert_int_eq(l[i].settled,
+                             store_dlq_settled(st, "acme", "users", l[i].id, l[i].updated_at));
+        }
+        if (in_txn)
+            ck_assert_int_eq(store_commit(st), 0);
+    }
+    ck_assert(l[0].found && !l[0].rec.deleted && strcmp(l[0].rec.hash, "h1") == 0);
+    ck_assert(!l[0].unchanged && l[9].unchanged && l[10].unchanged); /* other content; newer held */
+    ck_assert(l[1].found && l[1].rec.deleted && !l[1].unchanged);
+    ck_assert(!l[4].found); /* another tenant's record */
+    ck_assert(l[2].open_same && !l[3].open_same);
+    ck_assert(!l[5].open_same && l[6].open_same);
+    ck_assert(l[7].settled && !l[8].settled && !l[7].open_same);
+    ck_assert_int_eq(sqlite3_get_autocommit(store_db(st)), 1); /* no transaction left open */
+    ck_assert_int_eq(store_lookup_page(st, "acme", "users", l, 0), 0);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -786,6 +856,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_full_disk_is_enospc);
     tcase_add_test(tc, test_checkpoints);
     tcase_add_test(tc, test_records);
+    tcase_add_test(tc, test_lookup_page_agrees_with_single_lookups);
     tcase_add_test(tc, test_dlq_add_dedupe_and_supersede);
     tcase_add_test(tc, test_dlq_supersede_and_unknown_version);
     tcase_add_test(tc, test_dlq_due_order_limit_and_index);
