@@ -26,6 +26,7 @@ struct lane_job {
     struct lane_job *next;
     int64_t not_before;
     bool breaker_probe;                   /* set when admitted as a half-open breaker's probe */
+    int64_t gate_seq;                     /* the rate gate's sequence number of its start */
     void (*start)(struct lane_job *job);  /* admitted: the lane counts it in flight */
     void (*cancel)(struct lane_job *job); /* dropped by lane_cancel_all, never started */
 };

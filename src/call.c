@@ -267,7 +267,8 @@ static void on_http_done(const struct http_response *resp, void *arg)
     if (c->gate && !cancelled) {
         bool clamped = false;
         wait_ms = rategate_on_response(c->gate, now, resp->status, resp->retry_after,
-                                       resp->ratelimit_limit, resp->ratelimit_remaining, &clamped);
+                                       resp->ratelimit_limit, resp->ratelimit_remaining,
+                                       c->job.gate_seq, &clamped);
         if (clamped) {
             struct log_fields f = fields_of(c, cls, resp->status);
             f.delay_ms = wait_ms;

@@ -99,7 +99,7 @@ static void admit(struct lane *l, struct lane_job *job, int64_t now)
     if (l->paused)
         l->probing = true; /* the one job a paused lane lets out */
     if (l->gate)
-        rategate_on_start(l->gate, now);
+        job->gate_seq = rategate_on_start(l->gate, now);
     job->start(job);
 }
 

@@ -14,27 +14,60 @@
  * - A block is only ever extended: a later 429 with a shorter Retry-After
  *   (or a success) never lets requests start earlier than an earlier 429
  *   asked.
- * - Pacing: the remaining quota is low when remaining <= 1 or remaining is
- *   at most 10% of the limit.  Then requests start at least
- *   1000 ms / max(remaining, 1) apart, capped at 1 s: the fewer requests
- *   are left in the window, the slower they go, and at worst one request a
- *   second, which is far below what a 429 would cost.  Once a response
- *   shows a healthy remaining quota the pace goes back to 0.  A response
- *   without the headers leaves the pace as it was.
+ * - The window's budget: once a response carried X-RateLimit-Remaining, the
+ *   gate knows how many requests the current window still allows: that
+ *   Remaining, minus every request started after the one it answered (they
+ *   are in flight, or their answers are still to come).  When the budget is
+ *   spent, nothing starts until the window ends (RATEGATE_WINDOW_MS after it
+ *   began) plus RATEGATE_MARGIN_MS; then the next window's budget is the
+ *   limit.  So the last requests of a window are never sent into a 429, and
+ *   a whole window's quota goes out at once when the window opens.
+ * - The window's start is learned: the start of the first request answered
+ *   with a Remaining, and again whenever a response's Remaining is higher
+ *   than the window's count allows (VOMO's window reset in between); a
+ *   window that ends without being seen to reset continues on the same grid.
+ *   A 429 counts as Remaining 0.  Without the headers there is no budget,
+ *   only the 429 block.
  */
 #include "rategate.h"
 
 #include <errno.h>
 #include <string.h>
 
-#define RATEGATE_PACE_MAX_MS 1000
 #define RETRY_AFTER_MAX_LEN 64
 
 void rategate_init(struct rategate *g)
 {
-    g->blocked_until = 0;
-    g->pace_ms = 0;
-    g->last_start = 0;
+    memset(g, 0, sizeof(*g));
+    g->limit = -1;
+}
+
+/* The instant the request with sequence seq started, or fallback when it
+ * is not (or no longer) remembered. */
+static int64_t start_time(const struct rategate *g, int64_t seq, int64_t fallback)
+{
+    if (seq <= 0 || seq > g->seq || g->seq - seq >= RATEGATE_STARTS_KEPT)
+        return fallback;
+    return g->started_at[seq % RATEGATE_STARTS_KEPT];
+}
+
+/* The instant the next window's budget applies. */
+static int64_t window_over(const struct rategate *g)
+{
+    return g->window_start + RATEGATE_WINDOW_MS + RATEGATE_MARGIN_MS;
+}
+
+int64_t rategate_budget(const struct rategate *g, int64_t now)
+{
+    if (!g->have_window)
+        return INT64_MAX;
+    if (now >= window_over(g))
+        return g->limit > 0 ? g->limit : 1;
+    if (g->have_obs)
+        return g->obs_remaining - (g->seq - g->obs_seq);
+    if (g->limit > 0)
+        return g->limit - (g->seq - g->window_seq + 1);
+    return INT64_MAX;
 }
 
 int64_t rategate_next_start(const struct rategate *g, int64_t now)
@@ -43,14 +76,54 @@ int64_t rategate_next_start(const struct rategate *g, int64_t now)
 
     if (g->blocked_until > t)
         t = g->blocked_until;
-    if (g->pace_ms > 0 && g->last_start + g->pace_ms > t)
-        t = g->last_start + g->pace_ms;
+    if (rategate_budget(g, t) <= 0 && window_over(g) > t)
+        t = window_over(g);
     return t;
 }
 
-void rategate_on_start(struct rategate *g, int64_t now)
+int64_t rategate_on_start(struct rategate *g, int64_t now)
 {
-    g->last_start = now;
+    if (g->have_window && now >= window_over(g)) {
+        /* The next window on the same grid: VOMO's windows do not move. */
+        int64_t k = (now - g->window_start - RATEGATE_MARGIN_MS) / RATEGATE_WINDOW_MS;
+        g->window_start += k * RATEGATE_WINDOW_MS;
+        g->window_seq = g->seq + 1;
+        g->have_obs = false;
+    }
+    g->seq++;
+    g->started_at[g->seq % RATEGATE_STARTS_KEPT] = now;
+    return g->seq;
+}
+
+/* A window begins with the request seq (its start is the best estimate). */
+static void begin_window(struct rategate *g, int64_t seq, int64_t now)
+{
+    g->have_window = true;
+    g->window_start = start_time(g, seq, now);
+    g->window_seq = seq;
+}
+
+/* Learns from the X-RateLimit-* values of the response to request seq. */
+static void observe(struct rategate *g, int64_t now, long limit, long remaining, int64_t seq)
+{
+    if (limit > 0)
+        g->limit = limit;
+    if (remaining < 0)
+        return;
+    if (seq <= 0 || seq > g->seq)
+        seq = g->seq;
+    if (!g->have_window) {
+        begin_window(g, seq, now);
+    } else if (seq < g->window_seq || (g->have_obs && seq <= g->obs_seq)) {
+        return; /* older than what the gate knows of this window */
+    } else if (g->have_obs) {
+        int64_t expected = g->obs_remaining - (seq - g->obs_seq);
+        if (remaining > (expected > 0 ? expected : 0))
+            begin_window(g, seq, now); /* VOMO's window reset in between */
+    }
+    g->have_obs = true;
+    g->obs_seq = seq;
+    g->obs_remaining = remaining;
 }
 
 static bool is_space(char c)
@@ -108,27 +181,15 @@ int retry_after_parse(const char *value, int64_t now, int64_t *wait_ms)
     return 0;
 }
 
-static void update_pace(struct rategate *g, long limit, long remaining)
-{
-    bool low;
-
-    if (remaining < 0)
-        return;
-    low = remaining <= 1 || (limit > 0 && remaining * 10 <= limit);
-    if (!low) {
-        g->pace_ms = 0;
-        return;
-    }
-    g->pace_ms = RATEGATE_PACE_MAX_MS / (remaining > 1 ? remaining : 1);
-}
-
 int64_t rategate_on_response(struct rategate *g, int64_t now, long status, const char *retry_after,
-                             long limit, long remaining, bool *clamped)
+                             long limit, long remaining, int64_t seq, bool *clamped)
 {
     int64_t wait;
     bool was_clamped = false;
 
-    update_pace(g, limit, remaining);
+    if (status == 429 && remaining < 0 && g->have_window)
+        remaining = 0;
+    observe(g, now, limit, remaining, seq);
     if (clamped)
         *clamped = false;
     if (status != 429)

@@ -1,9 +1,10 @@
 /*
  * check_rategate.c - the per-token rate gate: Retry-After in both of its
  * formats, absurd values clamped and reported, a 429 blocking every
- * request of the token until its time and never being shortened, and
- * pacing from X-RateLimit-Remaining that starts when the quota runs low
- * and stops when it is healthy again.
+ * request of the token until its time and never being shortened, and the
+ * window's budget from X-RateLimit-Limit / -Remaining that counts requests
+ * in flight, learns the window's reset, and (in a simulated VOMO) uses the
+ * quota without running into 429s.
  */
 #include <check.h>
 #include <errno.h>
@@ -65,7 +66,7 @@ START_TEST(block_covers_every_request_until_the_time)
 
     rategate_init(&g);
     ck_assert_int_eq(rategate_next_start(&g, now), now);
-    ck_assert_int_eq(rategate_on_response(&g, now, 429, "30", -1, -1, &clamped), 30 * SEC);
+    ck_assert_int_eq(rategate_on_response(&g, now, 429, "30", -1, -1, 0, &clamped), 30 * SEC);
     ck_assert(!clamped);
     /* Whatever request of this token asks, at any instant before the end,
      * the answer is the end of the block. */
@@ -83,14 +84,14 @@ START_TEST(block_from_http_date)
 
     rategate_init(&g);
     ck_assert_int_eq(rategate_on_response(&g, DATE_MS - 45 * SEC, 429,
-                                          "Wed, 21 Oct 2015 07:28:00 GMT", -1, -1, &clamped),
+                                          "Wed, 21 Oct 2015 07:28:00 GMT", -1, -1, 0, &clamped),
                      45 * SEC);
     ck_assert(!clamped);
     ck_assert_int_eq(rategate_next_start(&g, DATE_MS - 10 * SEC), DATE_MS);
     /* Past date: no wait, not clamped. */
     rategate_init(&g);
     ck_assert_int_eq(rategate_on_response(&g, DATE_MS + SEC, 429, "Wed, 21 Oct 2015 07:28:00 GMT",
-                                          -1, -1, &clamped),
+                                          -1, -1, 0, &clamped),
                      0);
     ck_assert(!clamped);
     ck_assert_int_eq(rategate_next_start(&g, DATE_MS + SEC), DATE_MS + SEC);
@@ -103,7 +104,7 @@ START_TEST(zero_waits_nothing_and_is_not_clamped)
     bool clamped = true;
 
     rategate_init(&g);
-    ck_assert_int_eq(rategate_on_response(&g, DATE_MS, 429, "0", -1, -1, &clamped), 0);
+    ck_assert_int_eq(rategate_on_response(&g, DATE_MS, 429, "0", -1, -1, 0, &clamped), 0);
     ck_assert(!clamped);
     ck_assert_int_eq(rategate_next_start(&g, DATE_MS), DATE_MS);
 }
@@ -118,7 +119,7 @@ START_TEST(absurd_values_clamped)
     for (size_t i = 0; i < ARRAY_SIZE(unusable); i++) {
         rategate_init(&g);
         clamped = false;
-        ck_assert_int_eq(rategate_on_response(&g, DATE_MS, 429, unusable[i], -1, -1, &clamped),
+        ck_assert_int_eq(rategate_on_response(&g, DATE_MS, 429, unusable[i], -1, -1, 0, &clamped),
                          RATEGATE_DEFAULT_WAIT_MS);
         ck_assert_msg(clamped, "value %zu", i);
         ck_assert_int_eq(rategate_next_start(&g, DATE_MS), DATE_MS + RATEGATE_DEFAULT_WAIT_MS);
@@ -128,14 +129,14 @@ START_TEST(absurd_values_clamped)
     for (size_t i = 0; i < ARRAY_SIZE(huge); i++) {
         rategate_init(&g);
         clamped = false;
-        ck_assert_int_eq(rategate_on_response(&g, DATE_MS, 429, huge[i], -1, -1, &clamped),
+        ck_assert_int_eq(rategate_on_response(&g, DATE_MS, 429, huge[i], -1, -1, 0, &clamped),
                          RATEGATE_MAX_WAIT_MS);
         ck_assert_msg(clamped, "value %s", huge[i]);
         ck_assert_int_eq(rategate_next_start(&g, DATE_MS), DATE_MS + RATEGATE_MAX_WAIT_MS);
     }
     /* Exactly the maximum is honoured as it is. */
     rategate_init(&g);
-    ck_assert_int_eq(rategate_on_response(&g, DATE_MS, 429, "900", -1, -1, &clamped),
+    ck_assert_int_eq(rategate_on_response(&g, DATE_MS, 429, "900", -1, -1, 0, &clamped),
                      RATEGATE_MAX_WAIT_MS);
     ck_assert(!clamped);
 }
@@ -148,86 +149,175 @@ START_TEST(block_never_shortened)
     int64_t now = DATE_MS;
 
     rategate_init(&g);
-    ck_assert_int_eq(rategate_on_response(&g, now, 429, "60", -1, -1, &clamped), 60 * SEC);
+    ck_assert_int_eq(rategate_on_response(&g, now, 429, "60", -1, -1, 0, &clamped), 60 * SEC);
     /* A later 429 asking less, a 429 with "0", and successes: still blocked. */
-    ck_assert_int_eq(rategate_on_response(&g, now + 10 * SEC, 429, "5", -1, -1, &clamped),
+    ck_assert_int_eq(rategate_on_response(&g, now + 10 * SEC, 429, "5", -1, -1, 0, &clamped),
                      50 * SEC);
-    ck_assert_int_eq(rategate_on_response(&g, now + 11 * SEC, 429, "0", -1, -1, &clamped),
+    ck_assert_int_eq(rategate_on_response(&g, now + 11 * SEC, 429, "0", -1, -1, 0, &clamped),
                      49 * SEC);
-    ck_assert_int_eq(rategate_on_response(&g, now + 12 * SEC, 200, NULL, 100, 100, &clamped), 0);
+    ck_assert_int_eq(rategate_on_response(&g, now + 12 * SEC, 200, NULL, 100, 100, 0, &clamped), 0);
     ck_assert(!clamped);
     ck_assert_int_eq(rategate_next_start(&g, now + 12 * SEC), now + 60 * SEC);
     /* A later 429 asking more extends it. */
-    ck_assert_int_eq(rategate_on_response(&g, now + 20 * SEC, 429, "120", -1, -1, &clamped),
+    ck_assert_int_eq(rategate_on_response(&g, now + 20 * SEC, 429, "120", -1, -1, 0, &clamped),
                      120 * SEC);
     ck_assert_int_eq(rategate_next_start(&g, now + 21 * SEC), now + 140 * SEC);
 }
 END_TEST
 
-START_TEST(pacing_when_remaining_low)
+/* Starts one request at t and returns its sequence number. */
+static int64_t start(struct rategate *g, int64_t t)
+{
+    ck_assert_int_le(rategate_next_start(g, t), t);
+    return rategate_on_start(g, t);
+}
+
+START_TEST(budget_counts_requests_in_flight)
 {
     struct rategate g;
     bool clamped;
-    int64_t now = DATE_MS;
+    int64_t t = DATE_MS + 300;
 
     rategate_init(&g);
-    /* Healthy: no pacing, back-to-back starts. */
-    ck_assert_int_eq(rategate_on_response(&g, now, 200, NULL, 60, 30, &clamped), 0);
-    ck_assert_int_eq(g.pace_ms, 0);
-    rategate_on_start(&g, now);
-    ck_assert_int_eq(rategate_next_start(&g, now), now);
-
-    /* 5 of 60 left (<= 10%): 1000 / 5 = 200 ms apart. */
-    rategate_on_response(&g, now, 200, NULL, 60, 5, &clamped);
-    ck_assert_int_eq(g.pace_ms, 200);
-    rategate_on_start(&g, now);
-    ck_assert_int_eq(rategate_next_start(&g, now), now + 200);
-    ck_assert_int_eq(rategate_next_start(&g, now + 150), now + 200);
-    ck_assert_int_eq(rategate_next_start(&g, now + 500), now + 500);
-
-    /* 1 left, or none: one request a second. */
-    rategate_on_response(&g, now, 200, NULL, 60, 1, &clamped);
-    ck_assert_int_eq(g.pace_ms, 1000);
-    rategate_on_response(&g, now, 200, NULL, 60, 0, &clamped);
-    ck_assert_int_eq(g.pace_ms, 1000);
-    ck_assert_int_eq(rategate_next_start(&g, now), now + 1000);
-    /* Without a limit, only remaining <= 1 counts as low. */
-    rategate_on_response(&g, now, 200, NULL, -1, 3, &clamped);
-    ck_assert_int_eq(g.pace_ms, 0);
-    rategate_on_response(&g, now, 200, NULL, -1, 1, &clamped);
-    ck_assert_int_eq(g.pace_ms, 1000);
-    /* A response without the headers keeps the pace. */
-    rategate_on_response(&g, now, 200, NULL, -1, -1, &clamped);
-    ck_assert_int_eq(g.pace_ms, 1000);
-    /* The window resets: healthy again, pacing released. */
-    rategate_on_response(&g, now + 60 * SEC, 200, NULL, 60, 59, &clamped);
-    ck_assert_int_eq(g.pace_ms, 0);
-    ck_assert_int_eq(rategate_next_start(&g, now + 60 * SEC), now + 60 * SEC);
+    /* Before any header: nothing but the lane's own limits. */
+    ck_assert_int_eq(rategate_budget(&g, t), INT64_MAX);
+    int64_t first = start(&g, t);
+    for (int i = 0; i < 3; i++)
+        start(&g, t);
+    /* The first answer: 19 of 20 left, and three more are in flight. */
+    ck_assert_int_eq(rategate_on_response(&g, t + 2, 200, NULL, 20, 19, first, &clamped), 0);
+    ck_assert_int_eq(rategate_budget(&g, t + 2), 16);
+    for (int i = 0; i < 16; i++)
+        start(&g, t + 3);
+    ck_assert_int_eq(rategate_budget(&g, t + 3), 0);
+    /* Spent: the next request waits for the window to end (it began with the
+     * first request) and the margin, whatever the answers in between say. */
+    ck_assert_int_eq(rategate_next_start(&g, t + 3), t + RATEGATE_WINDOW_MS + RATEGATE_MARGIN_MS);
+    rategate_on_response(&g, t + 4, 200, NULL, 20, 16, first + 3, &clamped);
+    ck_assert_int_eq(rategate_budget(&g, t + 4), 0);
+    /* An answer arriving late, for an older request, changes nothing. */
+    rategate_on_response(&g, t + 5, 200, NULL, 20, 17, first + 1, &clamped);
+    ck_assert_int_eq(rategate_budget(&g, t + 5), 0);
+    /* The next window: the limit again, counted from its first start. */
+    int64_t next = rategate_next_start(&g, t + 5);
+    ck_assert_int_eq(rategate_budget(&g, next), 20);
+    start(&g, next);
+    ck_assert_int_eq(rategate_budget(&g, next), 19);
 }
 END_TEST
 
-/* Simulated minute of requests against a 60-per-minute quota: once low,
- * the requests spread out and the remaining quota lasts longer. */
-START_TEST(pacing_spreads_the_rest_of_the_window)
+START_TEST(reset_seen_in_remaining_moves_the_window)
 {
     struct rategate g;
     bool clamped;
-    int64_t t = DATE_MS;
-    long remaining = 60;
+    int64_t t = DATE_MS + 900;
 
     rategate_init(&g);
-    while (remaining > 0) {
-        t = rategate_next_start(&g, t);
-        rategate_on_start(&g, t);
-        remaining--;
-        rategate_on_response(&g, t, 200, NULL, 60, remaining, &clamped);
+    int64_t a = start(&g, t);
+    rategate_on_response(&g, t + 1, 200, NULL, 20, 2, a, &clamped);
+    ck_assert_int_eq(rategate_budget(&g, t + 1), 2);
+    int64_t b = start(&g, t + 100);
+    /* 2 left before, so at most 1 now: 19 means VOMO's window reset between
+     * the two starts; the new window is counted from b. */
+    rategate_on_response(&g, t + 101, 200, NULL, 20, 19, b, &clamped);
+    ck_assert_int_eq(rategate_budget(&g, t + 101), 19);
+    ck_assert_int_eq(g.window_start, t + 100);
+    /* A 429 without the header counts as nothing left. */
+    int64_t c = start(&g, t + 102);
+    ck_assert_int_eq(rategate_on_response(&g, t + 103, 429, "1", -1, -1, c, &clamped), SEC);
+    ck_assert_int_eq(rategate_budget(&g, t + 103), 0);
+    /* The block ends before the window does: the window wins. */
+    ck_assert_int_eq(rategate_next_start(&g, t + 103),
+                     t + 100 + RATEGATE_WINDOW_MS + RATEGATE_MARGIN_MS);
+}
+END_TEST
+
+START_TEST(no_headers_no_budget)
+{
+    struct rategate g;
+    bool clamped;
+
+    rategate_init(&g);
+    for (int i = 0; i < 100; i++) {
+        int64_t s = start(&g, DATE_MS + i);
+        ck_assert_int_eq(rategate_on_response(&g, DATE_MS + i, 200, NULL, -1, -1, s, &clamped), 0);
     }
-    /* The last six requests are paced: 1000/6 + 1000/5 + ... + 1000/1. */
-    ck_assert_int_ge(t - DATE_MS, 2000);
-    ck_assert_int_le(t - DATE_MS, 3000);
-    /* A 429 on top of pacing wins when it is longer. */
-    ck_assert_int_eq(rategate_on_response(&g, t, 429, "10", 60, 0, &clamped), 10 * SEC);
-    ck_assert_int_eq(rategate_next_start(&g, t), t + 10 * SEC);
+    ck_assert_int_eq(rategate_budget(&g, DATE_MS + 100), INT64_MAX);
+    ck_assert_int_eq(rategate_next_start(&g, DATE_MS + 100), DATE_MS + 100);
+}
+END_TEST
+
+/*
+ * A simulated VOMO: fixed one-second windows on the wall-clock second, 20
+ * requests each, counted when a request arrives (latency after its start),
+ * and a client keeping 4 requests in flight and starting each one as soon
+ * as the gate allows.  Over 30 simulated seconds, from any phase and
+ * latency, the client gets at least 95% of the quota and at most 1% of its
+ * requests are answered 429.
+ */
+struct sim_req {
+    int64_t seq, arrive, answer;
+    long remaining;
+    bool limited;
+};
+
+static void simulate(int64_t phase_ms, int64_t latency_ms, int64_t *ok, int64_t *limited)
+{
+    struct rategate g;
+    struct sim_req fly[4];
+    int nfly = 0;
+    int64_t t = DATE_MS + phase_ms, end = t + 30 * SEC, win = -1, count = 0;
+    bool clamped;
+
+    rategate_init(&g);
+    *ok = *limited = 0;
+    while (t < end) {
+        /* start what the gate admits */
+        while (nfly < 4 && rategate_next_start(&g, t) <= t) {
+            struct sim_req *r = &fly[nfly++];
+            r->seq = rategate_on_start(&g, t);
+            r->arrive = t + latency_ms / 2;
+            r->answer = t + latency_ms;
+            if (r->arrive / SEC != win) {
+                win = r->arrive / SEC;
+                count = 0;
+            }
+            count++;
+            r->limited = count > 20;
+            r->remaining = count >= 20 ? 0 : 20 - count;
+        }
+        /* the next event: an answer, or the gate opening */
+        int64_t next = nfly < 4 ? rategate_next_start(&g, t) : INT64_MAX;
+        for (int i = 0; i < nfly; i++)
+            next = fly[i].answer < next ? fly[i].answer : next;
+        t = next > t ? next : t + 1;
+        for (int i = 0; i < nfly;) {
+            if (fly[i].answer > t) {
+                i++;
+                continue;
+            }
+            rategate_on_response(&g, t, fly[i].limited ? 429 : 200, fly[i].limited ? "1" : NULL, 20,
+                                 fly[i].remaining, fly[i].seq, &clamped);
+            *(fly[i].limited ? limited : ok) += 1;
+            fly[i] = fly[--nfly];
+        }
+    }
+}
+
+START_TEST(simulated_quota_used_without_429s)
+{
+    int64_t phases[] = {0, 1, 137, 500, 981, 999};
+    int64_t latencies[] = {0, 2, 20, 90};
+    for (size_t p = 0; p < sizeof(phases) / sizeof(phases[0]); p++)
+        for (size_t l = 0; l < sizeof(latencies) / sizeof(latencies[0]); l++) {
+            int64_t ok, limited;
+            simulate(phases[p], latencies[l], &ok, &limited);
+            /* 30 windows of 20: at least 95% of 600 answered 200 */
+            ck_assert_msg(ok >= 570, "phase %lld latency %lld: %lld ok", (long long)phases[p],
+                          (long long)latencies[l], (long long)ok);
+            ck_assert_msg(limited * 100 <= ok + limited, "phase %lld latency %lld: %lld 429s",
+                          (long long)phases[p], (long long)latencies[l], (long long)limited);
+        }
 }
 END_TEST
 
@@ -244,8 +334,10 @@ static Suite *rategate_suite(void)
     tcase_add_test(tc, zero_waits_nothing_and_is_not_clamped);
     tcase_add_test(tc, absurd_values_clamped);
     tcase_add_test(tc, block_never_shortened);
-    tcase_add_test(tc, pacing_when_remaining_low);
-    tcase_add_test(tc, pacing_spreads_the_rest_of_the_window);
+    tcase_add_test(tc, budget_counts_requests_in_flight);
+    tcase_add_test(tc, reset_seen_in_remaining_moves_the_window);
+    tcase_add_test(tc, no_headers_no_budget);
+    tcase_add_test(tc, simulated_quota_used_without_429s);
     suite_add_tcase(s, tc);
     return s;
 }
