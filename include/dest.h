@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "call.h"
+#include "claim.h"
 #include "classify.h"
 
 struct dest;
@@ -58,6 +59,11 @@ struct dest_ops {
 struct dest {
     const struct dest_ops *ops;
     struct tenant *tenant;
+    /* The records with a delivery in flight: whoever hands a record to
+     * this destination claims it first (claim.h), so one record never has
+     * two deliveries in flight and an older version never overtakes a
+     * newer one.  Initialised and freed by each dest_X.c. */
+    struct claims claims;
 };
 
 struct dest *dest_sqlite_new(struct tenant *t);

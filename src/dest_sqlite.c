@@ -19,6 +19,7 @@ static void sqlite_deliver(struct dest *d, struct delivery *dl)
 
 static void sqlite_free(struct dest *d)
 {
+    claims_free(&d->claims);
     free(d);
 }
 
@@ -33,5 +34,6 @@ struct dest *dest_sqlite_new(struct tenant *t)
     struct dest *d = xcalloc(1, sizeof(*d));
     d->ops = &sqlite_ops;
     d->tenant = t;
+    claims_init(&d->claims);
     return d;
 }

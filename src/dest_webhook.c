@@ -157,6 +157,7 @@ static void on_webhook_done(struct call *c, const struct call_result *r)
 
 static void webhook_free(struct dest *d)
 {
+    claims_free(&d->claims);
     free(container_of(d, struct webhook, base));
 }
 
@@ -171,5 +172,6 @@ struct dest *dest_webhook_new(struct tenant *t)
     struct webhook *w = xcalloc(1, sizeof(*w));
     w->base.ops = &webhook_ops;
     w->base.tenant = t;
+    claims_init(&w->base.claims);
     return &w->base;
 }

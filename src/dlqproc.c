@@ -25,6 +25,7 @@ struct dlq_job {
     struct tenant *t;
     struct dlq_row row;
     struct call call;
+    struct claim claim; /* the record, from the decision to deliver until the outcome is saved */
     struct delivery dl;
     struct vomo_record rec;
     bool have_rec;
@@ -78,6 +79,9 @@ static struct log_fields job_fields(const struct dlq_job *j)
 static void job_free(struct dlq_job *j)
 {
     struct dlqproc *p = j->p;
+    /* First: a delivery of this record waiting for ours may start now,
+     * while this job still counts as running. */
+    claim_release(&j->t->dest->claims, &j->claim);
     for (struct dlq_job **pp = &p->jobs; *pp; pp = &(*pp)->next)
         if (*pp == j) {
             *pp = j->next;
@@ -164,7 +168,10 @@ static int write_resolved(struct dlq_job *j, const char *now, const char *resolu
 static int write_superseded(struct dlq_job *j, const char *now)
 {
     j->p->stats.superseded++;
-    return write_resolved(j, now, "superseded");
+    int rc = write_resolved(j, now, "superseded");
+    /* The scan whose delivery this job waited for may have resolved the
+     * row already, when it saved the newer version. */
+    return rc == -EALREADY ? 0 : rc;
 }
 
 static int write_gone(struct dlq_job *j, const char *now)
@@ -211,11 +218,23 @@ static void on_delivered(struct delivery *dl, const struct delivery_result *r)
     }
 }
 
-/* The latest version is in hand: resolve it as superseded or deliver it. */
+static void on_claim_granted(struct claim *c);
+
+/*
+ * The latest version is in hand: resolve it as superseded or deliver it.
+ * The check is made again once the record is claimed, just before it is
+ * sent: while another delivery of it is in flight (a scan's), the job
+ * waits for that one to end and be saved, and never sends a version older
+ * than what the destination then holds.
+ */
 static void decide(struct dlq_job *j)
 {
     struct store *st = j->p->e->store;
     struct record_state held;
+    if (j->p->e->stopping) {
+        job_free(j); /* nothing sent, the row stays as it was */
+        return;
+    }
     sign_sha256_hex(j->rec.payload, strlen(j->rec.payload), j->hash);
     int rc = store_record_get(st, j->row.tenant, j->row.resource, j->rec.id, &held);
     if (rc == 0 && !held.deleted &&
@@ -228,6 +247,16 @@ static void decide(struct dlq_job *j)
         job_free(j);
         return;
     }
+    if (j->claim.state == CLAIM_IDLE) {
+        j->claim = (struct claim){.granted = on_claim_granted, .owner = j};
+        if (!claim_take(&j->t->dest->claims, &j->claim, j->row.resource, j->rec.id)) {
+            struct log_fields f = job_fields(j);
+            log_emit(LOG_DEBUG, &f,
+                     "dead letter %lld waits: another delivery of the record is in flight",
+                     (long long)j->row.id);
+            return;
+        }
+    }
     j->dl = (struct delivery){.resource = j->row.resource,
                               .id = j->rec.id,
                               .updated_at = j->rec.updated_at,
@@ -235,6 +264,11 @@ static void decide(struct dlq_job *j)
                               .trace_id = j->trace_id,
                               .done = on_delivered};
     dest_deliver(j->t->dest, &j->dl);
+}
+
+static void on_claim_granted(struct claim *c)
+{
+    decide(container_of(c, struct dlq_job, claim));
 }
 
 static void on_fetched(struct call *c, const struct call_result *r)

@@ -67,6 +67,11 @@ static int page_check(struct call *c, const struct http_response *resp)
 
 static void page_free(struct page *pg)
 {
+    /* The page is saved (or given up): what the destination holds is in
+     * the records table, and a delivery waiting for one of its records
+     * decides from that. */
+    for (size_t i = 0; pg->work && i < pg->vp.count; i++)
+        claim_release(&pg->s->t->dest->claims, &pg->work[i].claim);
     if (pg->have_vp)
         vomo_page_free(&pg->vp);
     free(pg->work);
@@ -232,6 +237,54 @@ static bool should_skip(const struct rec_work *rw)
     return l->unchanged || l->open_same || l->settled;
 }
 
+/* Hands a record whose claim is held to the destination. */
+static void deliver(struct scan *s, struct rec_work *rw)
+{
+    const struct vomo_record *rec = rw->rec;
+    rw->dl = (struct delivery){.resource = s->resource,
+                               .id = rec->id,
+                               .updated_at = rec->updated_at,
+                               .payload = rec->payload,
+                               .trace_id = s->trace_id,
+                               .done = on_delivered};
+    dest_deliver(s->t->dest, &rw->dl);
+}
+
+/* The skip rule for one record on its own, from a fresh lookup: 1 to skip,
+ * 0 to deliver, negative on a database error. */
+static int recheck(struct scan *s, struct rec_work *rw)
+{
+    rw->look = (struct record_lookup){
+        .id = rw->rec->id, .updated_at = rw->rec->updated_at, .hash = rw->hash};
+    int rc = store_lookup_page(s->e->store, s->t->name, s->resource, &rw->look, 1);
+    return rc < 0 ? rc : should_skip(rw);
+}
+
+/*
+ * The delivery of this record that was in flight has ended and its outcome
+ * is saved: the skip rule decides again from what the destination holds
+ * now (the DLQ may have delivered this very version, or a newer one).
+ */
+static void on_claim_granted(struct claim *c)
+{
+    struct rec_work *rw = container_of(c, struct rec_work, claim);
+    struct scan *s = rw->pg->s;
+    int skip = s->failed || s->aborted || s->e->stopping ? -ECANCELED : recheck(s, rw);
+    if (skip == 0) {
+        deliver(s, rw);
+        return;
+    }
+    if (skip > 0) {
+        rw->state = RW_SKIP;
+    } else {
+        if (skip != -ECANCELED)
+            scan_fail(s, "state database read failed", store_errmsg(s->e->store));
+        rw->state = RW_CANCEL;
+    }
+    claim_release(&s->t->dest->claims, c);
+    release(rw->pg);
+}
+
 /*
  * The record id a dead letter is filed under.  A record without a usable id
  * is filed under its content, so two such records are two dead letters and
@@ -301,14 +354,12 @@ static void deliver_record(struct scan *s, struct rec_work *rw)
         rw->state = RW_SKIP;
         return;
     }
-    rw->dl = (struct delivery){.resource = s->resource,
-                               .id = rec->id,
-                               .updated_at = rec->updated_at,
-                               .payload = rec->payload,
-                               .trace_id = s->trace_id,
-                               .done = on_delivered};
     rw->pg->outstanding++;
-    dest_deliver(s->t->dest, &rw->dl);
+    rw->claim = (struct claim){.granted = on_claim_granted, .owner = rw->pg};
+    if (claim_take(&s->t->dest->claims, &rw->claim, s->resource, rec->id))
+        deliver(s, rw);
+    /* else another delivery of this record is in flight (the DLQ
+     * processor's): on_claim_granted decides once it has ended */
 }
 
 /*

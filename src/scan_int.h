@@ -25,6 +25,7 @@ struct page;
 /* One record of a page on its way to the destination. */
 struct rec_work {
     struct delivery dl;
+    struct claim claim; /* held from delivery until the page is saved */
     struct page *pg;
     struct vomo_record *rec;
     enum rw_state state;

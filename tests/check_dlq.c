@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "dlqproc.h"
+#include "tenant.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -747,6 +748,181 @@ START_TEST(one_tenants_backlog_does_not_starve_another)
 }
 END_TEST
 
+/* ---- one delivery of a record in flight ---- */
+
+struct race {
+    struct tu_env *env;
+    struct tu_engine *te;
+    const char *id;
+    char v2[TS_LEN], v3[TS_LEN];
+};
+
+static bool dlq_fetched(void *arg)
+{
+    struct race *r = arg;
+    return vomo_gets(r->env, "users", r->id) >= 1;
+}
+
+/* Bumps the record until VOMO serves a version newer than v2 (the fake's
+ * versions are whole seconds). */
+static bool newer_version_served(void *arg)
+{
+    struct race *r = arg;
+    ck_assert_int_eq(fake_mutate_id(r->env->fake, "acme", "users", r->id), 0);
+    fake_version(r->env, "users", r->id, r->v3);
+    return strcmp(r->v3, r->v2) > 0;
+}
+
+static bool both_delivered(void *arg)
+{
+    struct race *r = arg;
+    struct slot *slot = &engine_tenant(r->te->e, "acme")->slots[RES_USERS];
+    return sink_seen(r->env, "users", r->id).ok >= 2 && rows_with(r->env, "resolved") == 1 &&
+           slot->scans_finished >= 2;
+}
+
+/*
+ * The processor fetches version 2 of a dead letter and its POST is slowed
+ * at the sink; meanwhile VOMO serves version 3 and a scan reads it.  The
+ * scan's delivery waits for the processor's to end, so version 3 lands
+ * last: what the receiver holds is what records says.
+ */
+START_TEST(dlq_delivery_never_lands_after_a_newer_scan_delivery)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 8, 0, 0);
+    tu_fake_start(&env);
+    char ids[1][32];
+    first_ids(&env, "users", ids, 1);
+    sink_fails(&env, ids, 1, 503);
+    char *ini = webhook_tenant(&env, "acme", "users");
+    /* One scan at start; the dead letter is due only when the test says. */
+    tu_config(&env,
+              "retry.max_attempts = 1\ndlq.interval = 50ms\ndlq.base_delay = 1h\n"
+              "dlq.max_delay = 6h\npoll.interval = 1h\nwebhook.timeout = 10s\n",
+              ini);
+    struct tu_engine te;
+    tu_engine_start(&env, &te);
+    struct want w = {.env = &env, .te = &te, .status = "pending", .n = 1};
+    ck_assert(tu_run_until(&te, rows_reach, &w, 10000));
+    fake_clear_faults(env.fake);
+    struct race r = {.env = &env, .te = &te, .id = ids[0]};
+    ck_assert_int_eq(fake_mutate_id(env.fake, "acme", "users", ids[0]), 0);
+    fake_version(&env, "users", ids[0], r.v2);
+    char needle[64];
+    snprintf(needle, sizeof(needle), "\"id\":\"%s\"", ids[0]);
+    struct fake_fault slow = {.path = "/_hooks/*",
+                              .body_contains = needle,
+                              .count = 1,
+                              .kind = FAKE_FAULT_DELAY,
+                              .delay_ms = 2500};
+    ck_assert_int_gt(fake_add_fault(env.fake, &slow), 0);
+    int64_t row_id;
+    char status[32], resolution[32];
+    row_state(&env, "users", ids[0], status, resolution, &row_id);
+    char now[TS_LEN];
+    ts_format(clock_wall_ms(), now);
+    ck_assert_int_eq(store_dlq_requeue(te.store, row_id, "test", now), 0);
+    ck_assert(tu_run_until(&te, dlq_fetched, &r, 5000)); /* version 2 is on its way */
+    ck_assert(tu_run_until(&te, newer_version_served, &r, 3000));
+    slot_schedule(&engine_tenant(te.e, "acme")->slots[RES_USERS], 0);
+    ck_assert(tu_run_until(&te, both_delivered, &r, 15000));
+    tu_engine_stop(&te);
+    struct seen seen = sink_seen(&env, "users", ids[0]);
+    char held[TS_LEN];
+    held_version(&env, "users", ids[0], held);
+    ck_assert_str_eq(held, r.v3);
+    ck_assert_str_eq(seen.last_ok_version, held);
+    free(ini);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
+static bool second_list_answered(void *arg)
+{
+    struct race *r = arg;
+    struct fake_request *q;
+    size_t n;
+    ck_assert_int_eq(fake_requests(r->env->fake, &q, &n), 0);
+    int lists = 0;
+    for (size_t i = 0; i < n; i++)
+        lists += strcmp(q[i].method, "GET") == 0 && strcmp(q[i].path, "/v1/users") == 0;
+    fake_requests_free(q, n);
+    return lists >= 2;
+}
+
+static bool row_closed_and_scanned(void *arg)
+{
+    struct race *r = arg;
+    struct slot *slot = &engine_tenant(r->te->e, "acme")->slots[RES_USERS];
+    return rows_with(r->env, "pending") == 0 && slot->scans_finished >= 2 &&
+           vomo_gets(r->env, "users", r->id) >= 1 && dlqproc_stats(r->te->e->dlq)->ticks > 0 &&
+           sink_seen(r->env, "users", r->id).ok >= 1;
+}
+
+/*
+ * The other way round: a scan's delivery of the record is in flight (slow
+ * at the sink) when its dead letter comes due.  The processor fetches the
+ * same version, waits for the scan's delivery, then finds the destination
+ * holds it: one delivery, the row resolved, nothing sent twice.
+ */
+START_TEST(dlq_waits_for_a_scan_delivery_in_flight)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 8, 0, 0);
+    tu_fake_start(&env);
+    char ids[1][32];
+    first_ids(&env, "users", ids, 1);
+    sink_fails(&env, ids, 1, 503);
+    char *ini = webhook_tenant(&env, "acme", "users");
+    tu_config(&env,
+              "retry.max_attempts = 1\ndlq.interval = 50ms\ndlq.base_delay = 1h\n"
+              "dlq.max_delay = 6h\npoll.interval = 1h\nwebhook.timeout = 10s\n",
+              ini);
+    struct tu_engine te;
+    tu_engine_start(&env, &te);
+    struct want w = {.env = &env, .te = &te, .status = "pending", .n = 1};
+    ck_assert(tu_run_until(&te, rows_reach, &w, 10000));
+    fake_clear_faults(env.fake);
+    fake_deliveries_clear(env.fake);
+    struct race r = {.env = &env, .te = &te, .id = ids[0]};
+    ck_assert_int_eq(fake_mutate_id(env.fake, "acme", "users", ids[0]), 0);
+    fake_version(&env, "users", ids[0], r.v2);
+    char needle[64];
+    snprintf(needle, sizeof(needle), "\"id\":\"%s\"", ids[0]);
+    struct fake_fault slow = {.path = "/_hooks/*",
+                              .body_contains = needle,
+                              .count = 1,
+                              .kind = FAKE_FAULT_DELAY,
+                              .delay_ms = 2000};
+    ck_assert_int_gt(fake_add_fault(env.fake, &slow), 0);
+    slot_schedule(&engine_tenant(te.e, "acme")->slots[RES_USERS], 0);
+    ck_assert(tu_run_until(&te, second_list_answered, &r, 5000)); /* its POST is on its way */
+    int64_t row_id;
+    char status[32], resolution[32];
+    row_state(&env, "users", ids[0], status, resolution, &row_id);
+    char now[TS_LEN];
+    ts_format(clock_wall_ms(), now);
+    ck_assert_int_eq(store_dlq_requeue(te.store, row_id, "test", now), 0);
+    ck_assert(tu_run_until(&te, row_closed_and_scanned, &r, 15000));
+    tu_run_for(&te, 200);
+    tu_engine_stop(&te);
+    struct seen seen = sink_seen(&env, "users", ids[0]);
+    ck_assert_int_eq(seen.total, 1);
+    ck_assert_str_eq(seen.last_ok_version, r.v2);
+    row_state(&env, "users", ids[0], status, resolution, NULL);
+    ck_assert_str_eq(status, "resolved");
+    ck_assert_str_eq(resolution, "superseded");
+    char held[TS_LEN];
+    held_version(&env, "users", ids[0], held);
+    ck_assert_str_eq(held, r.v2);
+    free(ini);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 static Suite *dlq_suite(void)
 {
     Suite *s = suite_create("dlq");
@@ -761,6 +937,11 @@ static Suite *dlq_suite(void)
     tcase_add_test(tc, stop_mid_batch_loses_nothing);
     tcase_add_test(tc, dlq_owns_its_records);
     tcase_add_test(tc, one_tenants_backlog_does_not_starve_another);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("ordering");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, dlq_delivery_never_lands_after_a_newer_scan_delivery);
+    tcase_add_test(tc, dlq_waits_for_a_scan_delivery_in_flight);
     suite_add_tcase(s, tc);
     return s;
 }
