@@ -39,6 +39,13 @@ int store_open(const char *path, struct store **out) WUR;
  * and "no state database at PATH: ..." when there is none. */
 int store_open_existing(const char *path, struct store **out) WUR;
 void store_close(struct store *s);
+/*
+ * For a process in which only one thread ever uses SQLite (the daemon and
+ * the CLI): SQLite without its mutexes and memory statistics.  Call before
+ * any other SQLite use; -EBUSY when it is too late.  Connections are opened
+ * with SQLITE_OPEN_NOMUTEX either way: each is used by one thread only.
+ */
+int store_single_thread(void);
 sqlite3 *store_db(struct store *s);
 /* The last error of s; with s NULL, why the last open failed (this thread). */
 const char *store_errmsg(struct store *s);

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "store.h"
 
 struct command {
     const char *name;
@@ -72,6 +73,8 @@ static const char *take_config(int *argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* One thread uses SQLite here (libcurl's resolver threads never do). */
+    (void)store_single_thread();
     const char *config_path = take_config(&argc, argv);
     if (config_path && !*config_path) {
         fprintf(stderr, "vomo-sync: --config needs a file name\n");

@@ -51,13 +51,27 @@ void sign_hmac_sha256_hex(const char *key, size_t key_len, const char *data, siz
     to_hex(md, n, out);
 }
 
+/*
+ * EVP_sha256() makes OpenSSL 3 look the algorithm up in its providers on
+ * every digest (more work than hashing a record); the fetched digest and a
+ * context are kept per thread and reused.  Never freed: one of each per
+ * thread for the life of the process.
+ */
+static _Thread_local EVP_MD *sha256_md;
+static _Thread_local EVP_MD_CTX *sha256_ctx;
+
 void sign_sha256_hex(const char *data, size_t len, char out[SHA256_HEX_LEN])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     const void *d = data && len ? (const void *)data : (const void *)nothing;
 
-    if (!EVP_Digest(d, len, md, &n, EVP_sha256(), NULL) || n != 32)
+    if (!sha256_md && !(sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL)))
+        crypto_failed("SHA-256 (no implementation)");
+    if (!sha256_ctx && !(sha256_ctx = EVP_MD_CTX_new()))
+        crypto_failed("SHA-256 (out of memory)");
+    if (!EVP_DigestInit_ex2(sha256_ctx, sha256_md, NULL) || !EVP_DigestUpdate(sha256_ctx, d, len) ||
+        !EVP_DigestFinal_ex(sha256_ctx, md, &n) || n != 32)
         crypto_failed("SHA-256");
     to_hex(md, n, out);
 }

@@ -123,15 +123,32 @@ int store_bind_text(sqlite3_stmt *st, int i, const char *v)
     return sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
 }
 
+int store_bind_ref(sqlite3_stmt *st, int i, const char *v)
+{
+    if (!v)
+        return sqlite3_bind_null(st, i);
+    return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
 int store_bind_opt_text(sqlite3_stmt *st, int i, const char *v)
 {
     return store_bind_text(st, i, v && *v ? v : NULL);
 }
 
-void store_col_ts(sqlite3_stmt *st, int i, char out[TS_LEN])
+void store_col_copy(sqlite3_stmt *st, int i, char *out, size_t size)
 {
     const unsigned char *v = sqlite3_column_text(st, i);
-    snprintf(out, TS_LEN, "%s", v ? (const char *)v : "");
+    size_t n = v ? (size_t)sqlite3_column_bytes(st, i) : 0;
+    if (n >= size)
+        n = size - 1;
+    if (n)
+        memcpy(out, v, n);
+    out[n] = '\0';
+}
+
+void store_col_ts(sqlite3_stmt *st, int i, char out[TS_LEN])
+{
+    store_col_copy(st, i, out, TS_LEN);
 }
 
 char *store_col_dup(sqlite3_stmt *st, int i)
@@ -286,7 +303,7 @@ static void create_private(const char *path)
 int store_open(const char *path, struct store **out)
 {
     create_private(path);
-    return open_common(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, out);
+    return open_common(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, out);
 }
 
 int store_open_existing(const char *path, struct store **out)
@@ -303,7 +320,15 @@ int store_open_existing(const char *path, struct store **out)
                      strerror(err));
         return -err;
     }
-    return open_common(path, SQLITE_OPEN_READWRITE, out);
+    return open_common(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, out);
+}
+
+int store_single_thread(void)
+{
+    if (sqlite3_config(SQLITE_CONFIG_SINGLETHREAD) != SQLITE_OK ||
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
+        return -EBUSY;
+    return 0;
 }
 
 void store_close(struct store *s)

@@ -139,9 +139,9 @@ static int open_rows_get(struct store *s, const char *tenant, const char *resour
                    &rc);
     if (!st)
         return rc;
-    store_bind_text(st, 1, tenant);
-    store_bind_text(st, 2, resource);
-    store_bind_text(st, 3, record_id);
+    store_bind_ref(st, 1, tenant);
+    store_bind_ref(st, 2, resource);
+    store_bind_ref(st, 3, record_id);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         if (o->n == cap) {
             cap = cap ? cap * 2 : 4;
@@ -538,18 +538,17 @@ int store_dlq_requeue(struct store *s, int64_t id, const char *actor, const char
  * once a later dead letter of the same record exists.
  */
 #define PURGEABLE                                                                                  \
-    "status = 'resolved' AND updated_at < ?1 AND (resolution IS NOT 'manual' OR EXISTS ("        \
-    "  SELECT 1 FROM dlq n WHERE n.tenant = dlq.tenant AND n.resource = dlq.resource AND "        \
-    "  n.record_id = dlq.record_id AND CASE WHEN dlq.record_updated_at IS NULL "                  \
-    "  THEN n.id > dlq.id ELSE n.record_updated_at > dlq.record_updated_at END) OR EXISTS ("      \
-    "  SELECT 1 FROM records r WHERE r.tenant = dlq.tenant AND r.resource = dlq.resource AND "    \
+    "status = 'resolved' AND updated_at < ?1 AND (resolution IS NOT 'manual' OR EXISTS ("          \
+    "  SELECT 1 FROM dlq n WHERE n.tenant = dlq.tenant AND n.resource = dlq.resource AND "         \
+    "  n.record_id = dlq.record_id AND CASE WHEN dlq.record_updated_at IS NULL "                   \
+    "  THEN n.id > dlq.id ELSE n.record_updated_at > dlq.record_updated_at END) OR EXISTS ("       \
+    "  SELECT 1 FROM records r WHERE r.tenant = dlq.tenant AND r.resource = dlq.resource AND "     \
     "  r.id = dlq.record_id AND r.updated_at > dlq.record_updated_at))"
 
 int store_dlq_purge(struct store *s, const char *closed_before, int64_t *deleted)
 {
     int rc = 0;
-    sqlite3_stmt *st =
-        store_stmt(s, STMT_DLQ_PURGE, "DELETE FROM dlq WHERE " PURGEABLE, &rc);
+    sqlite3_stmt *st = store_stmt(s, STMT_DLQ_PURGE, "DELETE FROM dlq WHERE " PURGEABLE, &rc);
     if (!st)
         return rc;
     store_bind_text(st, 1, closed_before);

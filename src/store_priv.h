@@ -85,8 +85,13 @@ int store_exec_stmt(struct store *s, sqlite3_stmt *st, const char *what);
  * (an empty timestamp means none). */
 int store_bind_text(sqlite3_stmt *st, int i, const char *v);
 int store_bind_opt_text(sqlite3_stmt *st, int i, const char *v);
+/* Binds text without copying it (SQLITE_STATIC): only where v outlives
+ * the statement's use, which ends with store_done() before returning. */
+int store_bind_ref(sqlite3_stmt *st, int i, const char *v);
 /* Copies a text column into a TS_LEN buffer ("" for NULL). */
 void store_col_ts(sqlite3_stmt *st, int i, char out[TS_LEN]);
+/* The same into out[size], truncated to fit. */
+void store_col_copy(sqlite3_stmt *st, int i, char *out, size_t size);
 /* A newly allocated copy of a text column, or NULL for NULL. */
 char *store_col_dup(sqlite3_stmt *st, int i);
 

@@ -12,11 +12,13 @@
 #include "store.h"
 #include "store_priv.h"
 
+/* Every statement of this file ends with store_done() (store_exec_stmt)
+ * before its function returns: its text needs no copy. */
 static int bind_key(sqlite3_stmt *st, const char *tenant, const char *resource)
 {
-    int r = store_bind_text(st, 1, tenant);
+    int r = store_bind_ref(st, 1, tenant);
     if (r == SQLITE_OK)
-        r = store_bind_text(st, 2, resource);
+        r = store_bind_ref(st, 2, resource);
     return r;
 }
 
@@ -132,10 +134,9 @@ int store_record_get(struct store *s, const char *tenant, const char *resource, 
 
 static void lookup_fill(sqlite3_stmt *st, struct record_lookup *l)
 {
-    const unsigned char *h = sqlite3_column_text(st, 2);
     l->found = 1;
     store_col_ts(st, 1, l->rec.updated_at);
-    snprintf(l->rec.hash, HASH_HEX_LEN, "%s", h ? (const char *)h : "");
+    store_col_copy(st, 2, l->rec.hash, HASH_HEX_LEN);
     l->rec.deleted = sqlite3_column_int(st, 3);
     int cmp = strcmp(l->rec.updated_at, l->updated_at);
     l->unchanged = !l->rec.deleted && (cmp > 0 || (cmp == 0 && strcmp(l->rec.hash, l->hash) == 0));
@@ -147,7 +148,7 @@ static int lookup_records(struct store *s, sqlite3_stmt *st, struct record_looku
 {
     int r;
     for (size_t i = 0; i < STORE_LOOKUP_BATCH; i++)
-        store_bind_text(st, (int)i + 3, i < n ? l[i].id : NULL);
+        store_bind_ref(st, (int)i + 3, i < n ? l[i].id : NULL);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(st, 0);
         for (size_t i = 0; id && i < n; i++)
@@ -175,8 +176,8 @@ static int dlq_any(struct store *s, sqlite3_stmt *st)
  */
 static int lookup_dlq(struct store *s, sqlite3_stmt *st, struct record_lookup *l)
 {
-    store_bind_text(st, 3, l->id);
-    store_bind_text(st, 4, l->updated_at);
+    store_bind_ref(st, 3, l->id);
+    store_bind_ref(st, 4, l->updated_at);
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
         l->open_same = sqlite3_column_int(st, 0);
@@ -262,11 +263,11 @@ int store_record_put(struct store *s, const char *tenant, const char *resource, 
     if (!st)
         return rc;
     bind_key(st, tenant, resource);
-    store_bind_text(st, 3, id);
-    store_bind_text(st, 4, updated_at);
-    store_bind_text(st, 5, payload);
-    store_bind_text(st, 6, hash);
-    store_bind_text(st, 7, now);
+    store_bind_ref(st, 3, id);
+    store_bind_ref(st, 4, updated_at);
+    store_bind_ref(st, 5, payload);
+    store_bind_ref(st, 6, hash);
+    store_bind_ref(st, 7, now);
     return store_exec_stmt(s, st, "saving a record");
 }
 
