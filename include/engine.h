@@ -48,6 +48,7 @@ struct engine {
     uv_timer_t progress_timer;
     uv_timer_t commit_timer; /* group commit of decided pages (scan.c) */
     void *commit_queue;      /* pages waiting for it, owned by scan.c */
+    int64_t commit_ms;       /* how long the last group commit took (scan.c) */
     bool progress;           /* live progress lines on a terminal */
     bool stopping;
     bool http_closed;

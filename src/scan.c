@@ -3,16 +3,16 @@
  * ARCHITECTURE.md ("poller", "scan completeness", "skip rule").
  *
  * Pages are requested through the tenant's VOMO lane, at most
- * vomo.max_concurrency pages open at once (requested and not yet
- * committed), so memory stays flat whatever the dataset size.  A page is
- * committed whole, in one transaction, once each of its records is applied,
- * skipped or failed (pages decided in the same loop turn share that
- * transaction: group commit); a page that cannot be parsed is retried as a
- * request and applies nothing.  The checkpoint moves only when a scan
- * completes, after its last page committed, to
- * min(newest updated_at processed, server time at scan start - margin)
- * (scan_end.c).  This file reads top-down: pages, records, group commit,
- * then the scan's start.
+ * vomo.max_concurrency requests in flight, and at most SCAN_OPEN_PAGES
+ * pages open (requested and not yet committed), so memory stays flat
+ * whatever the dataset size.  A page is committed whole, in one
+ * transaction, once each of its records is applied, skipped or failed
+ * (pages decided close together share that transaction: group commit),
+ * and the next request does not wait for that commit; a page that
+ * cannot be parsed is retried as a request and applies nothing.  The checkpoint moves only when a
+ * scan completes, after its last page committed, to min(newest updated_at processed, server time at
+ * scan start - margin) (scan_end.c).  This file reads top-down: pages, records, group commit, then
+ * the scan's start.
  */
 #include "scan_int.h"
 
@@ -22,6 +22,20 @@
 #include "dlqsched.h"
 #include "engine.h"
 #include "sign.h"
+
+/*
+ * Group commit: a decided page waits for the transaction (and the fsync) it
+ * shares with the pages decided after it, at most SCAN_COMMIT_PAGES pages
+ * and five times as long as the last commit took (so that commits, which
+ * block the loop, take at most about a sixth of the time), within
+ * SCAN_COMMIT_MIN_MS .. SCAN_COMMIT_MAX_MS.
+ */
+#define SCAN_COMMIT_PAGES 64
+#define SCAN_COMMIT_MIN_MS 10
+#define SCAN_COMMIT_MAX_MS 200
+/* Pages of one scan open at once: in flight, being decided or awaiting
+ * their commit (each holds its parsed records until it is committed). */
+#define SCAN_OPEN_PAGES (SCAN_COMMIT_PAGES + 8)
 
 struct log_fields scan_log_fields(const struct scan *s)
 {
@@ -123,6 +137,7 @@ static void start_page(struct scan *s, int number)
     c->before_send = tenant_authorize;
     c->arg = s->t;
     s->open_pages++;
+    s->fetching++;
     call_start(c);
 }
 
@@ -133,7 +148,7 @@ void scan_fill_window(struct scan *s)
      * freeing) the scan inside this loop: once it stops, nothing starts. */
     const struct lane *lane = &s->t->vomo_lane;
     while (!s->failed && !s->aborted && !s->e->stopping && !lane->stopped && !lane->closing &&
-           s->open_pages < window && s->next_page <= s->last_page)
+           s->fetching < window && s->open_pages < SCAN_OPEN_PAGES && s->next_page <= s->last_page)
         start_page(s, s->next_page++);
     if (s->open_pages == 0 && (lane->stopped || lane->closing))
         s->aborted = true;
@@ -183,6 +198,7 @@ static void on_page(struct call *c, const struct call_result *r)
 {
     struct page *pg = container_of(c, struct page, call);
     struct scan *s = pg->s;
+    s->fetching--;
     if (r->cancelled) {
         s->aborted = true;
         page_end(pg);
@@ -514,12 +530,15 @@ static void count_page(struct scan *s, struct page *pg)
 }
 
 /*
- * Pages whose records are all decided wait in the engine's queue until the
- * loop has handled the I/O at hand, then commit together in one
- * transaction (group commit): with synchronous=FULL each transaction costs
- * an fsync, and pages that completed together need only one.  A page is
- * still atomic (it commits whole or not at all), and the checkpoint, written
- * only after a pass's last page ended, never commits before its pages.
+ * Pages whose records are all decided wait in the engine's queue, then
+ * commit together in one transaction (group commit): with synchronous=FULL
+ * each transaction costs an fsync, and the pages decided while the last one
+ * ran need only one.  The queue is flushed a while after its first page
+ * (commit_delay), at once when it holds SCAN_COMMIT_PAGES, and at once when
+ * a page's scan has nothing more in flight (its end waits for no timer).  A
+ * page is still atomic (it commits whole or not at all), and the checkpoint,
+ * written only after a pass's last page ended, never commits before its
+ * pages.
  */
 static void flush_commits(uv_timer_t *timer)
 {
@@ -528,6 +547,7 @@ static void flush_commits(uv_timer_t *timer)
     e->commit_queue = NULL;
     char now[TS_LEN];
     scan_now(now);
+    int64_t t0 = clock_mono_ms();
     int rc = store_begin(e->store);
     for (struct page *pg = list; pg && rc == 0; pg = pg->commit_next)
         rc = write_page(pg->s, pg, now);
@@ -535,6 +555,7 @@ static void flush_commits(uv_timer_t *timer)
         rc = store_commit(e->store);
     if (rc < 0)
         store_rollback(e->store);
+    e->commit_ms = clock_mono_ms() - t0;
     while (list) {
         struct page *pg = list;
         struct scan *s = pg->s;
@@ -549,6 +570,14 @@ static void flush_commits(uv_timer_t *timer)
         }
         page_end(pg); /* may end (and free) the scan: pg and s are not used after */
     }
+}
+
+static uint64_t commit_delay(const struct engine *e)
+{
+    int64_t ms = 5 * e->commit_ms;
+    return (uint64_t)(ms < SCAN_COMMIT_MIN_MS   ? SCAN_COMMIT_MIN_MS
+                      : ms > SCAN_COMMIT_MAX_MS ? SCAN_COMMIT_MAX_MS
+                                                : ms);
 }
 
 /* A page whose records are all decided: queue it for the next group commit.
@@ -566,12 +595,15 @@ static void commit_page(struct page *pg)
             return;
         }
     struct page **tail = (struct page **)&e->commit_queue;
-    while (*tail)
+    int queued = 0;
+    for (; *tail; queued++)
         tail = &(*tail)->commit_next;
     pg->commit_next = NULL;
     *tail = pg;
-    if (!uv_is_active((uv_handle_t *)&e->commit_timer))
+    if (queued + 1 >= SCAN_COMMIT_PAGES || s->fetching == 0 || e->stopping)
         uv_timer_start(&e->commit_timer, flush_commits, 0, 0);
+    else if (!uv_is_active((uv_handle_t *)&e->commit_timer))
+        uv_timer_start(&e->commit_timer, flush_commits, commit_delay(e), 0);
 }
 
 struct scan *scan_start(struct slot *slot, bool full, scan_done_fn done)

@@ -70,6 +70,7 @@ struct scan {
     struct idset seen;
     int64_t max_total;
     int last_page, next_page, open_pages, pages_done;
+    int fetching; /* pages requested and not yet answered (open_pages counts them too) */
     int64_t server_start_ms;
     bool have_server_time;
     char max_processed[TS_LEN];
