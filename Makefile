@@ -11,8 +11,8 @@ UNITDIR    ?= $(PREFIX)/lib/systemd/system
 MANDIR     ?= $(PREFIX)/share/man
 
 CC       ?= cc
-PKGS      = libuv libcurl libcjson sqlite3 inih libsystemd openssl
-TEST_PKGS = check libmicrohttpd
+PKGS      = libuv libcurl libcjson sqlite3 inih libsystemd openssl libmicrohttpd
+TEST_PKGS = check
 
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Wformat=2 -Wvla -Wwrite-strings -Wimplicit-fallthrough
@@ -139,6 +139,7 @@ install: $(BUILD)/vomo-sync
 	sed 's|@BINDIR@|$(PREFIX)/bin|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' systemd/vomo-sync.service.in \
 	  > $(DESTDIR)$(UNITDIR)/vomo-sync.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/vomo-sync.service
+	install -m 0644 systemd/vomo-sync.socket $(DESTDIR)$(UNITDIR)/vomo-sync.socket
 	test -e $(DESTDIR)$(SYSCONFDIR)/vomo-sync/vomo-sync.ini || \
 	  install -m 0640 config/vomo-sync.ini $(DESTDIR)$(SYSCONFDIR)/vomo-sync/vomo-sync.ini
 	for m in man/*.8; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/; done; true

@@ -87,6 +87,9 @@ struct config {
     int64_t webhook_timeout_ms;  /* timeout = 10s */
     int webhook_max_concurrency; /* max_concurrency = 4, per tenant */
 
+    /* [http]: the local HTTP endpoint (metrics, status, health) */
+    char *http_listen; /* listen = 127.0.0.1:9464: HOST:PORT, [IPV6]:PORT, or "off" */
+
     struct tenant_cfg *tenants;
     size_t ntenants;
 };

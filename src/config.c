@@ -306,6 +306,7 @@ void cfg_free(struct config *cfg)
     free(cfg->dir);
     free(cfg->state_db);
     free(cfg->base_url);
+    free(cfg->http_listen);
     free(cfg);
 }
 

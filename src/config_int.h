@@ -21,6 +21,7 @@ enum cfg_type {
     CFG_T_DURATION, /* int64_t milliseconds */
     CFG_T_SIZE,     /* int64_t bytes */
     CFG_T_INT,      /* int */
+    CFG_T_LISTEN,   /* char *, a numeric HOST:PORT or "off" (netaddr.h) */
 };
 
 struct cfg_key {

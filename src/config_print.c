@@ -37,6 +37,7 @@ static void print_key(const struct config *cfg, const struct cfg_key *k, FILE *o
         print_path(out, k->name, *CFG_CFIELD(cfg, k, char *), cfg->dir ? cfg->dir : "");
         return;
     case CFG_T_URL:
+    case CFG_T_LISTEN:
         fprintf(out, "%s = %s\n", k->name, *CFG_CFIELD(cfg, k, char *));
         return;
     case CFG_T_LEVEL:

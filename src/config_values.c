@@ -6,6 +6,7 @@
  * or an error that says what is accepted.
  */
 #include "config_int.h"
+#include "netaddr.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -55,6 +56,7 @@ const struct cfg_key cfg_keys[] = {
     KEY("dlq", "batch_size", CFG_T_INT, dlq_batch_size, 1, 10000, "100"),
     KEY("webhook", "timeout", CFG_T_DURATION, webhook_timeout_ms, MS(1), HOUR(1), "10s"),
     KEY("webhook", "max_concurrency", CFG_T_INT, webhook_max_concurrency, 1, 64, "4"),
+    KEY("http", "listen", CFG_T_LISTEN, http_listen, 0, 0, "127.0.0.1:9464"),
 };
 const size_t cfg_nkeys = ARRAY_SIZE(cfg_keys);
 
@@ -124,6 +126,31 @@ static void set_number(struct loader *L, const struct cfg_key *k, const char *ke
     free(range);
 }
 
+/*
+ * [http] listen: "off" or a numeric address.  Anything but loopback is
+ * allowed (a container may need it) but warned about: the endpoint has no
+ * authentication.
+ */
+static void set_listen(struct loader *L, const char *key, const char *value, char **str)
+{
+    struct netaddr a;
+    const char *why;
+    if (strcmp(value, "off") != 0 && netaddr_parse(value, &a, &why) < 0) {
+        cfg_add_error(L, L->lineno, key, "'%s' is not valid; %s", value, why);
+        return;
+    }
+    if (strcmp(value, "off") != 0 && !netaddr_is_loopback(&a)) {
+        char *w = xasprintf("listen = %s is not a loopback address: the HTTP endpoint has no "
+                            "authentication, so anyone who can reach it reads status and "
+                            "metrics; firewall it or use 127.0.0.1",
+                            value);
+        cfg_add_warning(L, L->lineno, key, w);
+        free(w);
+    }
+    free(*str);
+    *str = xstrdup(value);
+}
+
 /* Stores value into the field k describes, or records why it cannot. */
 void cfg_set_value(struct loader *L, const struct cfg_key *k, const char *key, const char *value)
 {
@@ -157,6 +184,9 @@ void cfg_set_value(struct loader *L, const struct cfg_key *k, const char *key, c
         *str = xstrdup(value);
         for (size_t n = strlen(*str); n > 8 && (*str)[n - 1] == '/'; n--)
             (*str)[n - 1] = '\0';
+        break;
+    case CFG_T_LISTEN:
+        set_listen(L, key, value, str);
         break;
     default:
         set_number(L, k, key, value);

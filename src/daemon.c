@@ -5,7 +5,9 @@
  * libuv loop, and speaks to systemd (READY, STATUS, WATCHDOG, RELOADING,
  * STOPPING).  Signals are libuv signal handles, so handlers run on the loop
  * and never in signal context: SIGTERM/SIGINT stop gracefully (exit 0),
- * SIGHUP reloads the INI and every token and secret file.
+ * SIGHUP reloads the INI and every token and secret file.  The local HTTP
+ * endpoint (web.h) is bound before the database is touched, so a busy
+ * port fails the start at once, naming the address.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -25,6 +27,7 @@
 #include "pidlock.h"
 #include "sdnotify.h"
 #include "store.h"
+#include "web.h"
 
 #define STATUS_EVERY_MS 5000
 
@@ -34,6 +37,9 @@ struct daemon {
     uv_timer_t status_timer;
     struct sdnotify notify;
     struct engine *engine;
+    struct web web;
+    int http_fd; /* bound before the loop exists; web takes it over */
+    bool http_activated;
     const char *config_path;
     bool exit_after_sync;
     bool stopping;
@@ -119,6 +125,7 @@ static void on_engine_stopped(struct engine *e)
     uv_close((uv_handle_t *)&d->sigint, on_handle_closed);
     uv_close((uv_handle_t *)&d->sighup, on_handle_closed);
     uv_close((uv_handle_t *)&d->status_timer, on_handle_closed);
+    web_close(&d->web, NULL);
     sdnotify_close(&d->notify);
     log_info("stopped");
 }
@@ -129,6 +136,7 @@ static void begin_stop(struct daemon *d, const char *why)
         return;
     d->stopping = true;
     log_info("%s: stopping", why);
+    web_set_phase(&d->web, WEB_STOPPING);
     sdnotify_stopping(&d->notify);
     uv_timer_stop(&d->status_timer);
     engine_stop(d->engine, on_engine_stopped);
@@ -170,6 +178,7 @@ static void on_sighup(uv_signal_t *s, int signum)
                      cfg->state_db);
         apply_logging(cfg);
         engine_reload(d->engine, cfg);
+        web_relisten(&d->web, d->engine->cfg->http_listen);
     }
     cfg_errors_free(&errs);
     sdnotify_ready(&d->notify);
@@ -321,6 +330,24 @@ static void start_loop_handles(struct daemon *d)
     uv_timer_start(&d->status_timer, on_status_timer, STATUS_EVERY_MS, STATUS_EVERY_MS);
 }
 
+/* The endpoint on the socket bound at start (or none for listen = off). */
+static int start_web(struct daemon *d)
+{
+    char err[256] = "";
+    const char *listen = d->engine->cfg->http_listen;
+    int fd = d->http_fd;
+    d->http_fd = -1;
+    if (web_open(&d->web, &d->loop, d->engine, listen, fd, d->http_activated, err, sizeof(err)) <
+        0) {
+        fprintf(stderr, "vomo-sync: %s\n", err);
+        return -1;
+    }
+    if (d->web.address[0])
+        log_info("http endpoint listening on %s%s: /metrics /status /healthz /readyz",
+                 d->web.address, d->http_activated ? " (socket passed by systemd)" : "");
+    return 0;
+}
+
 static int run_loop(struct daemon *d, struct config *cfg, struct store *store)
 {
     uv_loop_init(&d->loop);
@@ -328,6 +355,17 @@ static int run_loop(struct daemon *d, struct config *cfg, struct store *store)
         fprintf(stderr, "vomo-sync: cannot start the HTTP client\n");
         cfg_free(cfg);
         uv_loop_close(&d->loop);
+        return EXIT_RUNTIME;
+    }
+    if (start_web(d) < 0) {
+        d->exit_code = EXIT_RUNTIME;
+        d->stopping = true;
+        engine_stop(d->engine, NULL);
+        uv_run(&d->loop, UV_RUN_DEFAULT);
+        web_close(&d->web, NULL);
+        uv_run(&d->loop, UV_RUN_DEFAULT);
+        engine_free(d->engine);
+        (void)uv_loop_close(&d->loop);
         return EXIT_RUNTIME;
     }
     d->engine->data = d;
@@ -340,6 +378,7 @@ static int run_loop(struct daemon *d, struct config *cfg, struct store *store)
         d->exit_code = EXIT_RUNTIME;
     } else {
         sdnotify_ready(&d->notify); /* migrated, configured, the loop is about to run */
+        web_set_phase(&d->web, WEB_READY);
         publish_status(d);
     }
     uv_run(&d->loop, UV_RUN_DEFAULT);
@@ -349,9 +388,22 @@ static int run_loop(struct daemon *d, struct config *cfg, struct store *store)
     return d->exit_code;
 }
 
+/* [http] listen, bound now: a busy port is a clear startup error. */
+static int bind_http(const struct config *cfg, struct daemon *d)
+{
+    char err[256] = "";
+    int rc = web_bind(cfg->http_listen, &d->http_fd, &d->http_activated, err, sizeof(err));
+    if (rc < 0)
+        fprintf(stderr,
+                "vomo-sync: %s ([http] listen in %s: free the port, choose another one, or "
+                "set listen = off)\n",
+                err, cfg->path);
+    return rc;
+}
+
 int cmd_run(int argc, char **argv, const char *config_path)
 {
-    struct daemon d = {.config_path = config_path, .exit_code = EXIT_OK};
+    struct daemon d = {.config_path = config_path, .exit_code = EXIT_OK, .http_fd = -1};
     int rc = parse_args(argc, argv, &d);
     if (rc != 0)
         return rc > 0 ? EXIT_OK : EXIT_USAGE;
@@ -372,8 +424,16 @@ int cmd_run(int argc, char **argv, const char *config_path)
         curl_global_cleanup();
         return EXIT_RUNTIME;
     }
+    if (bind_http(cfg, &d) < 0) {
+        pidlock_release(lock_fd);
+        cfg_free(cfg);
+        curl_global_cleanup();
+        return EXIT_RUNTIME;
+    }
     struct store *store = NULL;
     if (open_state(cfg, &store) < 0) {
+        if (d.http_fd >= 0)
+            close(d.http_fd);
         pidlock_release(lock_fd);
         cfg_free(cfg);
         curl_global_cleanup();

@@ -237,6 +237,35 @@ START_TEST(unit_passes_verify)
 }
 END_TEST
 
+/* The optional socket unit verifies next to the service it activates. */
+START_TEST(socket_unit_passes_verify)
+{
+    char *analyze = find_program("systemd-analyze");
+    if (!analyze) {
+        printf("check_unit: systemd-analyze is not installed; socket unit not verified\n");
+        return;
+    }
+    char *text = installed_unit_text();
+    char *service = write_unit("vomo-sync.service", text);
+    char *sock;
+    size_t len;
+    ck_assert_int_eq(read_whole_file(SOURCE_ROOT "/systemd/vomo-sync.socket", 1 << 20, &sock, &len),
+                     0);
+    ck_assert_ptr_nonnull(strstr(sock, "ListenStream=127.0.0.1:9464\n"));
+    char *path = write_unit("vomo-sync.socket", sock);
+    struct cmd_result r = verify(analyze, path);
+    char *complaints = lines_mentioning(r.output, "vomo-sync");
+    ck_assert_msg(r.status == 0, "systemd-analyze verify exited %d:\n%s", r.status, r.output);
+    ck_assert_msg(complaints == NULL, "systemd-analyze verify complains:\n%s", complaints);
+    free(r.output);
+    free(path);
+    free(service);
+    free(sock);
+    free(text);
+    free(analyze);
+}
+END_TEST
+
 /* The verify check above can fail: a misspelt key is reported. */
 START_TEST(verify_reports_a_broken_unit)
 {
@@ -406,6 +435,7 @@ static const char *const config_keys[][2] = {
     {"dlq", "batch_size"},
     {"webhook", "timeout"},
     {"webhook", "max_concurrency"},
+    {"http", "listen"},
     {"tenant.NAME", "token_file"},
     {"tenant.NAME", "resources"},
     {"tenant.NAME", "destination"},
@@ -518,6 +548,7 @@ static Suite *unit_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, unit_passes_verify);
+    tcase_add_test(tc, socket_unit_passes_verify);
     tcase_add_test(tc, verify_reports_a_broken_unit);
     tcase_add_test(tc, unit_exposure_is_at_most_2);
     tcase_add_test(tc, bare_unit_exposure_is_high);

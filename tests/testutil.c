@@ -146,6 +146,8 @@ static const char *const defaults[][3] = {
     {"dlq", "batch_size", "100"},
     {"webhook", "timeout", "2s"},
     {"webhook", "max_concurrency", "4"},
+    /* A free port, never the fixed default: suites run side by side. */
+    {"http", "listen", "127.0.0.1:0"},
 };
 
 /* Every override must name a key of the list above: a misspelt or missing
@@ -419,6 +421,16 @@ pid_t tu_daemon_spawn(struct tu_env *env, const char *const *extra_args, const c
         }
         for (size_t i = 0; env_add && env_add[i]; i++)
             putenv((char *)env_add[i]);
+        /* Socket activation: the test's listening socket becomes fd 3,
+         * as systemd would pass it, with LISTEN_PID naming this process. */
+        const char *lfd = getenv("VOMO_TEST_LISTEN_FD");
+        if (lfd) {
+            dup2((int)strtol(lfd, NULL, 10), 3);
+            char pidv[32];
+            snprintf(pidv, sizeof(pidv), "%ld", (long)getpid());
+            setenv("LISTEN_PID", pidv, 1);
+            setenv("LISTEN_FDS", "1", 1);
+        }
         const char *argv[16] = {VOMO_SYNC_BIN, "--config", env->config_path, "run"};
         size_t k = 4;
         for (size_t i = 0; extra_args && extra_args[i] && k < 15; i++)
@@ -453,6 +465,66 @@ char *tu_daemon_log(struct tu_env *env)
     if (read_whole_file(path, 64 * 1024 * 1024, &data, NULL) < 0)
         return xstrdup("");
     return data;
+}
+
+uint16_t tu_daemon_http_port(struct tu_env *env, int timeout_ms)
+{
+    static const char marker[] = "http endpoint listening on ";
+    for (int waited = 0; waited <= timeout_ms; waited += 10) {
+        char *log = tu_daemon_log(env);
+        const char *p = strstr(log, marker);
+        if (p) {
+            p += strlen(marker);
+            const char *colon = p[0] == '[' ? strstr(p, "]:") + 1 : strchr(p, ':');
+            long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+            free(log);
+            return (uint16_t)port;
+        }
+        free(log);
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+static size_t collect_body(char *p, size_t size, size_t n, void *arg)
+{
+    if (buf_append(arg, p, size * n) < 0)
+        return 0;
+    return size * n;
+}
+
+long tu_http(const char *method, uint16_t port, const char *path, char **body, char **headers)
+{
+    struct buf b, h;
+    buf_init(&b, 64 * 1024 * 1024);
+    buf_init(&h, 1024 * 1024);
+    char url[512];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", port, path);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect_body);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+    long status = 0;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    if (!b.data)
+        (void)!buf_puts(&b, "");
+    if (!h.data)
+        (void)!buf_puts(&h, "");
+    *body = buf_steal(&b);
+    if (headers)
+        *headers = buf_steal(&h);
+    else
+        buf_free(&h);
+    return status;
 }
 
 bool tu_wait(bool (*pred)(void *arg), void *arg, int timeout_ms)

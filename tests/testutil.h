@@ -107,6 +107,14 @@ const char *tu_log_capture_text(struct tu_logcap *c);
 /* Sends the log back to stderr (errors only) and frees the capture. */
 void tu_log_capture_end(struct tu_logcap *c);
 
+/* The port a child daemon's HTTP endpoint listens on, read from its log
+ * ("http endpoint listening on 127.0.0.1:PORT"); 0 after timeout_ms. */
+uint16_t tu_daemon_http_port(struct tu_env *env, int timeout_ms);
+/* A blocking HTTP request to 127.0.0.1:port (libcurl easy, 5 s timeout):
+ * the status (0 when none) and the body (caller frees; never NULL).
+ * `headers` (may be NULL) receives the response headers (caller frees). */
+long tu_http(const char *method, uint16_t port, const char *path, char **body, char **headers);
+
 /* Polls pred every 10 ms up to timeout_ms without a loop. */
 bool tu_wait(bool (*pred)(void *arg), void *arg, int timeout_ms);
 

@@ -1,0 +1,316 @@
+/*
+ * check_web.c - the local HTTP endpoint of the real daemon binary, run as
+ * a child against the fake VOMO: /healthz and /readyz (ready once running,
+ * 503 with a reason while stopping), 404/405 as JSON, a port that cannot
+ * be bound (exit 1 naming the address, before the database is touched),
+ * a socket passed by systemd (LISTEN_FDS), SIGHUP moving the endpoint,
+ * stalled clients that do not hold up the sync, and check-config's
+ * warning for an address that is not loopback.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+/* A listening socket on 127.0.0.1 and a free port; *port gets the port. */
+static int listen_any(uint16_t *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(listen(fd, 16), 0);
+    socklen_t len = sizeof(a);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static long get(uint16_t port, const char *path, char **body)
+{
+    return tu_http("GET", port, path, body, NULL);
+}
+
+static void start(struct tu_env *env, const char *overrides, const struct fake_opts *o)
+{
+    tu_env_init(env, o);
+    tu_tenant(env, "acme", 40, 5, 5);
+    tu_fake_start(env);
+    char *ini = tu_tenant_ini("acme", NULL);
+    tu_config(env, overrides ? overrides : "daemon.log_level = info", ini);
+    free(ini);
+}
+
+static bool log_has(struct tu_env *env, const char *needle)
+{
+    char *log = tu_daemon_log(env);
+    bool found = strstr(log, needle) != NULL;
+    free(log);
+    return found;
+}
+
+START_TEST(health_and_readiness_of_the_running_daemon)
+{
+    struct tu_env env;
+    start(&env, NULL, NULL);
+    pid_t pid = tu_daemon_spawn(&env, NULL, NULL);
+    uint16_t port = tu_daemon_http_port(&env, 10000);
+    ck_assert_msg(port != 0, "no endpoint in the log");
+    char *body, *headers;
+    ck_assert_int_eq(tu_http("GET", port, "/healthz", &body, &headers), 200);
+    ck_assert_str_eq(body, "ok\n");
+    ck_assert_ptr_nonnull(strstr(headers, "text/plain"));
+    free(body);
+    free(headers);
+    long st = 0;
+    for (int i = 0; i < 500 && st != 200; i++) {
+        st = get(port, "/readyz", &body);
+        if (st != 200) {
+            free(body);
+            usleep(10000);
+        }
+    }
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(body, "{\"status\": \"ready\"}\n");
+    free(body);
+    ck_assert_int_eq(get(port, "/nothing/here", &body), 404);
+    ck_assert_str_eq(body, "{\"error\": \"not found\"}\n");
+    free(body);
+    ck_assert_int_eq(tu_http("POST", port, "/healthz", &body, &headers), 405);
+    ck_assert_ptr_nonnull(strstr(headers, "Allow: GET, HEAD"));
+    free(body);
+    free(headers);
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(tu_daemon_wait(pid, 10000), 0);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
+START_TEST(readyz_says_stopping_while_work_finishes)
+{
+    struct tu_env env;
+    struct fake_opts o;
+    fake_opts_default(&o);
+    o.latency_ms = 3000; /* every request is in flight for 3 s */
+    start(&env, "daemon.log_level = info\ndaemon.shutdown_timeout = 5s", &o);
+    pid_t pid = tu_daemon_spawn(&env, NULL, NULL);
+    uint16_t port = tu_daemon_http_port(&env, 10000);
+    ck_assert_uint_ne(port, 0);
+    char *body;
+    long st = 0;
+    for (int i = 0; i < 500 && st != 200; i++) {
+        st = get(port, "/readyz", &body);
+        free(body);
+        if (st != 200)
+            usleep(10000);
+    }
+    ck_assert_int_eq(st, 200);
+    kill(pid, SIGTERM);
+    st = 0;
+    for (int i = 0; i < 200 && st != 503; i++) {
+        st = get(port, "/readyz", &body);
+        if (st != 503) {
+            free(body);
+            usleep(10000);
+        }
+    }
+    ck_assert_int_eq(st, 503);
+    ck_assert_msg(strstr(body, "\"status\": \"stopping\"") && strstr(body, "reason"), "%s", body);
+    free(body);
+    /* Liveness is not readiness: the loop still turns while stopping. */
+    ck_assert_int_eq(get(port, "/healthz", &body), 200);
+    free(body);
+    ck_assert_int_eq(tu_daemon_wait(pid, 15000), 0);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
+START_TEST(busy_port_exits_1_naming_the_address)
+{
+    uint16_t port;
+    int fd = listen_any(&port);
+    char ov[128];
+    snprintf(ov, sizeof(ov), "http.listen = 127.0.0.1:%u", port);
+    struct tu_env env;
+    start(&env, ov, NULL);
+    pid_t pid = tu_daemon_spawn(&env, NULL, NULL);
+    ck_assert_int_eq(tu_daemon_wait(pid, 10000), 1);
+    char want[64];
+    snprintf(want, sizeof(want), "cannot listen on 127.0.0.1:%u: Address already in use", port);
+    ck_assert_msg(log_has(&env, want), "log lacks '%s'", want);
+    ck_assert(log_has(&env, "[http] listen"));
+    /* Refused before the state database was created. */
+    ck_assert_int_ne(access(env.db_path, F_OK), 0);
+    close(fd);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
+START_TEST(socket_passed_by_systemd_is_used)
+{
+    uint16_t port;
+    int fd = listen_any(&port);
+    struct tu_env env;
+    start(&env, NULL, NULL);
+    char fdv[48];
+    snprintf(fdv, sizeof(fdv), "VOMO_TEST_LISTEN_FD=%d", fd);
+    const char *envs[] = {fdv, NULL};
+    pid_t pid = tu_daemon_spawn(&env, NULL, envs);
+    ck_assert_uint_eq(tu_daemon_http_port(&env, 10000), port);
+    ck_assert(log_has(&env, "socket passed by systemd"));
+    char *body;
+    ck_assert_int_eq(get(port, "/healthz", &body), 200);
+    free(body);
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(tu_daemon_wait(pid, 10000), 0);
+    close(fd);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
+START_TEST(sighup_moves_the_endpoint)
+{
+    struct tu_env env;
+    start(&env, NULL, NULL);
+    pid_t pid = tu_daemon_spawn(&env, NULL, NULL);
+    uint16_t old_port = tu_daemon_http_port(&env, 10000);
+    ck_assert_uint_ne(old_port, 0);
+    /* A port that was free a moment ago. */
+    uint16_t new_port;
+    close(listen_any(&new_port));
+    char ov[160];
+    snprintf(ov, sizeof(ov), "daemon.log_level = info\nhttp.listen = 127.0.0.1:%u", new_port);
+    char *ini = tu_tenant_ini("acme", NULL);
+    tu_config(&env, ov, ini);
+    free(ini);
+    kill(pid, SIGHUP);
+    char *body;
+    long st = 0;
+    for (int i = 0; i < 500 && st != 200; i++) {
+        st = get(new_port, "/healthz", &body);
+        free(body);
+        if (st != 200)
+            usleep(10000);
+    }
+    char *log = tu_daemon_log(&env);
+    if (st != 200)
+        fprintf(stderr, "%s\n", log);
+    ck_assert_msg(st == 200, "new port %u not answering", new_port);
+    free(log);
+    ck_assert_int_eq(get(old_port, "/healthz", &body), 0); /* refused */
+    free(body);
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(tu_daemon_wait(pid, 10000), 0);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
+static bool mirror_done(void *arg)
+{
+    struct tu_env *env = arg;
+    return tu_mirror_diff(env, "acme", "users") == 0 &&
+           tu_mirror_diff(env, "acme", "groups") == 0 &&
+           tu_mirror_diff(env, "acme", "projects") == 0;
+}
+
+START_TEST(stalled_clients_do_not_hold_up_the_sync)
+{
+    struct tu_env env;
+    start(&env, NULL, NULL);
+    pid_t pid = tu_daemon_spawn(&env, NULL, NULL);
+    uint16_t port = tu_daemon_http_port(&env, 10000);
+    ck_assert_uint_ne(port, 0);
+    int stalled[8];
+    for (int i = 0; i < 8; i++) {
+        stalled[i] = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ck_assert_int_eq(connect(stalled[i], (struct sockaddr *)&a, sizeof(a)), 0);
+        const char *half = "GET /metrics HTTP/1.1\r\nHost: x\r\n";
+        ck_assert_int_eq(write(stalled[i], half, strlen(half)), (ssize_t)strlen(half));
+    }
+    ck_assert(tu_wait(mirror_done, &env, 15000));
+    char *body;
+    ck_assert_int_eq(get(port, "/healthz", &body), 200);
+    free(body);
+    for (int i = 0; i < 8; i++)
+        close(stalled[i]);
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(tu_daemon_wait(pid, 10000), 0);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
+/* check-config: a non-loopback address is allowed with a warning; a name
+ * instead of a number is an error naming the key. */
+static int check_config(struct tu_env *env, char **out)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "%s --config %s check-config 2>&1", VOMO_SYNC_BIN, env->config_path);
+    FILE *p = popen(cmd, "r");
+    struct buf b;
+    buf_init(&b, 0);
+    char line[512];
+    while (fgets(line, sizeof(line), p))
+        (void)!buf_puts(&b, line);
+    int st = pclose(p);
+    *out = b.data ? buf_steal(&b) : xstrdup("");
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(check_config_warns_about_non_loopback)
+{
+    struct tu_env env;
+    start(&env, "http.listen = 0.0.0.0:9464", NULL);
+    char *out;
+    ck_assert_int_eq(check_config(&env, &out), 0);
+    ck_assert_msg(strstr(out, "warning:") && strstr(out, "no authentication") &&
+                      strstr(out, "listen = 0.0.0.0:9464"),
+                  "%s", out);
+    free(out);
+    char *ini = tu_tenant_ini("acme", NULL);
+    tu_config(&env, "http.listen = localhost:9464", ini);
+    ck_assert_int_eq(check_config(&env, &out), 2);
+    ck_assert_msg(strstr(out, "http.listen") && strstr(out, "localhost:9464"), "%s", out);
+    free(out);
+    tu_config(&env, "http.listen = off", ini);
+    ck_assert_int_eq(check_config(&env, &out), 0);
+    ck_assert_msg(strstr(out, "[http]\nlisten = off\n") && !strstr(out, "warning"), "%s", out);
+    free(out);
+    free(ini);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
+static Suite *web_suite(void)
+{
+    Suite *s = suite_create("web");
+    TCase *tc = tcase_create("daemon");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, health_and_readiness_of_the_running_daemon);
+    tcase_add_test(tc, readyz_says_stopping_while_work_finishes);
+    tcase_add_test(tc, busy_port_exits_1_naming_the_address);
+    tcase_add_test(tc, socket_passed_by_systemd_is_used);
+    tcase_add_test(tc, sighup_moves_the_endpoint);
+    tcase_add_test(tc, stalled_clients_do_not_hold_up_the_sync);
+    tcase_add_test(tc, check_config_warns_about_non_loopback);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(web_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
