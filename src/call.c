@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "obs.h"
 #include "util.h"
 
 #define CALL_FEW_ATTEMPTS 3 /* "retry a few times, then surface" (500) */
@@ -60,6 +61,8 @@ void call_start(struct call *c)
 static void finish(struct call *c, struct call_result *r)
 {
     r->attempts = c->attempt;
+    if (!r->cancelled && r->cls != EC_NONE)
+        obs_error(c->tenant, c->resource, err_class_name(r->cls));
     c->done(c, r);
 }
 
@@ -276,8 +279,10 @@ static void on_http_done(const struct http_response *resp, void *arg)
                      resp->retry_after ? resp->retry_after : "", (long long)wait_ms);
         }
     }
-    if (!cancelled)
+    if (!cancelled) {
         account_breaker(c, cls, now);
+        obs_http_attempt(c->ctx == OP_WEBHOOK, c->tenant, c->resource, resp, wait_ms);
+    }
     if (cls == EC_NONE && c->budget)
         budget_on_success(c->budget);
     /*

@@ -15,6 +15,7 @@
 
 #include "dlqproc.h"
 #include "log.h"
+#include "obs.h"
 #include "scan.h"
 #include "store.h"
 #include "util.h"
@@ -38,6 +39,7 @@ int engine_new(uv_loop_t *loop, struct config *cfg, struct store *store, struct 
     e->loop = loop;
     e->cfg = cfg;
     e->store = store;
+    obs_open(cfg);
     int rc = http_init(&e->http, loop);
     if (rc < 0) {
         free(e);
@@ -188,6 +190,7 @@ void engine_reload(struct engine *e, struct config *cfg)
 {
     struct config *old = e->cfg;
     e->cfg = cfg;
+    obs_open(cfg); /* new tenants' series start at 0 */
     for (struct tenant *t = e->tenants, *next; t; t = next) {
         next = t->next;
         const struct tenant_cfg *tc = cfg_tenant(cfg, t->name);
@@ -320,4 +323,5 @@ void engine_free(struct engine *e)
         return;
     cfg_free(e->cfg);
     free(e);
+    obs_close();
 }

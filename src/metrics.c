@@ -18,6 +18,8 @@ struct series {
     struct series *next;  /* creation order */
     uint64_t hash;
     char *values[METRICS_MAX_LABELS];
+    char *labels_text; /* a="x",b="y": escaped once, when the series is made */
+    size_t labels_len;
     double value; /* counter or gauge; histogram: sum */
     uint64_t count;
     uint64_t *buckets; /* histogram: cumulative counts are computed when written */
@@ -60,6 +62,7 @@ static void series_free(struct series *s)
 {
     for (size_t i = 0; i < METRICS_MAX_LABELS; i++)
         free(s->values[i]);
+    free(s->labels_text);
     free(s->buckets);
     free(s);
 }
@@ -216,6 +219,24 @@ static struct series *lookup(const struct metric_family *f, const char *const *v
     return NULL;
 }
 
+static size_t metrics_escape(const char *in, char *out, size_t outlen);
+
+/* The label part of every sample of the series, escaped once. */
+static void label_text(const struct metric_family *f, struct series *s)
+{
+    size_t cap = 1, n = 0;
+    for (size_t i = 0; i < f->nlabels; i++)
+        cap += strlen(f->labels[i]) + 2 * strlen(s->values[i]) + 4;
+    s->labels_text = xmalloc(cap);
+    for (size_t i = 0; i < f->nlabels; i++) {
+        n += (size_t)snprintf(s->labels_text + n, cap - n, "%s%s=\"", i ? "," : "", f->labels[i]);
+        n += metrics_escape(s->values[i], s->labels_text + n, cap - n);
+        s->labels_text[n++] = '"';
+    }
+    s->labels_text[n] = '\0';
+    s->labels_len = n;
+}
+
 /* The series for these values, created at zero when absent; NULL when the
  * family is full. */
 static struct series *series_get(struct metric_family *f, const char *const *values)
@@ -238,6 +259,7 @@ static struct series *series_get(struct metric_family *f, const char *const *val
     }
     if (f->kind == METRIC_HISTOGRAM)
         s->buckets = xcalloc(f->nbuckets, sizeof(uint64_t));
+    label_text(f, s);
     s->hnext = f->table[h & (f->table_size - 1)];
     f->table[h & (f->table_size - 1)] = s;
     *f->tail = s;
@@ -314,6 +336,11 @@ void metrics_on_collect(struct metrics *m, metrics_collect_fn fn, void *arg)
 
 size_t metrics_escape_label(const char *in, char *out, size_t outlen)
 {
+    return metrics_escape(in, out, outlen);
+}
+
+static size_t metrics_escape(const char *in, char *out, size_t outlen)
+{
     size_t o = 0;
     for (const char *p = in; *p && o + 3 <= outlen; p++) {
         if (*p == '\\' || *p == '"') {
@@ -363,28 +390,30 @@ static void format_value(double v, char out[40])
     }
 }
 
-/* name{l1="v1",l2="v2"[,le="x"]} value\n */
+/* name{l1="v1",l2="v2"[,le="x"]} value\n, from the pre-escaped labels. */
 static int put_sample(struct buf *b, const struct metric_family *f, const struct series *s,
                       const char *suffix, const char *le, double v)
 {
-    char line[1024 + METRICS_MAX_LABELS * (2 * METRICS_MAX_VALUE + 40)];
-    size_t n = (size_t)snprintf(line, sizeof(line), "%s%s", f->name, suffix);
-    bool labels = f->nlabels > 0 || le;
-    if (labels)
-        line[n++] = '{';
-    for (size_t i = 0; i < f->nlabels; i++) {
-        n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s=\"", i ? "," : "", f->labels[i]);
-        n += metrics_escape_label(s->values[i], line + n, sizeof(line) - n);
-        line[n++] = '"';
-    }
-    if (le)
-        n += (size_t)snprintf(line + n, sizeof(line) - n, "%sle=\"%s\"", f->nlabels ? "," : "", le);
-    if (labels)
-        line[n++] = '}';
-    char val[40];
+    char val[40], tail[96];
     format_value(v, val);
-    n += (size_t)snprintf(line + n, sizeof(line) - n, " %s\n", val);
-    return buf_append(b, line, n);
+    size_t tn;
+    if (le)
+        tn = (size_t)snprintf(tail, sizeof(tail), "%sle=\"%s\"} %s\n", s->labels_len ? "," : "", le,
+                              val);
+    else
+        tn = (size_t)snprintf(tail, sizeof(tail), "%s %s\n", s->labels_len ? "}" : "", val);
+    size_t nl = strlen(f->name), sl = strlen(suffix);
+    bool open = s->labels_len || le;
+    int rc = buf_append(b, f->name, nl);
+    if (rc == 0 && sl)
+        rc = buf_append(b, suffix, sl);
+    if (rc == 0 && open)
+        rc = buf_append(b, "{", 1);
+    if (rc == 0 && s->labels_len)
+        rc = buf_append(b, s->labels_text, s->labels_len);
+    if (rc == 0)
+        rc = buf_append(b, tail, tn);
+    return rc;
 }
 
 static int put_histogram(struct buf *b, const struct metric_family *f, const struct series *s)

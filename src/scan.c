@@ -14,6 +14,7 @@
  * scan start - margin) (scan_end.c).  This file reads top-down: pages, records, group commit, then
  * the scan's start.
  */
+#include "obs.h"
 #include "scan_int.h"
 
 #include <stdlib.h>
@@ -99,6 +100,7 @@ static void page_end(struct page *pg)
     page_free(pg);
     s->open_pages--;
     s->pages_done++;
+    obs_scan_page(s->t->name, s->resource);
     scan_fill_window(s);
     if (s->open_pages == 0 &&
         (s->failed || s->aborted || s->e->stopping || s->next_page > s->last_page))

@@ -4,6 +4,7 @@
  * full scan then marks what VOMO no longer lists as deleted; finally the
  * checkpoint moves (complete scans only) and the scan is recorded.
  */
+#include "obs.h"
 #include "scan_int.h"
 
 #include <stdlib.h>
@@ -219,5 +220,14 @@ static void finish(struct scan *s, const char *status)
     st->records_skipped += s->n_skipped;
     st->records_failed += s->n_failed;
     st->records_deleted += s->n_deleted;
+    obs_scan_end(&(struct obs_scan){.tenant = s->t->name,
+                                    .resource = s->resource,
+                                    .kind = s->full ? "full" : "incremental",
+                                    .status = s->aborted ? "aborted" : status,
+                                    .seconds = (double)(clock_mono_ms() - s->started_mono) / 1e3,
+                                    .applied = s->n_applied,
+                                    .skipped = s->n_skipped,
+                                    .failed = s->n_failed,
+                                    .deleted = s->n_deleted});
     s->done(s, s->aborted ? "aborted" : status);
 }

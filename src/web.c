@@ -14,6 +14,7 @@
 #include "engine.h"
 #include "log.h"
 #include "netaddr.h"
+#include "web_int.h"
 
 static void on_healthz(const struct httpd_request *req, struct httpd_reply *rep, void *ctx)
 {
@@ -46,6 +47,8 @@ static void add_routes(struct web *w)
     int rc = httpd_route_add(w->srv, "GET", "/healthz", on_healthz, w);
     if (rc == 0)
         rc = httpd_route_add(w->srv, "GET", "/readyz", on_readyz, w);
+    if (rc == 0)
+        rc = web_metrics_routes(w);
     if (rc < 0)
         log_error("http endpoint: a route could not be added: %s", strerror(-rc));
 }

@@ -1,0 +1,58 @@
+/*
+ * obs.h - what vomo-sync counts for Prometheus: the metric families every
+ * release keeps (ARCHITECTURE.md, "The local HTTP endpoint") and the few
+ * narrow hooks that feed them from where things happen: an HTTP attempt
+ * ends (call.c), an operation fails for good (call.c), a page of a scan
+ * ends (scan.c), a scan ends (scan_end.c).  Gauges that are read rather
+ * than counted (breakers, queues, DLQ rows) are set at scrape time by
+ * web_metrics.c.
+ *
+ * Like the log, the registry is process-wide: the engine opens it with its
+ * configuration (obs_open, again on reload to pre-initialise new tenants)
+ * and closes it when freed.  Every hook is a no-op while it is closed.
+ * Labels come only from bounded sets: configured tenants, the three
+ * resources, error classes, scan kinds and statuses, HTTP statuses (one
+ * label value per status code VOMO can send, 100..599) and the five
+ * network failure names.  Counters start at 0 with the process.
+ */
+#ifndef VOMO_OBS_H
+#define VOMO_OBS_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "http.h"
+#include "metrics.h"
+
+/* Opens the registry (or re-reads the configuration when open): every
+ * labelled counter of every configured tenant/resource starts at 0. */
+void obs_open(const struct config *cfg);
+void obs_close(void);
+/* The registry, or NULL while closed. */
+struct metrics *obs_registry(void);
+/* A family of the registry by name (NULL while closed or unknown). */
+struct metric_family *obs_family(const char *name);
+
+/* The code label of an HTTP attempt: the status ("200", "503"), or
+ * "timeout", "reset", "dns", "tls", "connect" (or "error") without one. */
+const char *obs_code(long status, int curl_code, char buf[8]);
+
+/* One HTTP attempt ended (cancelled ones are not counted).  webhook: a
+ * delivery to a customer endpoint, else a VOMO request.  wait_ms: the
+ * Retry-After wait a 429 imposed (0 when none). */
+void obs_http_attempt(bool webhook, const char *tenant, const char *resource,
+                      const struct http_response *resp, int64_t wait_ms);
+/* An operation ended with an error class after its retries. */
+void obs_error(const char *tenant, const char *resource, const char *cls);
+/* One page of a scan was decided and committed. */
+void obs_scan_page(const char *tenant, const char *resource);
+
+struct obs_scan {
+    const char *tenant, *resource, *kind, *status;
+    double seconds;
+    int64_t applied, skipped, failed, deleted;
+};
+/* A scan ended (status complete, incomplete, failed or aborted). */
+void obs_scan_end(const struct obs_scan *s);
+
+#endif

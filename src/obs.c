@@ -1,0 +1,304 @@
+/*
+ * obs.c - vomo-sync's metric families and the hooks that feed them (see
+ * obs.h).  Families are registered once per process; each (re)open
+ * pre-initialises the series of every configured tenant, so an operator's
+ * increase() sees the first error instead of a series appearing from
+ * nowhere.  Series of a tenant removed by a reload stay (counters must not
+ * go back) but no new ones are made for it beyond what it already had.
+ */
+#include "obs.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "classify.h"
+#include "util.h"
+
+static struct metrics *reg;
+
+/* Seconds: from 5 ms (a local mirror) to 5 minutes (a whole backfill page
+ * sequence). */
+static const double latency_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                         0.5,   1,    2.5,   5,    10,  30};
+static const double scan_buckets[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900};
+
+/* Codes worth a zero from the start: success, VOMO's throttling and
+ * outages, and the network failures. */
+static const char *const preset_codes[] = {"200",     "429",     "500",   "502", "503", "504",
+                                           "timeout", "connect", "reset", "dns", "tls"};
+static const char *const outcomes[] = {"applied", "skipped", "failed", "deleted"};
+static const char *const kinds[] = {"incremental", "full"};
+static const char *const statuses[] = {"complete", "incomplete", "failed", "aborted"};
+
+#define C METRIC_COUNTER
+#define G METRIC_GAUGE
+#define H METRIC_HISTOGRAM
+#define TR METRIC_L("tenant", "resource", NULL)
+#define T METRIC_L("tenant", NULL)
+
+struct family_def {
+    enum metric_kind kind;
+    const char *name, *help;
+    const char *const *labels;
+    const double *buckets;
+    size_t nbuckets;
+};
+
+static const struct family_def families[] = {
+    {.kind = G,
+     .name = "vomo_sync_build_info",
+     .help = "The running version (value 1).",
+     .labels = METRIC_L("version", NULL)},
+    {.kind = G,
+     .name = "vomo_sync_process_start_time_seconds",
+     .help = "When the daemon started, Unix time."},
+    {.kind = G,
+     .name = "vomo_sync_poll_interval_seconds",
+     .help = "[poll] interval: the pause between scans."},
+    {.kind = C,
+     .name = "vomo_sync_vomo_requests_total",
+     .help = "HTTP requests to VOMO by outcome: the status, or timeout, reset, dns, tls, connect.",
+     .labels = METRIC_L("tenant", "resource", "code", NULL)},
+    {.kind = H,
+     .name = "vomo_sync_vomo_request_duration_seconds",
+     .help = "Time of one VOMO request, each attempt.",
+     .labels = T,
+     .buckets = latency_buckets,
+     .nbuckets = ARRAY_SIZE(latency_buckets)},
+    {.kind = C,
+     .name = "vomo_sync_retry_after_wait_seconds_total",
+     .help = "Seconds VOMO's 429 answers (Retry-After) told the tenant's requests to wait.",
+     .labels = T},
+    {.kind = C,
+     .name = "vomo_sync_records_total",
+     .help = "Records handled by scans: applied, skipped, failed, deleted.",
+     .labels = METRIC_L("tenant", "resource", "outcome", NULL)},
+    {.kind = C,
+     .name = "vomo_sync_errors_total",
+     .help = "Operations that failed after their retries, by error class.",
+     .labels = METRIC_L("tenant", "resource", "class", NULL)},
+    {.kind = C,
+     .name = "vomo_sync_scans_total",
+     .help = "Scans that ended, by kind and status.",
+     .labels = METRIC_L("tenant", "resource", "kind", "status", NULL)},
+    {.kind = C,
+     .name = "vomo_sync_scan_pages_total",
+     .help = "Pages of VOMO results scanned and committed.",
+     .labels = TR},
+    {.kind = H,
+     .name = "vomo_sync_scan_duration_seconds",
+     .help = "Time of one scan, first page to checkpoint.",
+     .labels = TR,
+     .buckets = scan_buckets,
+     .nbuckets = ARRAY_SIZE(scan_buckets)},
+    {.kind = G,
+     .name = "vomo_sync_last_scan_success_timestamp_seconds",
+     .help = "When the last complete scan of the resource ended, Unix time.",
+     .labels = TR},
+    {.kind = C,
+     .name = "vomo_sync_webhook_deliveries_total",
+     .help = "Deliveries to webhook destinations by outcome: the status, or a network failure.",
+     .labels = METRIC_L("tenant", "code", NULL)},
+    {.kind = H,
+     .name = "vomo_sync_webhook_delivery_duration_seconds",
+     .help = "Time of one webhook delivery attempt.",
+     .labels = T,
+     .buckets = latency_buckets,
+     .nbuckets = ARRAY_SIZE(latency_buckets)},
+    {.kind = G,
+     .name = "vomo_sync_dlq_rows",
+     .help = "Dead letters by status.",
+     .labels = METRIC_L("tenant", "status", NULL)},
+    {.kind = G,
+     .name = "vomo_sync_dlq_oldest_pending_age_seconds",
+     .help = "Age of the oldest pending dead letter (0 when none).",
+     .labels = T},
+    {.kind = G,
+     .name = "vomo_sync_holds",
+     .help = "Records held by checkpoint_mode = hold.",
+     .labels = TR},
+    {.kind = G,
+     .name = "vomo_sync_checkpoint_lag_seconds",
+     .help = "Now minus the checkpoint: how far behind VOMO the next scan starts.",
+     .labels = TR},
+    {.kind = G,
+     .name = "vomo_sync_breaker_state",
+     .help = "Circuit breakers: 1 for the current state.",
+     .labels = METRIC_L("breaker", "state", NULL)},
+    {.kind = G,
+     .name = "vomo_sync_tenant_state",
+     .help = "Tenants: 1 for the current state.",
+     .labels = METRIC_L("tenant", "state", NULL)},
+    {.kind = G,
+     .name = "vomo_sync_retry_budget_tokens",
+     .help = "Tokens left in the tenant's retry budget.",
+     .labels = T},
+    {.kind = G,
+     .name = "vomo_sync_rate_gate_wait_seconds",
+     .help = "How long the tenant's next VOMO request must wait for the rate gate.",
+     .labels = T},
+    {.kind = G,
+     .name = "vomo_sync_lane_queued_jobs",
+     .help = "Jobs waiting in a lane (vomo or destination).",
+     .labels = METRIC_L("tenant", "lane", NULL)},
+    {.kind = G,
+     .name = "vomo_sync_scans_running",
+     .help = "Scans in progress (0 or 1).",
+     .labels = TR},
+    {.kind = G,
+     .name = "vomo_sync_scan_pages_done",
+     .help = "Pages done by the scan in progress.",
+     .labels = TR},
+};
+
+static void register_all(void)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(families); i++) {
+        const struct family_def *d = &families[i];
+        (void)metrics_register(reg, d->kind, d->name, d->help, d->labels, d->buckets, d->nbuckets);
+    }
+    metrics_set(obs_family("vomo_sync_build_info"), METRIC_L(VOMO_SYNC_VERSION), 1);
+    metrics_set(obs_family("vomo_sync_process_start_time_seconds"), NULL,
+                (double)clock_wall_ms() / 1000.0);
+}
+
+static void preset_slot(const char *t, const char *r)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(preset_codes); i++)
+        metrics_touch(obs_family("vomo_sync_vomo_requests_total"), METRIC_L(t, r, preset_codes[i]));
+    for (size_t i = 0; i < ARRAY_SIZE(outcomes); i++)
+        metrics_touch(obs_family("vomo_sync_records_total"), METRIC_L(t, r, outcomes[i]));
+    for (int c = EC_NONE + 1; c < EC_COUNT; c++)
+        metrics_touch(obs_family("vomo_sync_errors_total"),
+                      METRIC_L(t, r, err_class_name((enum err_class)c)));
+    for (size_t k = 0; k < ARRAY_SIZE(kinds); k++)
+        for (size_t s = 0; s < ARRAY_SIZE(statuses); s++)
+            metrics_touch(obs_family("vomo_sync_scans_total"),
+                          METRIC_L(t, r, kinds[k], statuses[s]));
+    metrics_touch(obs_family("vomo_sync_scan_pages_total"), METRIC_L(t, r));
+    metrics_touch(obs_family("vomo_sync_scan_duration_seconds"), METRIC_L(t, r));
+}
+
+static void preset_tenant(const struct tenant_cfg *tc)
+{
+    const char *t = tc->name;
+    for (int r = 0; r < RES_COUNT; r++)
+        if (tc->resources & RES_BIT(r))
+            preset_slot(t, resource_name((enum resource)r));
+    metrics_touch(obs_family("vomo_sync_vomo_request_duration_seconds"), METRIC_L(t));
+    metrics_touch(obs_family("vomo_sync_retry_after_wait_seconds_total"), METRIC_L(t));
+    if (tc->destination == DEST_WEBHOOK) {
+        metrics_touch(obs_family("vomo_sync_webhook_deliveries_total"), METRIC_L(t, "200"));
+        metrics_touch(obs_family("vomo_sync_webhook_delivery_duration_seconds"), METRIC_L(t));
+    }
+}
+
+void obs_open(const struct config *cfg)
+{
+    if (!reg) {
+        reg = metrics_new();
+        register_all();
+    }
+    metrics_set(obs_family("vomo_sync_poll_interval_seconds"), NULL,
+                (double)cfg->poll_interval_ms / 1000.0);
+    for (size_t i = 0; i < cfg->ntenants; i++)
+        preset_tenant(&cfg->tenants[i]);
+}
+
+void obs_close(void)
+{
+    metrics_free(reg);
+    reg = NULL;
+}
+
+struct metrics *obs_registry(void)
+{
+    return reg;
+}
+
+struct metric_family *obs_family(const char *name)
+{
+    return reg ? metrics_find(reg, name) : NULL;
+}
+
+const char *obs_code(long status, int curl_code, char buf[8])
+{
+    if (status >= 100 && status <= 599) {
+        snprintf(buf, 8, "%ld", status);
+        return buf;
+    }
+    switch (curl_code) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return "timeout";
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return "dns";
+    case CURLE_COULDNT_CONNECT:
+        return "connect";
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+        return "tls";
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+        return "reset";
+    default:
+        return "error";
+    }
+}
+
+void obs_http_attempt(bool webhook, const char *tenant, const char *resource,
+                      const struct http_response *resp, int64_t wait_ms)
+{
+    if (!reg || !tenant)
+        return;
+    char buf[8];
+    const char *code = obs_code(resp->status, resp->curl_code, buf);
+    if (webhook) {
+        metrics_add(obs_family("vomo_sync_webhook_deliveries_total"), METRIC_L(tenant, code), 1);
+        metrics_observe(obs_family("vomo_sync_webhook_delivery_duration_seconds"), METRIC_L(tenant),
+                        resp->total_time_s);
+        return;
+    }
+    metrics_add(obs_family("vomo_sync_vomo_requests_total"),
+                METRIC_L(tenant, resource ? resource : "", code), 1);
+    metrics_observe(obs_family("vomo_sync_vomo_request_duration_seconds"), METRIC_L(tenant),
+                    resp->total_time_s);
+    if (wait_ms > 0)
+        metrics_add(obs_family("vomo_sync_retry_after_wait_seconds_total"), METRIC_L(tenant),
+                    (double)wait_ms / 1000.0);
+}
+
+void obs_error(const char *tenant, const char *resource, const char *cls)
+{
+    if (reg && tenant)
+        metrics_add(obs_family("vomo_sync_errors_total"),
+                    METRIC_L(tenant, resource ? resource : "", cls), 1);
+}
+
+void obs_scan_page(const char *tenant, const char *resource)
+{
+    if (reg)
+        metrics_add(obs_family("vomo_sync_scan_pages_total"), METRIC_L(tenant, resource), 1);
+}
+
+void obs_scan_end(const struct obs_scan *s)
+{
+    if (!reg)
+        return;
+    const char *t = s->tenant, *r = s->resource;
+    struct metric_family *rec = obs_family("vomo_sync_records_total");
+    metrics_add(rec, METRIC_L(t, r, "applied"), (double)s->applied);
+    metrics_add(rec, METRIC_L(t, r, "skipped"), (double)s->skipped);
+    metrics_add(rec, METRIC_L(t, r, "failed"), (double)s->failed);
+    metrics_add(rec, METRIC_L(t, r, "deleted"), (double)s->deleted);
+    metrics_add(obs_family("vomo_sync_scans_total"), METRIC_L(t, r, s->kind, s->status), 1);
+    metrics_observe(obs_family("vomo_sync_scan_duration_seconds"), METRIC_L(t, r), s->seconds);
+    if (strcmp(s->status, "complete") == 0)
+        metrics_set(obs_family("vomo_sync_last_scan_success_timestamp_seconds"), METRIC_L(t, r),
+                    (double)clock_wall_ms() / 1000.0);
+}

@@ -1,0 +1,101 @@
+/*
+ * store_scrape.c - the store's reads for the metrics endpoint (see
+ * store_scrape.h).  Prepared per scrape, like store_stats.c: a scrape
+ * comes at most every few seconds, and keeping these out of the
+ * per-record statement cache keeps that cache about records.
+ */
+#include "store_scrape.h"
+
+#include <errno.h>
+#include <stdbool.h>
+
+#include "store_priv.h"
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+    const unsigned char *v = sqlite3_column_text(st, i);
+    return v ? (const char *)v : "";
+}
+
+/* Prepares sql, binds `tenant` to ?1 when given. */
+static int prepare(struct store *s, const char *sql, const char *tenant, sqlite3_stmt **st,
+                   const char *what)
+{
+    int r = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+    if (r != SQLITE_OK)
+        return store_fail(s, r, what);
+    if (tenant)
+        store_bind_text(*st, 1, tenant);
+    return 0;
+}
+
+int store_dlq_count_rows(struct store *s,
+                         void (*fn)(void *arg, const char *tenant, const char *status,
+                                    int64_t rows),
+                         void *arg)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(s, "SELECT tenant, status, rows FROM dlq_counts", NULL, &st,
+                     "counting dead letters");
+    if (rc < 0)
+        return rc;
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW)
+        fn(arg, col(st, 0), col(st, 1), sqlite3_column_int64(st, 2));
+    sqlite3_finalize(st);
+    return r == SQLITE_DONE ? 0 : store_fail(s, r, "counting dead letters");
+}
+
+int store_dlq_oldest_pending(struct store *s, const char *tenant, char created[TS_LEN])
+{
+    sqlite3_stmt *st;
+    /* min() over the partial index dlq_pending_age_idx: one seek. */
+    int rc = prepare(s, "SELECT min(created_at) FROM dlq WHERE tenant = ?1 AND status = 'pending'",
+                     tenant, &st, "finding the oldest dead letter");
+    if (rc < 0)
+        return rc;
+    int r = sqlite3_step(st);
+    bool found = r == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
+    if (found)
+        store_col_ts(st, 0, created);
+    sqlite3_finalize(st);
+    if (r != SQLITE_ROW)
+        return store_fail(s, r, "finding the oldest dead letter");
+    return found ? 0 : -ENOENT;
+}
+
+int store_hold_counts(struct store *s,
+                      void (*fn)(void *arg, const char *tenant, const char *resource, int64_t n),
+                      void *arg)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(s, "SELECT tenant, resource, count(*) FROM holds GROUP BY tenant, resource",
+                     NULL, &st, "counting holds");
+    if (rc < 0)
+        return rc;
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW)
+        fn(arg, col(st, 0), col(st, 1), sqlite3_column_int64(st, 2));
+    sqlite3_finalize(st);
+    return r == SQLITE_DONE ? 0 : store_fail(s, r, "counting holds");
+}
+
+int store_checkpoint_each(struct store *s,
+                          void (*fn)(void *arg, const char *tenant, const char *resource,
+                                     const char *updated_after, const char *last_status,
+                                     const char *last_at),
+                          void *arg)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(s,
+                     "SELECT tenant, resource, updated_after, last_scan_status, last_scan_at "
+                     "FROM checkpoints",
+                     NULL, &st, "reading checkpoints");
+    if (rc < 0)
+        return rc;
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW)
+        fn(arg, col(st, 0), col(st, 1), col(st, 2), col(st, 3), col(st, 4));
+    sqlite3_finalize(st);
+    return r == SQLITE_DONE ? 0 : store_fail(s, r, "reading checkpoints");
+}

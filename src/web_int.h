@@ -1,0 +1,14 @@
+/*
+ * web_int.h - what the files of the HTTP endpoint share (web.c: the server
+ * and health; web_metrics.c: /metrics): each file adds its own routes.
+ * Nobody else includes it; web.h is the public face.
+ */
+#ifndef VOMO_WEB_INT_H
+#define VOMO_WEB_INT_H
+
+#include "web.h"
+
+/* GET /metrics, and the scrape-time collector over w->e. */
+int web_metrics_routes(struct web *w) WUR;
+
+#endif
