@@ -2,16 +2,25 @@
  * cli_status.c - `vomo-sync status`: what an operator asks first.  Per
  * tenant/resource: the checkpoint, the last scan, record counts and DLQ
  * counts; then the state each tenant is in and each circuit breaker, as the
- * running daemon last published them in the state database.
+ * running daemon last published them in the state database (statusdoc.c).
+ * When the daemon runs, its /status adds the live part: breaker timers,
+ * lanes, rate gates, scans in progress.
  */
 #include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "cli.h"
 #include "cli_common.h"
 #include "migrations.h"
+#include "netaddr.h"
+#include "statusdoc.h"
 #include "store.h"
 
 static const char status_usage[] =
@@ -20,76 +29,147 @@ static const char status_usage[] =
     "are read next), the last scan (when, outcome, records seen), records held\n"
     "(live/deleted) and dead letters (pending/manual_review); then each tenant's\n"
     "state (ok, auth_failed, destination_paused, ...) and each circuit breaker.\n"
-    "Tenants in the configuration appear even before their first scan.\n\n"
+    "Tenants in the configuration appear even before their first scan.  When the\n"
+    "daemon runs, the live part of its /status is added (breaker timers, lanes,\n"
+    "rate gates, scans in progress).\n\n"
     "options:\n"
     "  --json     print one JSON object {database, schema_version, resources,\n"
-    "             tenants, breakers}\n"
+    "             tenants, breakers, live}; live comes from the running daemon's\n"
+    "             /status ([http] listen) or holds {\"error\": ...} without one\n"
     "  --db FILE  use this database file instead of the configured state_db\n"
     "  --help     this text\n";
 
-/* Every (tenant, resource) known to the database or the configuration
- * (?1: a JSON array of [tenant, resource] pairs). */
-static const char resources_sql[] =
-    "WITH keys (tenant, resource) AS ("
-    "  SELECT tenant, resource FROM checkpoints UNION SELECT tenant, resource FROM scans"
-    "  UNION SELECT tenant, resource FROM records UNION SELECT tenant, resource FROM dlq"
-    "  UNION SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')"
-    "        FROM json_each(?1)) "
-    "SELECT k.tenant, k.resource, "
-    "  coalesce(c.updated_after, '" TS_EPOCH "') AS checkpoint, "
-    "  l.finished_at AS last_scan_at, l.kind AS last_scan_kind, "
-    "  l.status AS last_scan_status, l.records AS last_scan_records, "
-    "  c.last_full_scan_at, coalesce(rc.live, 0) AS live, coalesce(rc.deleted, 0) AS deleted, "
-    "  (SELECT count(*) FROM dlq d WHERE d.tenant = k.tenant AND d.resource = k.resource"
-    "   AND d.status = 'pending') AS dlq_pending, "
-    "  (SELECT count(*) FROM dlq d WHERE d.tenant = k.tenant AND d.resource = k.resource"
-    "   AND d.status = 'manual_review') AS dlq_manual_review "
-    "FROM keys k LEFT JOIN checkpoints c ON c.tenant = k.tenant AND c.resource = k.resource "
-    "LEFT JOIN last_scans l ON l.tenant = k.tenant AND l.resource = k.resource "
-    "LEFT JOIN record_counts rc ON rc.tenant = k.tenant AND rc.resource = k.resource "
-    "ORDER BY k.tenant, k.resource";
-
-static char *configured_pairs(const struct config *cfg)
+/* Asks the running daemon for the live section of its /status; any
+ * failure becomes {"error": "..."} (the daemon may simply not run). */
+static size_t collect(char *p, size_t size, size_t n, void *arg)
 {
-    cJSON *arr = cJSON_CreateArray();
-    for (size_t i = 0; cfg && i < cfg->ntenants; i++)
-        for (int r = 0; r < RES_COUNT; r++) {
-            if (!(cfg->tenants[i].resources & RES_BIT(r)))
-                continue;
-            cJSON *pair = cJSON_CreateArray();
-            cJSON_AddItemToArray(pair, cJSON_CreateString(cfg->tenants[i].name));
-            cJSON_AddItemToArray(pair, cJSON_CreateString(resource_name((enum resource)r)));
-            cJSON_AddItemToArray(arr, pair);
-        }
-    char *s = cJSON_PrintUnformatted(arr);
-    cJSON_Delete(arr);
-    return s;
+    return buf_append(arg, p, size * n) < 0 ? 0 : size * n;
 }
 
-struct status_data {
-    cJSON *resources, *tenants, *breakers;
-};
-
-static int load(struct store *s, const struct config *cfg, struct status_data *d)
+static cJSON *live_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
+static cJSON *live_error(const char *fmt, ...)
 {
-    char *pairs = configured_pairs(cfg);
-    const char *params[] = {pairs};
-    int rc = cli_query(s, resources_sql, params, 1, &d->resources);
-    cJSON_free(pairs);
-    if (rc == 0)
-        rc = cli_query(s,
-                       "SELECT tenant, status, reason, updated_at FROM tenant_state "
-                       "ORDER BY tenant",
-                       NULL, 0, &d->tenants);
-    if (rc == 0)
-        rc = cli_query(s,
-                       "SELECT name, state, failures, reason, opened_at, updated_at "
-                       "FROM breakers ORDER BY name",
-                       NULL, 0, &d->breakers);
-    return rc;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", msg);
+    return o;
 }
 
-static void print_text(const char *path, const struct status_data *d)
+static bool same_file(const char *a, const char *b)
+{
+    char ra[PATH_MAX], rb[PATH_MAX];
+    if (!realpath(a, ra) || !realpath(b, rb))
+        return strcmp(a, b) == 0;
+    return strcmp(ra, rb) == 0;
+}
+
+static cJSON *fetch_live(const struct config *cfg, const char *db_path)
+{
+    const char *listen = cfg && cfg->http_listen ? cfg->http_listen : "off";
+    struct netaddr a;
+    const char *why;
+    if (strcmp(listen, "off") == 0 || netaddr_parse(listen, &a, &why) < 0 || !netaddr_port(&a))
+        return live_error("no live figures: the daemon's HTTP endpoint is not known ([http] "
+                          "listen = %s)",
+                          listen);
+    char url[128];
+    snprintf(url, sizeof(url), "http://%s/status", listen);
+    struct buf b;
+    buf_init(&b, 16 * 1024 * 1024);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    cJSON *doc = rc == CURLE_OK && status == 200 && b.data ? cJSON_Parse(b.data) : NULL;
+    buf_free(&b);
+    /* Another daemon (another state database) may own the port. */
+    const cJSON *db = cJSON_GetObjectItem(doc, "database");
+    if (doc && (!cJSON_IsString(db) || !same_file(db->valuestring, db_path))) {
+        cJSON *e = live_error("no live figures: the daemon at %s serves another state database "
+                              "(%s)",
+                              listen, cJSON_IsString(db) ? db->valuestring : "?");
+        cJSON_Delete(doc);
+        return e;
+    }
+    cJSON *live = doc ? cJSON_DetachItemFromObject(doc, "live") : NULL;
+    cJSON_Delete(doc);
+    if (!live)
+        return live_error("no live figures: no daemon answers at %s (%s); the figures above are "
+                          "from the state database",
+                          listen, rc != CURLE_OK ? curl_easy_strerror(rc) : "not a status page");
+    return live;
+}
+
+/* A section of the document as a table, or the error it holds. */
+static void print_section(const char *title, const cJSON *rows, const char *const *cols,
+                          size_t ncols, const char *none)
+{
+    printf("\n%s:\n", title);
+    const char *err = statusdoc_section_error(rows);
+    if (err)
+        printf("  error: %s\n", err);
+    else if (cJSON_GetArraySize(rows) == 0)
+        printf("  %s\n", none);
+    else
+        cli_table(stdout, rows, cols, ncols);
+}
+
+static double num(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static const char *str(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "-";
+}
+
+static void print_live(const cJSON *live)
+{
+    const char *err = statusdoc_section_error(live);
+    if (err) {
+        printf("\nlive: %s\n", err);
+        return;
+    }
+    printf("\nlive (the running daemon at %s, %s):\n", str(live, "http"), str(live, "phase"));
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(live, "breakers"))
+    {
+        printf("  breaker %-24s %-9s failures %.0f", str(it, "name"), str(it, "state"),
+               num(it, "failures"));
+        if (cJSON_GetObjectItem(it, "probe_in_ms"))
+            printf(", probe in %.0f ms", num(it, "probe_in_ms"));
+        printf("\n");
+    }
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(live, "scans"))
+        printf("  scan %s/%s: page %.0f of %.0f, %.0f records, %.1f s\n", str(it, "tenant"),
+               str(it, "resource"), num(it, "pages_done"), num(it, "last_page"), num(it, "records"),
+               num(it, "running_ms") / 1000.0);
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(live, "tenants"))
+    {
+        const cJSON *lane = cJSON_GetObjectItem(it, "vomo_lane");
+        printf("  tenant %s: %s, retry budget %.0f, rate gate wait %.0f ms, VOMO lane %.0f queued "
+               "/ %.0f in flight\n",
+               str(it, "tenant"), str(it, "state"), num(it, "retry_budget_tokens"),
+               num(it, "rate_gate_wait_ms"), num(lane, "queued"), num(lane, "in_flight"));
+    }
+    const cJSON *dlq = cJSON_GetObjectItem(live, "dlq");
+    printf("  DLQ processor: %.0f pending, %.0f for review\n", num(dlq, "pending"),
+           num(dlq, "manual_review"));
+}
+
+static void print_text(const char *path, const cJSON *doc)
 {
     static const char *const rcols[] = {
         "tenant",           "resource",          "checkpoint", "last_scan_at",
@@ -98,54 +178,32 @@ static void print_text(const char *path, const struct status_data *d)
     static const char *const tcols[] = {"tenant", "status", "reason", "updated_at"};
     static const char *const bcols[] = {"name",   "state",     "failures",
                                         "reason", "opened_at", "updated_at"};
-    printf("state database %s (schema version %d)\n\nresources:\n", path, migrations_count);
-    if (cJSON_GetArraySize(d->resources) == 0)
-        printf("  none yet (no configured tenant has been scanned)\n");
-    else
-        cli_table(stdout, d->resources, rcols, ARRAY_SIZE(rcols));
-    printf("\ntenants:\n");
-    if (cJSON_GetArraySize(d->tenants) == 0)
-        printf("  no state published yet (the daemon has not run)\n");
-    else
-        cli_table(stdout, d->tenants, tcols, ARRAY_SIZE(tcols));
-    printf("\nbreakers:\n");
-    if (cJSON_GetArraySize(d->breakers) == 0)
-        printf("  none recorded (all closed)\n");
-    else
-        cli_table(stdout, d->breakers, bcols, ARRAY_SIZE(bcols));
-}
-
-static void print_json(const char *path, struct status_data *d)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "database", path);
-    cJSON_AddNumberToObject(o, "schema_version", migrations_count);
-    cJSON_AddItemToObject(o, "resources", d->resources);
-    cJSON_AddItemToObject(o, "tenants", d->tenants);
-    cJSON_AddItemToObject(o, "breakers", d->breakers);
-    d->resources = d->tenants = d->breakers = NULL;
-    cli_print_json(stdout, o);
-    cJSON_Delete(o);
+    printf("state database %s (schema version %d)\n", path, migrations_count);
+    print_section("resources", cJSON_GetObjectItem(doc, "resources"), rcols, ARRAY_SIZE(rcols),
+                  "none yet (no configured tenant has been scanned)");
+    print_section("tenants", cJSON_GetObjectItem(doc, "tenants"), tcols, ARRAY_SIZE(tcols),
+                  "no state published yet (the daemon has not run)");
+    print_section("breakers", cJSON_GetObjectItem(doc, "breakers"), bcols, ARRAY_SIZE(bcols),
+                  "none recorded (all closed)");
+    print_live(cJSON_GetObjectItem(doc, "live"));
 }
 
 static int run_status(const char *path, const struct config *cfg, int json)
 {
     struct store *s = NULL;
-    struct status_data d = {0};
     int rc = cli_open(path, &s);
     if (rc != 0)
         return rc;
-    if (load(s, cfg, &d) < 0)
-        rc = EXIT_RUNTIME;
-    else if (json)
-        print_json(path, &d);
+    bool failed = false;
+    cJSON *doc = statusdoc_build(s, path, cfg, &failed);
+    cJSON_AddItemToObject(doc, "live", fetch_live(cfg, path));
+    if (json)
+        cli_print_json(stdout, doc);
     else
-        print_text(path, &d);
-    cJSON_Delete(d.resources);
-    cJSON_Delete(d.tenants);
-    cJSON_Delete(d.breakers);
+        print_text(path, doc);
+    cJSON_Delete(doc);
     store_close(s);
-    return rc;
+    return failed ? EXIT_RUNTIME : rc;
 }
 
 int cmd_status(int argc, char **argv, const char *config_path)

@@ -49,6 +49,8 @@ static void add_routes(struct web *w)
         rc = httpd_route_add(w->srv, "GET", "/readyz", on_readyz, w);
     if (rc == 0)
         rc = web_metrics_routes(w);
+    if (rc == 0)
+        rc = web_status_routes(w);
     if (rc < 0)
         log_error("http endpoint: a route could not be added: %s", strerror(-rc));
 }

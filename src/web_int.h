@@ -1,6 +1,6 @@
 /*
  * web_int.h - what the files of the HTTP endpoint share (web.c: the server
- * and health; web_metrics.c: /metrics): each file adds its own routes.
+ * and health; web_metrics.c: /metrics; web_status.c: /status): each file adds its own routes.
  * Nobody else includes it; web.h is the public face.
  */
 #ifndef VOMO_WEB_INT_H
@@ -10,5 +10,7 @@
 
 /* GET /metrics, and the scrape-time collector over w->e. */
 int web_metrics_routes(struct web *w) WUR;
+/* GET /status (web_status.c). */
+int web_status_routes(struct web *w) WUR;
 
 #endif

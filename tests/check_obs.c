@@ -9,6 +9,7 @@
  * about a scrape of a daemon that synced, failed and dead-lettered.
  */
 #include <check.h>
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "obs.h"
+#include "statusdoc.h"
 #include "testutil.h"
 #include "web.h"
 
@@ -310,8 +312,20 @@ START_TEST(scrape_during_a_backfill)
             value_of(m, SERIES("vomo_sync_scans_running", "tenant=\"acme\",resource=\"users\""));
         double pages =
             value_of(m, SERIES("vomo_sync_scan_pages_total", "tenant=\"acme\",resource=\"users\""));
-        if (running == 1)
+        if (running == 1 && !b.seen_running) {
             b.seen_running = true;
+            /* /status shows the same scan in progress, with its pages. */
+            char *st = get_path(&r, "/status");
+            cJSON *doc = cJSON_Parse(st);
+            const cJSON *scan = cJSON_GetArrayItem(
+                cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "live"), "scans"), 0);
+            ck_assert_msg(scan, "no scan in progress in /status: %s", st);
+            ck_assert_str_eq(cJSON_GetObjectItem(scan, "resource")->valuestring, "users");
+            ck_assert(cJSON_GetObjectItem(scan, "pages_done")->valuedouble >= 0);
+            ck_assert(cJSON_GetObjectItem(scan, "running_ms")->valuedouble >= 0);
+            cJSON_Delete(doc);
+            free(st);
+        }
         if (pages < b.last_pages)
             b.monotonic = false;
         b.last_pages = pages;
@@ -432,6 +446,39 @@ START_TEST(dlq_counts_stay_exact)
 }
 END_TEST
 
+/* One failing part of the status document (a view that cannot be read)
+ * is an error in its own section; the others are still there. */
+START_TEST(status_sections_fail_alone)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    struct store *s;
+    ck_assert_int_eq(store_open(env.db_path, &s), 0);
+    ck_assert_int_eq(store_migrate(s, NULL, NULL), 0);
+    ck_assert_int_eq(store_tenant_state_set(s, "acme", "ok", NULL, "2026-01-01T00:00:00.000Z"), 0);
+    bool failed = true;
+    cJSON *doc = statusdoc_build(s, env.db_path, NULL, &failed);
+    ck_assert(!failed);
+    ck_assert(cJSON_IsArray(cJSON_GetObjectItem(doc, "resources")));
+    cJSON_Delete(doc);
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(env.db_path, &db), SQLITE_OK);
+    exec(db, "DROP VIEW record_counts");
+    sqlite3_close(db);
+    doc = statusdoc_build(s, env.db_path, NULL, &failed);
+    ck_assert(failed);
+    const char *err = statusdoc_section_error(cJSON_GetObjectItem(doc, "resources"));
+    ck_assert_msg(err && strstr(err, "record_counts"), "%s", err ? err : "(none)");
+    const cJSON *tenants = cJSON_GetObjectItem(doc, "tenants");
+    ck_assert(cJSON_IsArray(tenants) && cJSON_GetArraySize(tenants) == 1);
+    ck_assert(cJSON_IsArray(cJSON_GetObjectItem(doc, "breakers")));
+    ck_assert_ptr_null(statusdoc_section_error(tenants));
+    cJSON_Delete(doc);
+    store_close(s);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 static Suite *obs_suite(void)
 {
     Suite *s = suite_create("obs");
@@ -441,6 +488,7 @@ static Suite *obs_suite(void)
     tcase_add_test(tc, scrape_during_a_backfill);
     tcase_add_test(tc, promtool_finds_nothing);
     tcase_add_test(tc, dlq_counts_stay_exact);
+    tcase_add_test(tc, status_sections_fail_alone);
     suite_add_tcase(s, tc);
     return s;
 }

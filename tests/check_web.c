@@ -9,6 +9,8 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -290,6 +292,121 @@ START_TEST(check_config_warns_about_non_loopback)
 }
 END_TEST
 
+/* Runs `vomo-sync --config CFG status ARGS` and returns its stdout. */
+static int run_status(struct tu_env *env, const char *args, char **out)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "%s --config %s status %s 2>/dev/null", VOMO_SYNC_BIN,
+             env->config_path, args);
+    FILE *p = popen(cmd, "r");
+    struct buf b;
+    buf_init(&b, 0);
+    char line[1024];
+    while (fgets(line, sizeof(line), p))
+        (void)!buf_puts(&b, line);
+    int st = pclose(p);
+    *out = b.data ? buf_steal(&b) : xstrdup("");
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+START_TEST(status_page_and_the_cli_live_part)
+{
+    uint16_t port;
+    close(listen_any(&port));
+    char ov[160];
+    snprintf(ov, sizeof(ov), "daemon.log_level = info\nhttp.listen = 127.0.0.1:%u", port);
+    struct tu_env env;
+    start(&env, ov, NULL);
+    pid_t pid = tu_daemon_spawn(&env, NULL, NULL);
+    ck_assert_uint_eq(tu_daemon_http_port(&env, 10000), port);
+    ck_assert(tu_wait(mirror_done, &env, 15000));
+    char *body;
+    ck_assert_int_eq(get(port, "/status", &body), 200);
+    cJSON *doc = cJSON_Parse(body);
+    ck_assert_msg(doc, "not JSON: %s", body);
+    ck_assert_str_eq(jstr(doc, "database"), env.db_path);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "resources")), 3);
+    ck_assert(cJSON_IsArray(cJSON_GetObjectItem(doc, "tenants")));
+    const cJSON *live = cJSON_GetObjectItem(doc, "live");
+    ck_assert_str_eq(jstr(live, "phase"), "ready");
+    const cJSON *t = cJSON_GetArrayItem(cJSON_GetObjectItem(live, "tenants"), 0);
+    ck_assert_str_eq(jstr(t, "tenant"), "acme");
+    ck_assert_str_eq(jstr(t, "state"), "ok");
+    ck_assert_ptr_nonnull(cJSON_GetObjectItem(t, "vomo_lane"));
+    const cJSON *b = cJSON_GetArrayItem(cJSON_GetObjectItem(live, "breakers"), 0);
+    ck_assert_str_eq(jstr(b, "name"), "vomo");
+    cJSON_Delete(doc);
+    free(body);
+
+    /* The CLI adds the live part from the running daemon. */
+    char *out;
+    ck_assert_int_eq(run_status(&env, "--json", &out), 0);
+    doc = cJSON_Parse(out);
+    ck_assert_msg(doc, "not JSON: %s", out);
+    live = cJSON_GetObjectItem(doc, "live");
+    ck_assert_msg(live && !cJSON_GetObjectItem(live, "error"), "%s", out);
+    ck_assert_str_eq(jstr(live, "phase"), "ready");
+    cJSON_Delete(doc);
+    free(out);
+    ck_assert_int_eq(run_status(&env, "", &out), 0);
+    char want[96];
+    snprintf(want, sizeof(want), "live (the running daemon at 127.0.0.1:%u, ready):", port);
+    ck_assert_msg(strstr(out, want) && strstr(out, "breaker vomo"), "%s", out);
+    free(out);
+
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(tu_daemon_wait(pid, 10000), 0);
+    /* Without the daemon: the database part, and why there is no live part. */
+    ck_assert_int_eq(run_status(&env, "--json", &out), 0);
+    doc = cJSON_Parse(out);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "resources")), 3);
+    ck_assert_msg(strstr(jstr(cJSON_GetObjectItem(doc, "live"), "error"), "no daemon answers"),
+                  "%s", out);
+    cJSON_Delete(doc);
+    free(out);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
+START_TEST(a_failing_status_section_is_not_a_500)
+{
+    struct tu_env env;
+    start(&env, NULL, NULL);
+    pid_t pid = tu_daemon_spawn(&env, NULL, NULL);
+    uint16_t port = tu_daemon_http_port(&env, 10000);
+    ck_assert_uint_ne(port, 0);
+    ck_assert(tu_wait(mirror_done, &env, 15000));
+    /* An operator's mistake: a view the resources section reads is gone. */
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(env.db_path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    ck_assert_int_eq(sqlite3_exec(db, "DROP VIEW record_counts", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    char *body;
+    ck_assert_int_eq(get(port, "/status", &body), 200);
+    cJSON *doc = cJSON_Parse(body);
+    ck_assert_msg(doc, "%s", body);
+    ck_assert_msg(strstr(jstr(cJSON_GetObjectItem(doc, "resources"), "error"), "record_counts"),
+                  "%s", body);
+    ck_assert(cJSON_IsArray(cJSON_GetObjectItem(doc, "tenants")));
+    ck_assert(cJSON_IsArray(cJSON_GetObjectItem(doc, "breakers")));
+    ck_assert_str_eq(jstr(cJSON_GetObjectItem(doc, "live"), "phase"), "ready");
+    cJSON_Delete(doc);
+    free(body);
+    ck_assert_int_eq(get(port, "/metrics", &body), 200); /* metrics do not read that view */
+    free(body);
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(tu_daemon_wait(pid, 10000), 0);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 static Suite *web_suite(void)
 {
     Suite *s = suite_create("web");
@@ -302,6 +419,8 @@ static Suite *web_suite(void)
     tcase_add_test(tc, sighup_moves_the_endpoint);
     tcase_add_test(tc, stalled_clients_do_not_hold_up_the_sync);
     tcase_add_test(tc, check_config_warns_about_non_loopback);
+    tcase_add_test(tc, status_page_and_the_cli_live_part);
+    tcase_add_test(tc, a_failing_status_section_is_not_a_500);
     suite_add_tcase(s, tc);
     return s;
 }

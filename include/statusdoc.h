@@ -1,0 +1,29 @@
+/*
+ * statusdoc.h - the status document of `vomo-sync status --json` and of
+ * GET /status: per tenant/resource the checkpoint, last scan, records and
+ * dead letters; each tenant's state; each circuit breaker, as the state
+ * database holds them.  Each section is computed on its own: one that
+ * fails (a query that cannot run) becomes {"error": "..."} in its place and
+ * the others are still there.
+ *
+ * Ownership: statusdoc_build() returns a new cJSON object the caller frees
+ * with cJSON_Delete(); the store and configuration are only read.
+ */
+#ifndef VOMO_STATUSDOC_H
+#define VOMO_STATUSDOC_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "store.h"
+
+/* {database, schema_version, resources, tenants, breakers}.  *failed (may
+ * be NULL) tells whether a section holds an error.  cfg may be NULL; its
+ * tenants appear even before their first scan. */
+cJSON *statusdoc_build(struct store *s, const char *db_path, const struct config *cfg,
+                       bool *failed);
+/* The error message of a section that failed, or NULL when it is data. */
+const char *statusdoc_section_error(const cJSON *section);
+
+#endif
