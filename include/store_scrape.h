@@ -16,8 +16,11 @@ int store_dlq_count_rows(struct store *s,
                          void (*fn)(void *arg, const char *tenant, const char *status,
                                     int64_t rows),
                          void *arg) WUR;
-/* created_at of the tenant's oldest pending dead letter; -ENOENT when none. */
-int store_dlq_oldest_pending(struct store *s, const char *tenant, char created[TS_LEN]) WUR;
+/* For each of the n tenants: created_at of its oldest pending dead letter,
+ * or "" when it has none (one statement, one index seek per tenant). */
+int store_dlq_oldest_pending(struct store *s, const char *const *tenants, size_t n,
+                             void (*fn)(void *arg, const char *tenant, const char *created),
+                             void *arg) WUR;
 /* Held records per (tenant, resource). */
 int store_hold_counts(struct store *s,
                       void (*fn)(void *arg, const char *tenant, const char *resource, int64_t n),

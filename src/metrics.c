@@ -32,6 +32,7 @@ struct metric_family {
     char *labels[METRICS_MAX_LABELS];
     size_t nlabels;
     double bounds[METRICS_MAX_BUCKETS];
+    char bound_text[METRICS_MAX_BUCKETS][40]; /* le values, formatted once */
     size_t nbuckets;
     struct series **table;
     size_t table_size, nseries;
@@ -49,6 +50,8 @@ struct metrics {
     struct metric_family *families, **tail;
     struct collector *collectors, **ctail;
 };
+
+static size_t format_value(double v, char out[40]);
 
 struct metrics *metrics_new(void)
 {
@@ -160,6 +163,8 @@ struct metric_family *metrics_register(struct metrics *m, enum metric_kind kind,
     f->nbuckets = nbuckets;
     if (nbuckets)
         memcpy(f->bounds, buckets, nbuckets * sizeof(double));
+    for (size_t i = 0; i < nbuckets; i++)
+        (void)format_value(buckets[i], f->bound_text[i]);
     f->table_size = 64;
     f->table = xcalloc(f->table_size, sizeof(*f->table));
     f->tail = &f->head;
@@ -373,47 +378,76 @@ static int put_help(struct buf *b, const char *help)
     return rc;
 }
 
-/* Integers print as integers; other values with as many digits as it
- * takes to read the same double back. */
-static void format_value(double v, char out[40])
+/* Decimal digits of v into out (no terminator); returns their count. */
+static size_t put_u64(uint64_t v, char *out)
 {
-    if (isnan(v)) {
-        snprintf(out, 40, "NaN");
-    } else if (isinf(v)) {
-        snprintf(out, 40, v > 0 ? "+Inf" : "-Inf");
-    } else if (v == floor(v) && fabs(v) < 1e15) {
-        snprintf(out, 40, "%.0f", v);
-    } else {
-        snprintf(out, 40, "%.15g", v);
-        if (strtod(out, NULL) != v)
-            snprintf(out, 40, "%.17g", v);
-    }
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
 }
 
-/* name{l1="v1",l2="v2"[,le="x"]} value\n, from the pre-escaped labels. */
+/* Integers print as integers (without printf: most samples are counters
+ * and a scrape writes thousands of them); other values with as many
+ * digits as it takes to read the same double back.  Returns the length. */
+static size_t format_value(double v, char out[40])
+{
+    if (isnan(v))
+        return (size_t)snprintf(out, 40, "NaN");
+    if (isinf(v))
+        return (size_t)snprintf(out, 40, v > 0 ? "+Inf" : "-Inf");
+    if (v == floor(v) && fabs(v) < 1e15) {
+        size_t n = 0;
+        if (v < 0)
+            out[n++] = '-';
+        n += put_u64((uint64_t)fabs(v), out + n);
+        out[n] = '\0';
+        return n;
+    }
+    int n = snprintf(out, 40, "%.15g", v);
+    if (strtod(out, NULL) != v)
+        n = snprintf(out, 40, "%.17g", v);
+    return (size_t)n;
+}
+
+/* name{l1="v1",l2="v2"[,le="x"]} value\n, from the pre-escaped labels,
+ * assembled in one piece and appended once. */
 static int put_sample(struct buf *b, const struct metric_family *f, const struct series *s,
                       const char *suffix, const char *le, double v)
 {
-    char val[40], tail[96];
-    format_value(v, val);
-    size_t tn;
-    if (le)
-        tn = (size_t)snprintf(tail, sizeof(tail), "%sle=\"%s\"} %s\n", s->labels_len ? "," : "", le,
-                              val);
-    else
-        tn = (size_t)snprintf(tail, sizeof(tail), "%s %s\n", s->labels_len ? "}" : "", val);
-    size_t nl = strlen(f->name), sl = strlen(suffix);
-    bool open = s->labels_len || le;
-    int rc = buf_append(b, f->name, nl);
-    if (rc == 0 && sl)
-        rc = buf_append(b, suffix, sl);
-    if (rc == 0 && open)
-        rc = buf_append(b, "{", 1);
-    if (rc == 0 && s->labels_len)
-        rc = buf_append(b, s->labels_text, s->labels_len);
-    if (rc == 0)
-        rc = buf_append(b, tail, tn);
-    return rc;
+    char line[2048];
+    size_t nl = strlen(f->name), sl = strlen(suffix), ll = le ? strlen(le) : 0;
+    if (nl + sl + s->labels_len + ll + 64 > sizeof(line))
+        return -E2BIG;
+    size_t n = 0;
+    memcpy(line + n, f->name, nl);
+    n += nl;
+    memcpy(line + n, suffix, sl);
+    n += sl;
+    if (s->labels_len || le)
+        line[n++] = '{';
+    memcpy(line + n, s->labels_text, s->labels_len);
+    n += s->labels_len;
+    if (le) {
+        if (s->labels_len)
+            line[n++] = ',';
+        memcpy(line + n, "le=\"", 4);
+        n += 4;
+        memcpy(line + n, le, ll);
+        n += ll;
+        line[n++] = '"';
+    }
+    if (s->labels_len || le)
+        line[n++] = '}';
+    line[n++] = ' ';
+    n += format_value(v, line + n);
+    line[n++] = '\n';
+    return buf_append(b, line, n);
 }
 
 static int put_histogram(struct buf *b, const struct metric_family *f, const struct series *s)
@@ -421,10 +455,8 @@ static int put_histogram(struct buf *b, const struct metric_family *f, const str
     uint64_t cum = 0;
     int rc = 0;
     for (size_t i = 0; i < f->nbuckets && rc == 0; i++) {
-        char le[40];
         cum += s->buckets[i];
-        format_value(f->bounds[i], le);
-        rc = put_sample(b, f, s, "_bucket", le, (double)cum);
+        rc = put_sample(b, f, s, "_bucket", f->bound_text[i], (double)cum);
     }
     if (rc == 0)
         rc = put_sample(b, f, s, "_bucket", "+Inf", (double)s->count);

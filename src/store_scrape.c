@@ -7,7 +7,6 @@
 #include "store_scrape.h"
 
 #include <errno.h>
-#include <stdbool.h>
 
 #include "store_priv.h"
 
@@ -46,22 +45,32 @@ int store_dlq_count_rows(struct store *s,
     return r == SQLITE_DONE ? 0 : store_fail(s, r, "counting dead letters");
 }
 
-int store_dlq_oldest_pending(struct store *s, const char *tenant, char created[TS_LEN])
+int store_dlq_oldest_pending(struct store *s, const char *const *tenants, size_t n,
+                             void (*fn)(void *arg, const char *tenant, const char *created),
+                             void *arg)
 {
     sqlite3_stmt *st;
-    /* min() over the partial index dlq_pending_age_idx: one seek. */
-    int rc = prepare(s, "SELECT min(created_at) FROM dlq WHERE tenant = ?1 AND status = 'pending'",
-                     tenant, &st, "finding the oldest dead letter");
+    /* The first entry of the partial index dlq_pending_age_idx: one seek.
+     * INDEXED BY: were the index missing, this fails loudly instead of
+     * silently counting through a large DLQ. */
+    int rc = prepare(s,
+                     "SELECT created_at FROM dlq INDEXED BY dlq_pending_age_idx "
+                     "WHERE tenant = ?1 AND status = 'pending' ORDER BY created_at LIMIT 1",
+                     NULL, &st, "finding the oldest dead letter");
     if (rc < 0)
         return rc;
-    int r = sqlite3_step(st);
-    bool found = r == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
-    if (found)
-        store_col_ts(st, 0, created);
+    int r = SQLITE_DONE;
+    for (size_t i = 0; i < n; i++) {
+        store_bind_text(st, 1, tenants[i]);
+        r = sqlite3_step(st);
+        if (r != SQLITE_ROW && r != SQLITE_DONE)
+            break;
+        fn(arg, tenants[i], r == SQLITE_ROW ? col(st, 0) : "");
+        sqlite3_reset(st);
+        r = SQLITE_DONE;
+    }
     sqlite3_finalize(st);
-    if (r != SQLITE_ROW)
-        return store_fail(s, r, "finding the oldest dead letter");
-    return found ? 0 : -ENOENT;
+    return r == SQLITE_DONE ? 0 : store_fail(s, r, "finding the oldest dead letter");
 }
 
 int store_hold_counts(struct store *s,

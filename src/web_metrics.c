@@ -110,24 +110,32 @@ static void on_checkpoint(void *arg, const char *tenant, const char *resource,
         metrics_set(ok, METRIC_L(tenant, resource), (double)ms / 1000.0);
 }
 
+static void on_oldest(void *arg, const char *tenant, const char *created)
+{
+    const int64_t *now = arg;
+    int64_t ms;
+    double age = 0;
+    if (created[0] && ts_parse(created, &ms) == 0 && *now > ms)
+        age = (double)(*now - ms) / 1000.0;
+    metrics_set(obs_family("vomo_sync_dlq_oldest_pending_age_seconds"), METRIC_L(tenant), age);
+}
+
 /* The database part: each read on its own, a failing one logged. */
 static void store_gauges(struct engine *e, int64_t now)
 {
     struct store *st = e->store;
-    if (store_dlq_count_rows(st, on_dlq_rows, NULL) < 0 ||
-        store_hold_counts(st, on_holds, NULL) < 0 ||
-        store_checkpoint_each(st, on_checkpoint, &now) < 0)
+    if (store_dlq_count_rows(st, on_dlq_rows, NULL) < 0)
         log_warn("metrics: %s", store_errmsg(st));
-    struct metric_family *age = obs_family("vomo_sync_dlq_oldest_pending_age_seconds");
-    for (const struct tenant *t = e->tenants; t; t = t->next) {
-        char created[TS_LEN];
-        int64_t ms;
-        int rc = store_dlq_oldest_pending(st, t->name, created);
-        if (rc == 0 && ts_parse(created, &ms) == 0)
-            metrics_set(age, METRIC_L(t->name), now > ms ? (double)(now - ms) / 1000.0 : 0);
-        else if (rc == -ENOENT)
-            metrics_set(age, METRIC_L(t->name), 0);
-    }
+    if (store_hold_counts(st, on_holds, NULL) < 0)
+        log_warn("metrics: %s", store_errmsg(st));
+    if (store_checkpoint_each(st, on_checkpoint, &now) < 0)
+        log_warn("metrics: %s", store_errmsg(st));
+    const char *names[512];
+    size_t n = 0;
+    for (const struct tenant *t = e->tenants; t && n < ARRAY_SIZE(names); t = t->next)
+        names[n++] = t->name;
+    if (store_dlq_oldest_pending(st, names, n, on_oldest, &now) < 0)
+        log_warn("metrics: %s", store_errmsg(st));
 }
 
 static void collect(struct metrics *m, void *arg)
