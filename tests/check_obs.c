@@ -191,6 +191,42 @@ static void scripted_run(struct rig *r)
     ck_assert(tu_run_until(&r->te, dlq_has, r, 10000));
 }
 
+/* Every metric the shipped Grafana dashboard queries is in the scrape. */
+static void check_dashboard(const char *scrape_text)
+{
+    char *json;
+    size_t len;
+    ck_assert_int_eq(
+        read_whole_file(SOURCE_ROOT "/contrib/grafana/vomo-sync.json", 1 << 20, &json, &len), 0);
+    cJSON *dash = cJSON_Parse(json);
+    ck_assert_msg(dash, "contrib/grafana/vomo-sync.json is not JSON");
+    int exprs = 0;
+    const cJSON *panel;
+    cJSON_ArrayForEach(panel, cJSON_GetObjectItem(dash, "panels"))
+    {
+        const cJSON *t;
+        cJSON_ArrayForEach(t, cJSON_GetObjectItem(panel, "targets"))
+        {
+            const char *e = cJSON_GetObjectItem(t, "expr")->valuestring;
+            exprs++;
+            for (const char *p = strstr(e, "vomo_sync_"); p; p = strstr(p + 1, "vomo_sync_")) {
+                char name[128], type[160];
+                size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
+                snprintf(name, sizeof(name), "%.*s", (int)n, p);
+                char *b = strstr(name, "_bucket");
+                if (b && b[7] == '\0')
+                    *b = '\0';
+                snprintf(type, sizeof(type), "# TYPE %s ", name);
+                ck_assert_msg(strstr(scrape_text, type), "the dashboard queries %s: not scraped",
+                              name);
+            }
+        }
+    }
+    ck_assert_int_ge(exprs, 10);
+    cJSON_Delete(dash);
+    free(json);
+}
+
 START_TEST(counters_follow_a_scripted_run)
 {
     struct rig r;
@@ -267,6 +303,7 @@ START_TEST(counters_follow_a_scripted_run)
     ck_assert(value_of(m, SERIES("vomo_sync_retry_budget_tokens", "tenant=\"acme\"")) > 0);
     ck_assert(
         value_of(m, SERIES("vomo_sync_scans_running", "tenant=\"acme\",resource=\"users\"")) == 0);
+    check_dashboard(m);
     /* A second scrape sees the same counters: reading moves nothing. */
     char *again = scrape(&r);
     ck_assert(value_of(again, SERIES("vomo_sync_vomo_requests_total",
