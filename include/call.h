@@ -31,6 +31,9 @@ struct call_result {
     long status;
     int attempts;
     bool cancelled;
+    /* Writes: whether any attempt of the call may have been applied
+     * (classify_maybe_applied); false when every one certainly was not. */
+    bool maybe_applied;
     const struct http_response *resp; /* NULL when cancelled before a response */
     char message[256];                /* what went wrong, for logs and the DLQ */
 };
@@ -65,6 +68,10 @@ struct call {
     /* Called just before each attempt is sent (may be NULL): a webhook
      * signs with the secret in force at that moment, not at queueing. */
     void (*before_send)(struct call *c);
+    /* Set by the owner for a write that a duplicate would harm (a create):
+     * an attempt that may have been applied ends the call instead of being
+     * retried in-cycle, so the owner can look before it sends again. */
+    bool no_blind_resend;
     void *arg;
     /* private */
     char *method, *url, *body;
@@ -72,6 +79,7 @@ struct call {
     char **headers;
     int attempt;
     int rereads;
+    bool maybe_applied;
     uint64_t sent_tag; /* free for before_send (e.g. a token generation) */
 };
 

@@ -48,10 +48,19 @@ struct outcome {
     long http_status; /* 0 when no response */
     bool too_large;   /* body exceeded the response size cap */
     bool bad_body;    /* 2xx but the body failed to parse */
+    bool sent;        /* some of the request left this host */
 };
 
 enum err_class classify(const struct outcome *o);
 enum treatment treatment_for(enum err_class c, enum op_context ctx);
+/*
+ * Whether a write with this outcome may have been applied by VOMO.  False
+ * only when it certainly was not: nothing left this host (connection
+ * refused, DNS, TLS handshake, connect timeout), or VOMO answered a
+ * verdict that rejects it (any 4xx, 503).  A 2xx, a 500/502/504, and a
+ * timeout, reset or empty reply after sending are "maybe".
+ */
+bool classify_maybe_applied(const struct outcome *o);
 /* Whether this class counts as a failure for a circuit breaker (transient
  * and server classes only, never 4xx). */
 bool err_class_trips_breaker(enum err_class c);

@@ -35,6 +35,7 @@ struct http_response {
     long ratelimit_limit;     /* -1 when absent */
     long ratelimit_remaining; /* -1 when absent */
     double total_time_s;
+    bool sent; /* some of the request left (a write may have reached the server) */
     char error[CURL_ERROR_SIZE]; /* curl's message, "" when none */
 };
 

@@ -34,6 +34,8 @@ void call_init(struct call *c, const char *method, const char *url, const char *
     c->rereads = 0;
     c->reread = NULL;
     c->before_send = NULL;
+    c->no_blind_resend = false;
+    c->maybe_applied = false;
     c->job.start = call_begin;
     c->job.cancel = call_cancelled;
     c->job.not_before = 0;
@@ -63,6 +65,7 @@ static void finish(struct call *c, struct call_result *r)
     r->attempts = c->attempt;
     if (!r->cancelled && r->cls != EC_NONE)
         obs_error(c->tenant, c->resource, err_class_name(r->cls));
+    r->maybe_applied = c->maybe_applied;
     c->done(c, r);
 }
 
@@ -260,12 +263,15 @@ static void on_http_done(const struct http_response *resp, void *arg)
     struct outcome o = {.ctx = c->ctx,
                         .curl_code = resp->curl_code,
                         .http_status = resp->status,
-                        .too_large = resp->too_large};
+                        .too_large = resp->too_large,
+                        .sent = resp->sent};
     if (!cancelled && resp->curl_code == CURLE_OK && resp->status >= 200 && resp->status < 300 &&
         c->check && c->check(c, resp) < 0)
         o.bad_body = true;
     enum err_class cls = classify(&o);
     enum treatment tr = treatment_for(cls, c->ctx);
+    bool maybe = !cancelled && classify_maybe_applied(&o);
+    c->maybe_applied = c->maybe_applied || maybe || (cancelled && resp->sent);
     int64_t wait_ms = 0;
     if (c->gate && !cancelled) {
         bool clamped = false;
@@ -292,7 +298,8 @@ static void on_http_done(const struct http_response *resp, void *arg)
      * the call (done may free the call).
      */
     struct lane *lane = c->lane;
-    if (cancelled || (!maybe_retry(c, cls, tr, resp->status, wait_ms, now) &&
+    bool blind = c->no_blind_resend && maybe;
+    if (cancelled || ((blind || !maybe_retry(c, cls, tr, resp->status, wait_ms, now)) &&
                       !maybe_reread(c, &tr, resp->status))) {
         struct call_result r = {.cls = cls,
                                 .treatment = tr,

@@ -264,6 +264,21 @@ enum treatment treatment_for(enum err_class c, enum op_context ctx)
     return treatments[c][ctx];
 }
 
+bool classify_maybe_applied(const struct outcome *o)
+{
+    long s = o->http_status;
+    if (s >= 400 && s <= 499)
+        return false;
+    if (s == 503)
+        return false; /* VOMO refused the work: it was not done */
+    if (s > 0)
+        return true; /* 2xx applied; 500/502/504 and 1xx/3xx: cannot tell */
+    if (curl_is_tls(o->curl_code) || o->curl_code == CURLE_COULDNT_CONNECT ||
+        o->curl_code == CURLE_COULDNT_RESOLVE_HOST || o->curl_code == CURLE_COULDNT_RESOLVE_PROXY)
+        return false;
+    return o->sent || o->curl_code == CURLE_OK;
+}
+
 bool err_class_trips_breaker(enum err_class c)
 {
     return c == EC_TRANSIENT || c == EC_SERVER_ERROR;

@@ -148,6 +148,9 @@ static void xfer_finish(struct http_xfer *x, CURLcode code)
     r->curl_code = (int)code;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r->status);
     curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME, &r->total_time_s);
+    long sent = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &sent);
+    r->sent = sent > 0;
     if (code != CURLE_OK && r->error[0] == '\0')
         snprintf(r->error, sizeof(r->error), "%s", curl_easy_strerror(code));
     if (r->too_large)
