@@ -18,5 +18,7 @@ int cmd_migrate(int argc, char **argv, const char *config_path);      /* cli_db.
 int cmd_status(int argc, char **argv, const char *config_path);       /* cli_status.c */
 int cmd_dlq(int argc, char **argv, const char *config_path);          /* cli_dlq.c */
 int cmd_checkpoint(int argc, char **argv, const char *config_path);   /* cli_checkpoint.c */
+int cmd_write(int argc, char **argv, const char *config_path);        /* cli_write.c */
+int cmd_outbox(int argc, char **argv, const char *config_path);       /* cli_outbox.c */
 
 #endif

@@ -20,7 +20,8 @@ static const char dlq_usage[] =
     "usage: vomo-sync [--config FILE] dlq SUBCOMMAND [OPTIONS] [--db FILE]\n\n"
     "  list [--status S] [--tenant T] [--resource R] [--error-class C] [--limit N] [--json]\n"
     "        dead letters as a table (id, tenant, resource, record_id, status,\n"
-    "        error_class, attempts, next_attempt_at).  By default only the open ones\n"
+    "        error_class, attempts, next_attempt_at; a failed write to VOMO has\n"
+    "        record_id outbox:ID and, in --json, kind write).  By default only the open ones\n"
     "        (pending and manual_review); --status pending|manual_review|resolved|\n"
     "        discarded|all picks others.\n"
     "  show ID [--json]\n"
@@ -162,7 +163,7 @@ static int dlq_list(struct store *s, const struct dlq_opts *o)
     if (cli_query(s,
                   "SELECT id, tenant, resource, record_id, record_updated_at, status, "
                   "error_class, http_status, attempts, next_attempt_at, last_error, resolution, "
-                  "note, created_at, updated_at FROM dlq "
+                  "note, created_at, updated_at, kind, outbox_id FROM dlq "
                   "WHERE (?1 = 'all' OR status = ?1 OR "
                   "       (?1 = 'open' AND status IN ('pending', 'manual_review'))) "
                   "AND (?2 IS NULL OR tenant = ?2) AND (?3 IS NULL OR resource = ?3) "
@@ -197,7 +198,8 @@ static void show_text(const cJSON *row, const cJSON *history)
     static const char *const fields[] = {
         "id",         "tenant",      "resource",    "record_id",  "record_updated_at",
         "status",     "error_class", "http_status", "attempts",   "next_attempt_at",
-        "resolution", "note",        "created_at",  "updated_at", "last_error"};
+        "resolution", "note",        "created_at",  "updated_at", "kind",
+        "outbox_id",  "last_error"};
     char cell[1024];
     for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
         cli_cell(cJSON_GetObjectItemCaseSensitive(row, fields[i]), cell, sizeof(cell));

@@ -24,6 +24,8 @@ static const struct command commands[] = {
     {"status", cmd_status, "checkpoints, last scans, DLQ counts and breaker states"},
     {"dlq", cmd_dlq, "list, show, retry, resolve, discard or purge dead letters"},
     {"checkpoint", cmd_checkpoint, "show or reset checkpoints"},
+    {"write", cmd_write, "queue a write to VOMO (users, groups, projects) in the outbox"},
+    {"outbox", cmd_outbox, "list, show, retry, cancel or purge writes to VOMO"},
 };
 
 static void usage(FILE *out)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "store.h"
+#include "store_outbox.h"
 #include "store_priv.h"
 
 #define DLQ_COLS                                                                                   \
@@ -207,7 +208,10 @@ int store_dlq_close(struct store *s, int64_t id, const char *status, const char 
     int rc = store_savepoint(s);
     if (rc < 0)
         return rc;
-    return store_unit_end(s, close_row(s, id, status, resolution, note, actor, now));
+    rc = close_row(s, id, status, resolution, note, actor, now);
+    if (rc == 0) /* a failed write behind the row is cancelled with it */
+        rc = store_outbox_follow_dlq(s, id, status, actor, now);
+    return store_unit_end(s, rc);
 }
 
 /*
@@ -508,6 +512,8 @@ static int retry_in_unit(struct store *s, int64_t id, unsigned flags, const char
         snprintf(note, sizeof(note), "%s -> pending", row.status);
         rc = store_dlq_event(s, id, actor, "retry", NULL, 0, note, now);
     }
+    if (rc == 0) /* a failed write behind the row is sent again by the outbox */
+        rc = store_outbox_follow_dlq(s, id, "retry", actor, now);
     if (rc == 0 && prev_status)
         snprintf(prev_status, 16, "%s", row.status);
     dlq_row_free(&row);
