@@ -72,6 +72,7 @@ enum fake_fault_kind {
     FAKE_FAULT_HANG,      /* never answer (released when the fake stops) */
     FAKE_FAULT_MALFORMED, /* 200 with a body that is not valid JSON */
     FAKE_FAULT_LOSE,      /* apply the request (a write), then drop the connection */
+    FAKE_FAULT_STALL,     /* apply the request, then never answer (the client times out) */
 };
 
 /*
@@ -102,7 +103,7 @@ int fake_add_fault(struct fake *f, const struct fake_fault *rule) WUR;
 /* How many times rule `id` has been applied; -ENOENT when unknown. */
 int fake_fault_hits(struct fake *f, int id);
 void fake_clear_faults(struct fake *f);
-/* "status", "delay", "reset", "hang", "malformed", "lose". */
+/* "status", "delay", "reset", "hang", "malformed", "lose", "stall". */
 const char *fake_fault_kind_name(enum fake_fault_kind k);
 int fake_fault_kind_parse(const char *s, enum fake_fault_kind *out) WUR;
 /*

@@ -81,7 +81,7 @@ static void add_fault(struct fake *f, const cJSON *o, struct fake_reply *r)
     if (id < 0)
         reply_json(r, 400,
                    xstrdup("{\"message\":\"bad fault rule: kind must be status|delay|reset|hang|"
-                           "malformed|lose; status needs a code 100-599\"}"));
+                           "malformed|lose|stall; status needs a code 100-599\"}"));
     else
         reply_json(r, 201, xasprintf("{\"id\":%d}", id));
 }

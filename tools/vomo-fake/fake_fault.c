@@ -11,7 +11,8 @@
 
 #include "fake_int.h"
 
-static const char *const kind_names[] = {"status", "delay", "reset", "hang", "malformed", "lose"};
+static const char *const kind_names[] = {"status", "delay", "reset", "hang", "malformed", "lose",
+                                         "stall"};
 
 const char *fake_fault_kind_name(enum fake_fault_kind k)
 {

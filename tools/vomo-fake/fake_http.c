@@ -422,6 +422,17 @@ static enum MHD_Result arrive(struct fake_pending *p, const char *method, const 
     log_start(p, method, url);
     pthread_mutex_lock(&f->mu);
     decide_locked(p, method, url);
+    if (p->have_fault && p->kind == FAKE_FAULT_STALL) {
+        /* Applied and logged with the status it would have had, then
+         * never answered: a timeout after the request was sent. */
+        struct fake_reply r = {0};
+        answer_locked(p, method, url, &r);
+        finish_log_locked(p, r.status);
+        free(r.body);
+        bool ok = suspend_until_locked(p, NEVER);
+        pthread_mutex_unlock(&f->mu);
+        return ok ? MHD_YES : MHD_NO;
+    }
     if (p->have_fault && (p->kind == FAKE_FAULT_HANG || p->kind == FAKE_FAULT_RESET)) {
         log_unanswered_locked(p);
         bool ok = p->kind == FAKE_FAULT_HANG && suspend_until_locked(p, NEVER);
@@ -470,7 +481,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     bool stop = f->stopping;
     p->suspended = false;
     pthread_mutex_unlock(&f->mu);
-    if (stop || (p->have_fault && p->kind == FAKE_FAULT_HANG))
+    if (stop || (p->have_fault && (p->kind == FAKE_FAULT_HANG || p->kind == FAKE_FAULT_STALL)))
         return MHD_NO;
     return answer(p, method, url);
 }
