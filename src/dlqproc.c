@@ -19,6 +19,7 @@
 #include "store.h"
 #include "tenant.h"
 #include "vomo.h"
+#include "workgate.h"
 
 struct dlq_job {
     struct dlqproc *p;
@@ -353,30 +354,13 @@ static void start_job(struct dlqproc *p, struct tenant *t, struct dlq_row *row)
     call_start(c);
 }
 
-enum gate { GATE_OPEN, GATE_PROBE, GATE_SHUT };
-
-/*
- * What a breaker lets through now.  Open past its timeout, or half-open, it
- * takes one probe, and the lane's breaker_allow() is what moves it on: a
- * quiet tenant (no scan traffic) has only its dead letters to probe with,
- * so holding them until the breaker closes by itself would hold them
- * forever.
- */
-static enum gate breaker_gate(const struct breaker *b, int64_t now)
-{
-    if (b->state == BREAKER_CLOSED)
-        return GATE_OPEN;
-    if (b->state == BREAKER_OPEN && now < breaker_next_probe_at(b))
-        return GATE_SHUT;
-    return GATE_PROBE;
-}
-
-/* The same for a destination paused as misconfigured (probed by its lane). */
-static enum gate pause_gate(const struct tenant *t, int64_t now)
+/* A destination paused as misconfigured gates like a breaker (probed by
+ * its lane). */
+static enum workgate pause_gate(const struct tenant *t, int64_t now)
 {
     if (!t->dest_paused)
-        return GATE_OPEN;
-    return now < t->dest_lane.paused_until ? GATE_SHUT : GATE_PROBE;
+        return WORKGATE_OPEN;
+    return now < t->dest_lane.paused_until ? WORKGATE_SHUT : WORKGATE_PROBE;
 }
 
 static int tenant_jobs(const struct dlqproc *p, const struct tenant *t)
@@ -396,12 +380,10 @@ static bool may_try(struct dlqproc *p, struct tenant *t, int64_t now)
 {
     if (!t || t->closing || t->status != TENANT_OK)
         return false;
-    enum gate g = breaker_gate(&p->e->vomo_breaker, now);
-    enum gate d = breaker_gate(&t->dest_breaker, now);
-    enum gate q = pause_gate(t, now);
-    g = d > g ? d : g;
-    g = q > g ? q : g;
-    if (g == GATE_SHUT || (g == GATE_PROBE && tenant_jobs(p, t) > 0)) {
+    enum workgate g = workgate_worst(workgate_breaker(&p->e->vomo_breaker, now),
+                                     workgate_breaker(&t->dest_breaker, now));
+    g = workgate_worst(g, pause_gate(t, now));
+    if (!workgate_admits(g, tenant_jobs(p, t))) {
         p->stats.skipped_breaker++;
         return false;
     }
