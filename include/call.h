@@ -70,7 +70,9 @@ struct call {
     void (*before_send)(struct call *c);
     /* Set by the owner for a write that a duplicate would harm (a create):
      * an attempt that may have been applied ends the call instead of being
-     * retried in-cycle, so the owner can look before it sends again. */
+     * retried in-cycle, so the owner can look before it sends again; and
+     * each attempt uses a fresh connection, which libcurl never re-sends
+     * on its own. */
     bool no_blind_resend;
     void *arg;
     /* private */

@@ -27,6 +27,7 @@
 #include "tenant.h"
 
 struct dlqproc;
+struct outboxproc;
 
 struct engine_stats {
     int64_t scans_complete, scans_incomplete, scans_failed;
@@ -44,6 +45,7 @@ struct engine {
     struct dlq_policy dlq_policy;
     struct tenant *tenants;
     struct dlqproc *dlq;
+    struct outboxproc *outbox; /* writes to VOMO */
     uv_timer_t stop_timer;
     uv_timer_t progress_timer;
     uv_timer_t commit_timer; /* group commit of decided pages (scan.c) */

@@ -50,6 +50,7 @@ struct http_request {
     int64_t timeout_ms;         /* total; 0 = none */
     int64_t connect_timeout_ms; /* 0 = libcurl's default */
     size_t max_response;        /* body cap in bytes; 0 = unlimited */
+    bool fresh_connect;         /* a new connection of its own: never re-sent by libcurl */
     http_done_fn done;
     void *arg;
 };

@@ -94,6 +94,7 @@ static void call_begin(struct lane_job *job)
         .timeout_ms = c->timeout_ms,
         .connect_timeout_ms = c->connect_timeout_ms,
         .max_response = c->max_response,
+        .fresh_connect = c->no_blind_resend,
         .done = on_http_done,
         .arg = c,
     };

@@ -16,6 +16,7 @@
 #include "dlqproc.h"
 #include "log.h"
 #include "obs.h"
+#include "outboxproc.h"
 #include "scan.h"
 #include "store.h"
 #include "util.h"
@@ -58,7 +59,8 @@ int engine_new(uv_loop_t *loop, struct config *cfg, struct store *store, struct 
         tail = &(*tail)->next;
     }
     e->dlq = dlqproc_new(e);
-    e->open_handles++;
+    e->outbox = outboxproc_new(e);
+    e->open_handles += 2;
     *out = e;
     return 0;
 }
@@ -71,6 +73,7 @@ int engine_start(struct engine *e)
     for (struct tenant *t = e->tenants; t; t = t->next)
         tenant_start(t);
     dlqproc_start(e->dlq);
+    outboxproc_start(e->outbox);
     if (e->progress)
         uv_timer_start(&e->progress_timer, on_progress, PROGRESS_MS, PROGRESS_MS);
     log_info("sync engine started: %zu tenant(s), poll interval %lld ms", e->cfg->ntenants,
@@ -270,6 +273,7 @@ static void teardown(struct engine *e)
         tenant_close(t);
     }
     dlqproc_close(e->dlq);
+    outboxproc_close(e->outbox);
     close_http(e);
     e->stop_timer.data = e;
     e->progress_timer.data = e;
@@ -311,6 +315,7 @@ void engine_stop(struct engine *e, void (*stopped)(struct engine *e))
         for (int r = 0; r < RES_COUNT; r++)
             uv_timer_stop(&t->slots[r].timer);
     dlqproc_stop(e->dlq);
+    outboxproc_stop(e->outbox);
     log_info("stopping: %d job(s) in flight may finish within %lld ms", e->busy,
              (long long)e->cfg->shutdown_timeout_ms);
     uv_timer_start(&e->stop_timer, on_stop_timeout, (uint64_t)e->cfg->shutdown_timeout_ms, 0);
