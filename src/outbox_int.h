@@ -43,6 +43,7 @@ struct ob_job {
     const struct outbox_op *op;
     struct call call;
     struct call reread; /* the GET of a 409's re-read */
+    bool reread_cancelled; /* shutting down during it: the write was not applied */
     bool searching;
     int page;
     char search_after[TS_LEN];

@@ -286,6 +286,7 @@ static void on_reread(struct call *c, const struct call_result *r)
     bool ok = !r->cancelled && r->cls == EC_NONE;
     char why[256];
     snprintf(why, sizeof(why), "%s", r->cancelled ? "cancelled: shutting down" : r->message);
+    j->reread_cancelled = r->cancelled;
     call_release(c);
     if (!ok) {
         call_abandon(&j->call, why);
@@ -322,7 +323,7 @@ static void on_sent(struct call *c, const struct call_result *r)
     describe(r, msg, sizeof(msg));
     enum err_class cls = r->cls;
     long status = r->status;
-    bool maybe = r->maybe_applied, cancelled = r->cancelled;
+    bool maybe = r->maybe_applied, cancelled = r->cancelled || j->reread_cancelled;
     enum outbox_verdict v = outbox_verdict_for(cls, r->treatment, maybe);
     uint64_t tag = c->sent_tag;
     call_release(c);

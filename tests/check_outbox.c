@@ -304,6 +304,44 @@ START_TEST(test_validation_goes_to_review_with_field_errors)
 }
 END_TEST
 
+/* 409: the record is re-read and the write sent once more; a second 409
+ * goes to manual review. */
+START_TEST(test_conflict_rereads_and_retries_once)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 5, 5, 2);
+    tu_fake_start(&env);
+    char g1[32], g2[32], p1[64], p2[64];
+    fake_id_at(&env, "groups", 0, g1);
+    fake_id_at(&env, "groups", 1, g2);
+    snprintf(p1, sizeof(p1), "/v1/groups/%s", g1);
+    snprintf(p2, sizeof(p2), "/v1/groups/%s", g2);
+    struct fake_fault once = {.method = "PUT", .path = p1, .count = 1, .kind = FAKE_FAULT_STATUS,
+                              .status = 409};
+    struct fake_fault twice = {.method = "PUT", .path = p2, .count = 2,
+                               .kind = FAKE_FAULT_STATUS, .status = 409};
+    ck_assert_int_gt(fake_add_fault(env.fake, &once), 0);
+    ck_assert_int_gt(fake_add_fault(env.fake, &twice), 0);
+    struct tu_engine te;
+    start(&env, &te, FAST, "groups");
+    ck_assert(tu_run_until(&te, scanned, &te, 5000));
+    fake_requests_clear(env.fake);
+    int64_t a = queue(te.store, "groups", "update", g1, "{\"name\":\"Resolved\"}");
+    int64_t b = queue(te.store, "groups", "update", g2, "{\"name\":\"Contested\"}");
+    ck_assert(tu_run_until(&te, all_settled, &env, 15000));
+    tu_engine_stop(&te);
+    assert_row(&env, a, "done", "sent");
+    ck_assert_int_eq(requests_to(&env, "GET", p1), 1); /* the re-read */
+    ck_assert_int_eq(requests_to(&env, "PUT", p1), 2);
+    ck_assert_int_eq(fake_count_where(&env, "groups", "name", "Resolved", NULL), 1);
+    assert_row(&env, b, "manual_review", NULL);
+    ck_assert_int_eq(requests_to(&env, "PUT", p2), 2);
+    ck_assert_int_eq(fake_count_where(&env, "groups", "name", "Contested", NULL), 0);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 /* 429 on a write makes the whole token wait Retry-After, writes included. */
 START_TEST(test_rate_limit_holds_writes_per_token)
 {
@@ -641,6 +679,7 @@ int main(void)
     tcase_add_test(tc, test_user_upsert_retried_after_lost_response);
     tcase_add_test(tc, test_delete_retried_404_is_done);
     tcase_add_test(tc, test_validation_goes_to_review_with_field_errors);
+    tcase_add_test(tc, test_conflict_rereads_and_retries_once);
     tcase_add_test(tc, test_rate_limit_holds_writes_per_token);
     tcase_add_test(tc, test_auth_failure_stops_writes_and_reads);
     tcase_add_test(tc, test_open_breaker_holds_writes_without_attempts);
