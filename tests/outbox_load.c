@@ -65,6 +65,8 @@ static void queue_all(struct store *s, const struct fake_record *groups)
 static void add_faults(struct tu_env *env, double share)
 {
     static const char *const methods[] = {"POST", "PUT"};
+    if (share <= 0)
+        return; /* a rule's probability 0 would mean "always" */
     /* Rules are tried in order, each rolling its own probability. */
     double lose = share * 0.4, fail = share * 0.3 / (1 - lose);
     double reset = share * 0.3 / (1 - lose - share * 0.3);

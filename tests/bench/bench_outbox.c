@@ -7,6 +7,7 @@
  * (writes and searches VOMO received, divided by the intents), and fails
  * when any intent is not in VOMO exactly once.
  */
+#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -26,9 +27,26 @@ static int run(double share, int restarts)
     return r.wrong == 0 && r.done == r.writes ? 0 : 1;
 }
 
+static int result;
+
+START_TEST(bench_all)
+{
+    result = run(0.0, 0);
+    result |= run(0.20, 3);
+}
+END_TEST
+
 int main(void)
 {
-    int rc = run(0.0, 0);
-    rc |= run(0.20, 3);
-    return rc;
+    Suite *s = suite_create("bench_outbox");
+    TCase *tc = tcase_create("outbox");
+    tcase_set_timeout(tc, 900);
+    tcase_add_test(tc, bench_all);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_SILENT);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed || result ? 1 : 0;
 }
