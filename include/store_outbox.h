@@ -115,6 +115,13 @@ int store_outbox_purge(struct store *s, const char *before, int64_t *deleted) WU
 int store_outbox_event(struct store *s, int64_t id, const char *actor, const char *action,
                        const char *error_class, int http_status, const char *note,
                        const char *now) WUR;
+/* Calls fn once per (tenant, state) with rows in pending, in_flight,
+ * unknown or manual_review (done and cancelled rows are not counted: they
+ * only grow), through outbox_state_idx. */
+int store_outbox_count_rows(struct store *s,
+                            void (*fn)(void *arg, const char *tenant, const char *state,
+                                       int64_t rows),
+                            void *arg) WUR;
 /* Open rows (pending, in_flight, unknown) and manual_review rows. */
 int store_outbox_counts(struct store *s, int64_t *open, int64_t *review) WUR;
 

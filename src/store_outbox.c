@@ -650,6 +650,27 @@ int store_outbox_counts(struct store *s, int64_t *open, int64_t *review)
     return r == SQLITE_ROW ? 0 : store_fail(s, r, "counting outbox rows");
 }
 
+int store_outbox_count_rows(struct store *s,
+                            void (*fn)(void *arg, const char *tenant, const char *state,
+                                       int64_t rows),
+                            void *arg)
+{
+    int rc = 0;
+    sqlite3_stmt *st = store_stmt(s, STMT_OB_SCRAPE,
+                                  "SELECT tenant, state, count(*) FROM outbox INDEXED BY "
+                                  "outbox_state_idx WHERE state IN ('pending', 'in_flight', "
+                                  "'unknown', 'manual_review') GROUP BY tenant, state",
+                                  &rc);
+    if (!st)
+        return rc;
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW)
+        fn(arg, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+           sqlite3_column_int64(st, 2));
+    store_done(st);
+    return r == SQLITE_DONE ? 0 : store_fail(s, r, "counting outbox rows");
+}
+
 int store_outbox_follow_dlq(struct store *s, int64_t dlq_id, const char *action, const char *actor,
                             const char *now)
 {

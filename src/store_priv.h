@@ -57,6 +57,7 @@ enum store_stmt_id {
     STMT_OB_PURGE,
     STMT_OB_EVENT,
     STMT_OB_COUNTS,
+    STMT_OB_SCRAPE,
     STMT_OB_DLQ_FIND,
     STMT_OB_DLQ_INSERT,
     STMT_OB_DLQ_REOPEN,

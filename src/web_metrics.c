@@ -16,12 +16,14 @@
 #include "log.h"
 #include "obs.h"
 #include "scan.h"
+#include "store_outbox.h"
 #include "store_scrape.h"
 #include "web_int.h"
 
 #define METRICS_MAX_TEXT (64u * 1024 * 1024)
 
 static const char *const dlq_statuses[] = {"pending", "manual_review", "resolved", "discarded"};
+static const char *const outbox_states[] = {"pending", "in_flight", "unknown", "manual_review"};
 static const char *const breaker_states[] = {"closed", "open", "half_open"};
 static const char *const tenant_states[] = {"ok", "auth_failed", "destination_paused"};
 
@@ -88,6 +90,12 @@ static void on_dlq_rows(void *arg, const char *tenant, const char *status, int64
     metrics_set(obs_family("vomo_sync_dlq_rows"), METRIC_L(tenant, status), (double)rows);
 }
 
+static void on_outbox_rows(void *arg, const char *tenant, const char *state, int64_t rows)
+{
+    (void)arg;
+    metrics_set(obs_family("vomo_sync_outbox_rows"), METRIC_L(tenant, state), (double)rows);
+}
+
 static void on_holds(void *arg, const char *tenant, const char *resource, int64_t n)
 {
     (void)arg;
@@ -126,6 +134,8 @@ static void store_gauges(struct engine *e, int64_t now)
     struct store *st = e->store;
     if (store_dlq_count_rows(st, on_dlq_rows, NULL) < 0)
         log_warn("metrics: %s", store_errmsg(st));
+    if (store_outbox_count_rows(st, on_outbox_rows, NULL) < 0)
+        log_warn("metrics: %s", store_errmsg(st));
     if (store_hold_counts(st, on_holds, NULL) < 0)
         log_warn("metrics: %s", store_errmsg(st));
     if (store_checkpoint_each(st, on_checkpoint, &now) < 0)
@@ -145,6 +155,7 @@ static void collect(struct metrics *m, void *arg)
     struct engine *e = w->e;
     int64_t now = clock_wall_ms();
     static const char *const scraped[] = {"vomo_sync_dlq_rows",
+                                          "vomo_sync_outbox_rows",
                                           "vomo_sync_dlq_oldest_pending_age_seconds",
                                           "vomo_sync_holds",
                                           "vomo_sync_checkpoint_lag_seconds",
@@ -163,6 +174,9 @@ static void collect(struct metrics *m, void *arg)
         tenant_gauges(t, now);
         for (size_t i = 0; i < ARRAY_SIZE(dlq_statuses); i++)
             metrics_set(dlq, METRIC_L(t->name, dlq_statuses[i]), 0);
+        for (size_t i = 0; i < ARRAY_SIZE(outbox_states); i++)
+            metrics_set(obs_family("vomo_sync_outbox_rows"), METRIC_L(t->name, outbox_states[i]),
+                        0);
     }
     store_gauges(e, now);
 }

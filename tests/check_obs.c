@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "obs.h"
+#include "outboxproc.h"
 #include "statusdoc.h"
 #include "testutil.h"
 #include "web.h"
@@ -485,6 +486,41 @@ END_TEST
 
 /* One failing part of the status document (a view that cannot be read)
  * is an error in its own section; the others are still there. */
+/* vomo_sync_outbox_rows: writes not finished, by tenant and state. */
+START_TEST(outbox_rows_by_state)
+{
+    struct rig r = {0};
+    tu_env_init(&r.env, NULL);
+    tu_tenant(&r.env, "acme", 5, 2, 2);
+    tu_fake_start(&r.env);
+    char *a = tu_tenant_ini("acme", "resources = users\n");
+    tu_config(&r.env, "poll.interval = 1h", a);
+    free(a);
+    rig_start(&r);
+    outboxproc_pause_writes(r.te.e->outbox, "acme", true, "test");
+    ck_assert_int_eq(sqlite3_exec(store_db(r.te.store),
+                                  "INSERT INTO outbox (tenant, resource, op, payload, record_key) "
+                                  "VALUES ('acme', 'users', 'upsert', '{\"email\":\"a@b.c\"}', "
+                                  "'users:a@b.c'), ('acme', 'groups', 'create', "
+                                  "'{\"name\":\"x\"}', ''); INSERT INTO outbox (tenant, resource, "
+                                  "op, payload, state, record_key) VALUES ('acme', 'groups', "
+                                  "'create', '{}', 'manual_review', ''), ('acme', 'groups', "
+                                  "'create', '{}', 'done', '')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    char *m = scrape(&r);
+    check_shape(m);
+    ck_assert(value_of(m, SERIES("vomo_sync_outbox_rows", "tenant=\"acme\",state=\"pending\"")) ==
+              2);
+    ck_assert(value_of(m, SERIES("vomo_sync_outbox_rows",
+                                 "tenant=\"acme\",state=\"manual_review\"")) == 1);
+    ck_assert(value_of(m, SERIES("vomo_sync_outbox_rows", "tenant=\"acme\",state=\"unknown\"")) ==
+              0);
+    free(m);
+    rig_stop(&r);
+}
+END_TEST
+
 START_TEST(status_sections_fail_alone)
 {
     struct tu_env env;
@@ -522,6 +558,7 @@ static Suite *obs_suite(void)
     TCase *tc = tcase_create("metrics");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, counters_follow_a_scripted_run);
+    tcase_add_test(tc, outbox_rows_by_state);
     tcase_add_test(tc, scrape_during_a_backfill);
     tcase_add_test(tc, promtool_finds_nothing);
     tcase_add_test(tc, dlq_counts_stay_exact);
