@@ -20,5 +20,6 @@ int cmd_dlq(int argc, char **argv, const char *config_path);          /* cli_dlq
 int cmd_checkpoint(int argc, char **argv, const char *config_path);   /* cli_checkpoint.c */
 int cmd_write(int argc, char **argv, const char *config_path);        /* cli_write.c */
 int cmd_outbox(int argc, char **argv, const char *config_path);       /* cli_outbox.c */
+int cmd_reconcile(int argc, char **argv, const char *config_path);    /* cli_reconcile.c */
 
 #endif

@@ -63,6 +63,9 @@ struct config {
                                * interval, at most 30s */
     int64_t safety_margin_ms; /* safety_margin = 5s: checkpoint <= server time - margin */
     int scan_passes;          /* scan_passes = 3: bound on repeated incomplete scans */
+    /* reconcile_max_deletes = 1000: more records missing than this (or than a
+     * tenth of those held) and a reconciliation deletes none */
+    int reconcile_max_deletes;
 
     /* [retry] */
     int retry_max_attempts;

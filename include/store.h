@@ -248,6 +248,29 @@ int store_hold_clear(struct store *s, const char *tenant, const char *resource,
 int store_hold_oldest(struct store *s, const char *tenant, const char *resource,
                       char version[TS_LEN]) WUR;
 
+/* Calls cb for every held record id of (tenant, resource); the ids are
+ * collected first, so cb may change the holds table. */
+int store_hold_each(struct store *s, const char *tenant, const char *resource,
+                    int (*cb)(const char *id, void *arg), void *arg) WUR;
+
+/* ---- reconciliations that need a person ---- */
+/* A reconciliation found `candidates` of `held` records missing, more than
+ * it may delete at once (max_deletes): it deleted nothing.  One row per
+ * (tenant, resource), replaced by the newest. */
+int store_reconcile_block_set(struct store *s, const char *tenant, const char *resource,
+                              int64_t candidates, int64_t held, int64_t max_deletes,
+                              const char *trace_id, const char *now) WUR;
+/* A person allows the refused deletions (`vomo-sync reconcile allow`):
+ * -ENOENT when nothing was refused. */
+int store_reconcile_allow(struct store *s, const char *tenant, const char *resource,
+                          const char *actor, const char *now) WUR;
+/* How many deletions a person allowed for (tenant, resource): 0 when none
+ * (or no row). */
+int store_reconcile_allowed(struct store *s, const char *tenant, const char *resource,
+                            int64_t *allowed) WUR;
+/* A reconciliation within the bound: the row (if any) goes. */
+int store_reconcile_block_clear(struct store *s, const char *tenant, const char *resource) WUR;
+
 /* ---- runtime state for `status` ---- */
 int store_tenant_state_set(struct store *s, const char *tenant, const char *status,
                            const char *reason, const char *now) WUR;

@@ -169,18 +169,59 @@ static void print_live(const cJSON *live)
            num(dlq, "manual_review"));
 }
 
+static int64_t int_of(const cJSON *row, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, key);
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+
+static const char *text_of(const cJSON *row, const char *key)
+{
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(row, key));
+    return v ? v : "-";
+}
+
+/* What needs a person: records held for more than a day (the checkpoint
+ * waits for them) and reconciliations that refused to delete. */
+static void print_attention(const cJSON *resources)
+{
+    int lines = 0;
+    const cJSON *r;
+    printf("\nneeds a person:\n");
+    cJSON_ArrayForEach(r, resources)
+    {
+        const char *t = text_of(r, "tenant"), *res = text_of(r, "resource");
+        bool held = int_of(r, "holds_over_1d") > 0, refused = int_of(r, "reconcile_refused") > 0;
+        lines += held + refused;
+        if (held)
+            printf("  %s/%s: %lld record(s) held for more than a day (failing since %s); the "
+                   "checkpoint stays before them: see the holds table\n",
+                   t, res, (long long)int_of(r, "holds_over_1d"), text_of(r, "oldest_hold_at"));
+        if (refused)
+            printf("  %s/%s: reconciliation at %s found %lld of %lld records missing from VOMO, "
+                   "too many to delete at once: nothing was deleted; check the organization and "
+                   "its token in VOMO, then `vomo-sync reconcile allow %s %s` if they are gone\n",
+                   t, res, text_of(r, "reconcile_refused_at"),
+                   (long long)int_of(r, "reconcile_refused"),
+                   (long long)int_of(r, "reconcile_refused_held"), t, res);
+    }
+    if (lines == 0)
+        printf("  nothing\n");
+}
+
 static void print_text(const char *path, const cJSON *doc)
 {
     static const char *const rcols[] = {
         "tenant",           "resource",          "checkpoint", "last_scan_at",
         "last_scan_status", "last_scan_records", "live",       "deleted",
-        "dlq_pending",      "dlq_manual_review"};
+        "dlq_pending",      "dlq_manual_review", "holds"};
     static const char *const tcols[] = {"tenant", "status", "reason", "updated_at"};
     static const char *const bcols[] = {"name",   "state",     "failures",
                                         "reason", "opened_at", "updated_at"};
     printf("state database %s (schema version %d)\n", path, migrations_count);
     print_section("resources", cJSON_GetObjectItem(doc, "resources"), rcols, ARRAY_SIZE(rcols),
                   "none yet (no configured tenant has been scanned)");
+    print_attention(cJSON_GetObjectItem(doc, "resources"));
     print_section("tenants", cJSON_GetObjectItem(doc, "tenants"), tcols, ARRAY_SIZE(tcols),
                   "no state published yet (the daemon has not run)");
     print_section("breakers", cJSON_GetObjectItem(doc, "breakers"), bcols, ARRAY_SIZE(bcols),

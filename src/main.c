@@ -26,6 +26,7 @@ static const struct command commands[] = {
     {"checkpoint", cmd_checkpoint, "show or reset checkpoints"},
     {"write", cmd_write, "queue a write to VOMO (users, groups, projects) in the outbox"},
     {"outbox", cmd_outbox, "list, show, retry, cancel or purge writes to VOMO"},
+    {"reconcile", cmd_reconcile, "allow deletions a reconciliation refused to make"},
 };
 
 static void usage(FILE *out)

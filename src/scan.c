@@ -434,7 +434,7 @@ static void process_records(struct page *pg)
 }
 
 /* Dead-letters (or, in hold mode, holds) one failed record. */
-static int write_failure(struct scan *s, struct rec_work *rw, const char *now)
+int scan_write_failure(struct scan *s, struct rec_work *rw, const char *now)
 {
     struct engine *e = s->e;
     const struct vomo_record *rec = rw->rec;
@@ -487,7 +487,7 @@ static int write_failure(struct scan *s, struct rec_work *rw, const char *now)
     return store_dlq_add(e->store, &n, NULL);
 }
 
-static int write_applied(struct scan *s, struct rec_work *rw, const char *now)
+int scan_write_applied(struct scan *s, struct rec_work *rw, const char *now)
 {
     struct store *st = s->e->store;
     const struct vomo_record *rec = rw->rec;
@@ -509,9 +509,9 @@ static int write_page(struct scan *s, struct page *pg, const char *now)
     for (size_t i = 0; i < pg->vp.count && rc == 0; i++) {
         struct rec_work *rw = &pg->work[i];
         if (rw->state == RW_APPLY)
-            rc = write_applied(s, rw, now);
+            rc = scan_write_applied(s, rw, now);
         else if (rw->state == RW_FAIL)
-            rc = write_failure(s, rw, now);
+            rc = scan_write_failure(s, rw, now);
     }
     return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * scan_end.c - how a scan ends: a pass that saw fewer distinct ids than
  * VOMO's meta.total is repeated (bounded by poll.scan_passes); a complete
- * full scan then marks what VOMO no longer lists as deleted; finally the
+ * full scan then marks what VOMO no longer has as deleted, each deletion
+ * first confirmed by reading the record back (scan_confirm.c); finally the
  * checkpoint moves (complete scans only) and the scan is recorded.
  */
 #include "obs.h"
@@ -13,7 +14,6 @@
 #include "engine.h"
 
 static void finish(struct scan *s, const char *status);
-static void start_deletions(struct scan *s);
 
 void scan_end_pass(struct scan *s)
 {
@@ -39,22 +39,11 @@ void scan_end_pass(struct scan *s)
         finish(s, "incomplete");
         return;
     }
-    if (s->full) {
-        start_deletions(s);
+    if (s->full || s->t->mode == CKPT_HOLD) {
+        scan_confirm_start(s); /* what it did not see, before it concludes anything */
         return;
     }
     finish(s, "complete");
-}
-
-static int collect_missing(const char *id, void *arg)
-{
-    struct scan *s = arg;
-    if (idset_get(&s->seen, id, NULL))
-        return 0;
-    s->dels = xrealloc(s->dels, (s->ndels + 1) * sizeof(*s->dels));
-    s->dels[s->ndels] = (struct del_work){.s = s, .id = xstrdup(id)};
-    s->ndels++;
-    return 0;
 }
 
 static void deletion_done(struct scan *s)
@@ -65,7 +54,7 @@ static void deletion_done(struct scan *s)
         free(s->dels[i].id);
     free(s->dels);
     s->dels = NULL;
-    finish(s, s->aborted ? "failed" : "complete");
+    finish(s, s->aborted || s->failed ? "failed" : "complete");
 }
 
 static void on_deleted(struct delivery *dl, const struct delivery_result *r)
@@ -92,32 +81,16 @@ static void on_deleted(struct delivery *dl, const struct delivery_result *r)
     deletion_done(s);
 }
 
-/*
- * A complete full scan: every live record the destination holds that VOMO
- * did not list is gone from VOMO.  A scan that saw nothing at all while the
- * destination holds records deletes nothing (an empty answer is more likely
- * a VOMO fault than an organization that deleted everything).
- */
-static void start_deletions(struct scan *s)
+/* Delivers the deletions scan_confirm.c confirmed (VOMO answered 404). */
+void scan_deliver_deletions(struct scan *s)
 {
-    int rc = store_record_each_live(s->e->store, s->t->name, s->resource, collect_missing, s);
-    struct log_fields f = scan_log_fields(s);
-    if (rc < 0) {
-        log_emit(LOG_ERROR, &f, "reconciliation skipped: %s", store_errmsg(s->e->store));
-        finish(s, "complete");
-        return;
-    }
-    if (s->ndels && s->seen.count == 0) {
-        log_emit(LOG_WARN, &f,
-                 "VOMO listed no %s at all while %zu are held: deleting nothing; check the "
-                 "organization in VOMO",
-                 s->resource, s->ndels);
-        s->dels_left = 1;
+    s->dels_left = 1;
+    if (s->aborted || s->failed || s->ndels == 0) {
         deletion_done(s);
         return;
     }
     scan_now(s->deleted_at);
-    s->dels_left = s->ndels + 1;
+    s->dels_left += s->ndels;
     for (size_t i = 0; i < s->ndels; i++) {
         struct del_work *dw = &s->dels[i];
         dw->dl = (struct delivery){.resource = s->resource,
@@ -200,6 +173,7 @@ static void finish(struct scan *s, const char *status)
         LOG_INT("skipped", s->n_skipped),
         LOG_INT("failed", s->n_failed),
         LOG_INT("deleted", s->n_deleted),
+        LOG_INT("deferred", s->n_deferred),
         LOG_INT("duration_ms", clock_mono_ms() - s->started_mono),
         LOG_STR("checkpoint", ckpt[0] ? ckpt : s->old_checkpoint),
     };

@@ -48,6 +48,9 @@ struct page {
     struct page *commit_next; /* in the engine's group-commit queue */
 };
 
+/* A record a complete scan did not see, read back by id (scan_confirm.c). */
+struct confirm;
+
 /* A deletion found by a complete full scan. */
 struct del_work {
     struct delivery dl;
@@ -77,6 +80,9 @@ struct scan {
     bool failed, aborted;
     char fail_msg[300];
     int64_t n_applied, n_skipped, n_failed, n_deleted;
+    struct confirm *cands; /* records not seen, being read back by id */
+    size_t ncands, next_cand, cands_open;
+    int64_t n_deferred; /* not seen, and not confirmed either way */
     struct del_work *dels;
     size_t ndels, dels_left;
     char deleted_at[TS_LEN];
@@ -92,5 +98,14 @@ void scan_fail(struct scan *s, const char *what, const char *detail);
 void scan_fill_window(struct scan *s);
 /* Every page of a pass has ended: repeat, finish, or reconcile. */
 void scan_end_pass(struct scan *s);
+/* Writes a delivered record, or dead-letters (holds) a failed one, inside
+ * the caller's transaction (scan.c). */
+int scan_write_applied(struct scan *s, struct rec_work *rw, const char *now);
+int scan_write_failure(struct scan *s, struct rec_work *rw, const char *now);
+/* A complete scan reads back by id the records it did not see and would
+ * otherwise conclude something about (scan_confirm.c), then delivers the
+ * deletions confirmed (scan_deliver_deletions, scan_end.c) and finishes. */
+void scan_confirm_start(struct scan *s);
+void scan_deliver_deletions(struct scan *s);
 
 #endif

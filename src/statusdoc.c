@@ -17,6 +17,7 @@
 static const char resources_sql[] =
     "WITH keys (tenant, resource) AS ("
     "  SELECT tenant, resource FROM checkpoints UNION SELECT tenant, resource FROM scans"
+    "  UNION SELECT tenant, resource FROM holds"
     "  UNION SELECT tenant, resource FROM records UNION SELECT tenant, resource FROM dlq"
     "  UNION SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')"
     "        FROM json_each(?1)) "
@@ -28,10 +29,20 @@ static const char resources_sql[] =
     "  (SELECT count(*) FROM dlq d WHERE d.tenant = k.tenant AND d.resource = k.resource"
     "   AND d.status = 'pending') AS dlq_pending, "
     "  (SELECT count(*) FROM dlq d WHERE d.tenant = k.tenant AND d.resource = k.resource"
-    "   AND d.status = 'manual_review') AS dlq_manual_review "
+    "   AND d.status = 'manual_review') AS dlq_manual_review, "
+    "  (SELECT count(*) FROM holds h WHERE h.tenant = k.tenant AND h.resource = k.resource)"
+    "   AS holds, "
+    "  (SELECT count(*) FROM holds h WHERE h.tenant = k.tenant AND h.resource = k.resource"
+    "   AND h.first_failed_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 day'))"
+    "   AS holds_over_1d, "
+    "  (SELECT min(first_failed_at) FROM holds h WHERE h.tenant = k.tenant"
+    "   AND h.resource = k.resource) AS oldest_hold_at, "
+    "  b.candidates AS reconcile_refused, b.held AS reconcile_refused_held, "
+    "  b.updated_at AS reconcile_refused_at "
     "FROM keys k LEFT JOIN checkpoints c ON c.tenant = k.tenant AND c.resource = k.resource "
     "LEFT JOIN last_scans l ON l.tenant = k.tenant AND l.resource = k.resource "
     "LEFT JOIN record_counts rc ON rc.tenant = k.tenant AND rc.resource = k.resource "
+    "LEFT JOIN reconcile_blocks b ON b.tenant = k.tenant AND b.resource = k.resource "
     "ORDER BY k.tenant, k.resource";
 
 static const char tenants_sql[] =

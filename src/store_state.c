@@ -1,11 +1,12 @@
 /*
  * store_state.c - the smaller tables: `holds` (hold checkpoint mode: failed
- * records counted per scan), and the runtime state the daemon publishes for
- * `vomo-sync status`: `tenant_state`, `breakers` and one `scans` row per
- * finished scan.
+ * records counted per scan), `reconcile_blocks` (reconciliations that
+ * would have deleted too much and wait for a person), and the runtime state the daemon publishes
+ * for `vomo-sync status`: `tenant_state`, `breakers` and one `scans` row per finished scan.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store.h"
@@ -112,6 +113,121 @@ int store_hold_oldest(struct store *s, const char *tenant, const char *resource,
     if (r != SQLITE_ROW)
         return store_fail(s, r, "reading holds");
     return found ? 0 : -ENOENT;
+}
+
+int store_hold_each(struct store *s, const char *tenant, const char *resource,
+                    int (*cb)(const char *id, void *arg), void *arg)
+{
+    int rc = 0, r;
+    sqlite3_stmt *st = store_stmt(s, STMT_HOLD_EACH,
+                                  "SELECT record_id FROM holds WHERE tenant = ?1 AND "
+                                  "resource = ?2 ORDER BY record_id",
+                                  &rc);
+    if (!st)
+        return rc;
+    store_bind_text(st, 1, tenant);
+    store_bind_text(st, 2, resource);
+    char **ids = NULL;
+    size_t n = 0, cap = 0;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            ids = xrealloc(ids, cap * sizeof(*ids));
+        }
+        ids[n++] = store_col_dup(st, 0);
+    }
+    store_done(st);
+    if (r != SQLITE_DONE)
+        rc = store_fail(s, r, "listing held records");
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0 && ids[i] && cb(ids[i], arg) != 0)
+            rc = 1;
+        free(ids[i]);
+    }
+    free(ids);
+    return rc < 0 ? rc : 0;
+}
+
+int store_reconcile_block_set(struct store *s, const char *tenant, const char *resource,
+                              int64_t candidates, int64_t held, int64_t max_deletes,
+                              const char *trace_id, const char *now)
+{
+    int rc = 0;
+    sqlite3_stmt *st =
+        store_stmt(s, STMT_RECON_BLOCK_SET,
+                   "INSERT INTO reconcile_blocks (tenant, resource, candidates, held, max_deletes, "
+                   "  trace_id, first_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) "
+                   "ON CONFLICT (tenant, resource) DO UPDATE SET candidates = ?3, held = ?4, "
+                   "  max_deletes = ?5, trace_id = ?6, updated_at = ?7, allowed_by = NULL, "
+                   "  allowed_at = NULL",
+                   &rc);
+    if (!st)
+        return rc;
+    store_bind_text(st, 1, tenant);
+    store_bind_text(st, 2, resource);
+    sqlite3_bind_int64(st, 3, candidates);
+    sqlite3_bind_int64(st, 4, held);
+    sqlite3_bind_int64(st, 5, max_deletes);
+    store_bind_text(st, 6, trace_id);
+    store_bind_text(st, 7, now);
+    return store_exec_stmt(s, st, "recording a refused reconciliation");
+}
+
+int store_reconcile_allow(struct store *s, const char *tenant, const char *resource,
+                          const char *actor, const char *now)
+{
+    int rc = 0;
+    sqlite3_stmt *st = store_stmt(s, STMT_RECON_ALLOW,
+                                  "UPDATE reconcile_blocks SET allowed_by = ?3, allowed_at = ?4 "
+                                  "WHERE tenant = ?1 AND resource = ?2",
+                                  &rc);
+    if (!st)
+        return rc;
+    store_bind_text(st, 1, tenant);
+    store_bind_text(st, 2, resource);
+    store_bind_text(st, 3, actor);
+    store_bind_text(st, 4, now);
+    rc = store_exec_stmt(s, st, "allowing refused deletions");
+    if (rc == 0 && sqlite3_changes(s->db) == 0) {
+        snprintf(s->errmsg, sizeof(s->errmsg), "no reconciliation of %s/%s is waiting for a person",
+                 tenant, resource);
+        rc = -ENOENT;
+    }
+    return rc;
+}
+
+int store_reconcile_allowed(struct store *s, const char *tenant, const char *resource,
+                            int64_t *allowed)
+{
+    int rc = 0;
+    *allowed = 0;
+    sqlite3_stmt *st = store_stmt(s, STMT_RECON_ALLOWED,
+                                  "SELECT candidates FROM reconcile_blocks WHERE tenant = ?1 "
+                                  "AND resource = ?2 AND allowed_at IS NOT NULL",
+                                  &rc);
+    if (!st)
+        return rc;
+    store_bind_text(st, 1, tenant);
+    store_bind_text(st, 2, resource);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        *allowed = sqlite3_column_int64(st, 0);
+    store_done(st);
+    return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : store_fail(s, r, "reading refused deletions");
+}
+
+int store_reconcile_block_clear(struct store *s, const char *tenant, const char *resource)
+{
+    int rc = 0;
+    sqlite3_stmt *st = store_stmt(s, STMT_RECON_BLOCK_CLEAR,
+                                  "DELETE FROM reconcile_blocks WHERE tenant = ?1 AND "
+                                  "resource = ?2",
+                                  &rc);
+    if (!st)
+        return rc;
+    store_bind_text(st, 1, tenant);
+    store_bind_text(st, 2, resource);
+    return store_exec_stmt(s, st, "clearing a refused reconciliation");
 }
 
 int store_tenant_state_set(struct store *s, const char *tenant, const char *status,

@@ -200,6 +200,8 @@ static const char *const help_cmds[][4] = {
     {"checkpoint", "--help"},
     {"checkpoint", "show", "--help"},
     {"checkpoint", "reset", "--help"},
+    {"reconcile", "--help"},
+    {"reconcile", "allow", "--help"},
 };
 
 START_TEST(test_help_everywhere)
@@ -239,6 +241,10 @@ static const char *const usage_cmds[][8] = {
     {"checkpoint", "reset", "acme", "widgets"},
     {"checkpoint", "reset", "acme", "users", "--to", "yesterday"},
     {"checkpoint", "reset", "nobody", "users"},
+    {"reconcile"},
+    {"reconcile", "frob"},
+    {"reconcile", "allow", "acme"},
+    {"reconcile", "allow", "acme", "widgets"},
 };
 
 START_TEST(test_usage_errors_exit_2)
@@ -630,9 +636,8 @@ START_TEST(test_dlq_purge)
     ck_assert_int_eq(store_dlq_close(s, 5, "resolved", "superseded", NULL, "daemon", old), 0);
     /* f was resolved by hand, and the destination has a newer version since */
     ck_assert_int_eq(store_dlq_close(s, 6, "resolved", "manual", NULL, "x", old), 0);
-    ck_assert_int_eq(store_record_put(s, "acme", "users", "f", "2026-02-01T00:00:00.000Z", "{}",
-                                      "h", now),
-                     0);
+    ck_assert_int_eq(
+        store_record_put(s, "acme", "users", "f", "2026-02-01T00:00:00.000Z", "{}", "h", now), 0);
     store_close(s);
     exec_raw("UPDATE dlq SET updated_at = '2020-01-01T00:00:00.000Z' WHERE id = 4"); /* old, open */
 
@@ -690,6 +695,73 @@ START_TEST(test_checkpoint_show_and_reset)
 }
 END_TEST
 
+/*
+ * What needs a person is on `status`: records held for more than a day (in
+ * hold mode the checkpoint waits for them) and a reconciliation that
+ * refused to delete; `reconcile allow` is the answer to the latter.
+ */
+START_TEST(test_status_needs_a_person_and_reconcile_allow)
+{
+    struct store *s = open_store();
+    char now[TS_LEN];
+    ts_format(clock_wall_ms(), now);
+    int attempts = 0;
+    ck_assert_int_eq(store_hold_fail(s, "acme", "users", "41", "2026-03-01T00:00:00.000Z",
+                                     "transient", 503, "HTTP 503", "2020-05-01T00:00:00.000Z",
+                                     &attempts),
+                     0);
+    ck_assert_int_eq(store_hold_fail(s, "acme", "users", "42", "2026-03-01T00:00:00.000Z",
+                                     "transient", 503, "HTTP 503", now, &attempts),
+                     0);
+    ck_assert_int_eq(store_reconcile_block_set(s, "acme", "groups", 150, 1000, 100, "t9",
+                                               "2026-03-02T00:00:00.000Z"),
+                     0);
+    store_close(s);
+    struct run r = RUN_EXPECT(0, "status");
+    ck_assert_ptr_nonnull(strstr(r.out, "needs a person:"));
+    ck_assert_ptr_nonnull(strstr(r.out, "acme/users: 1 record(s) held for more than a day "
+                                        "(failing since 2020-05-01T00:00:00.000Z)"));
+    ck_assert_ptr_nonnull(strstr(r.out, "acme/groups: reconciliation at 2026-03-02T00:00:00.000Z "
+                                        "found 150 of 1000 records missing"));
+    run_free(&r);
+    r = RUN_EXPECT(0, "status", "--json");
+    cJSON *o = cJSON_Parse(r.out);
+    ck_assert_ptr_nonnull(o);
+    const cJSON *res = cJSON_GetObjectItem(o, "resources");
+    const cJSON *u = find_resource(res, "acme", "users");
+    ck_assert_ptr_nonnull(u);
+    ck_assert_int_eq((int)num(u, "holds"), 2);
+    ck_assert_int_eq((int)num(u, "holds_over_1d"), 1);
+    ck_assert_str_eq(str(u, "oldest_hold_at"), "2020-05-01T00:00:00.000Z");
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(u, "reconcile_refused")));
+    const cJSON *g = find_resource(res, "acme", "groups");
+    ck_assert_ptr_nonnull(g);
+    ck_assert_int_eq((int)num(g, "reconcile_refused"), 150);
+    ck_assert_int_eq((int)num(g, "reconcile_refused_held"), 1000);
+    ck_assert_int_eq((int)num(g, "holds"), 0);
+    cJSON_Delete(o);
+    run_free(&r);
+
+    r = RUN_EXPECT(1, "reconcile", "allow", "acme", "users");
+    ck_assert_ptr_nonnull(strstr(r.err, "no reconciliation of acme/users is waiting"));
+    run_free(&r);
+    r = RUN_EXPECT(0, "reconcile", "allow", "acme", "groups");
+    ck_assert_ptr_nonnull(strstr(r.out, "acme/groups"));
+    run_free(&r);
+    char actor[64];
+    my_actor(actor);
+    ck_assert_int_eq(q_int("SELECT count(*) FROM reconcile_blocks WHERE allowed_by = %Q AND "
+                           "allowed_at IS NOT NULL",
+                           actor),
+                     1);
+    /* Nothing left for a person about holds once they are younger. */
+    exec_raw("UPDATE holds SET first_failed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')");
+    r = RUN_EXPECT(0, "status");
+    ck_assert_ptr_null(strstr(r.out, "held for more than a day"));
+    run_free(&r);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -706,6 +778,7 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, test_dlq_retry_resolve_discard);
     tcase_add_test(tc, test_dlq_purge);
     tcase_add_test(tc, test_checkpoint_show_and_reset);
+    tcase_add_test(tc, test_status_needs_a_person_and_reconcile_allow);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -65,8 +65,7 @@ static char *webhook_tenant(struct tu_env *env, const char *name, const char *mo
 
 /* Deliveries to `tenant` whose body carries "id":"ID" and, when action is
  * not NULL, "action":"ACTION". */
-static int deliveries_of(struct tu_env *env, const char *tenant, const char *id,
-                         const char *action)
+static int deliveries_of(struct tu_env *env, const char *tenant, const char *id, const char *action)
 {
     struct fake_delivery *d;
     size_t n;
@@ -159,12 +158,228 @@ START_TEST(purge_keeps_versions_a_person_settled)
 }
 END_TEST
 
+/* ---- a record that slid across a page boundary ---- */
+
+static void nth_record(struct tu_env *env, const char *tenant, size_t i, char id[32],
+                       char version[TS_LEN])
+{
+    struct fake_record *recs;
+    size_t n;
+    ck_assert_int_eq(fake_records(env->fake, tenant, "users", &recs, &n), 0);
+    ck_assert_uint_gt(n, i);
+    snprintf(id, 32, "%s", recs[i].id);
+    if (version)
+        snprintf(version, TS_LEN, "%s", recs[i].updated_at);
+    fake_records_free(recs, n);
+}
+
+/* GET /v1/users/{id} requests the fake answered. */
+static int gets_of(struct tu_env *env, const char *id)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/v1/users/%s", id);
+    struct fake_request *r;
+    size_t n;
+    ck_assert_int_eq(fake_requests(env->fake, &r, &n), 0);
+    int count = 0;
+    for (size_t i = 0; i < n; i++)
+        count += strcmp(r[i].method, "GET") == 0 && strcmp(r[i].path, path) == 0;
+    fake_requests_free(r, n);
+    return count;
+}
+
+static int64_t is_deleted(struct tu_env *env, const char *id)
+{
+    return tu_db_int(env, "SELECT deleted_at IS NOT NULL FROM records WHERE id = ?1", id, NULL);
+}
+
+/*
+ * Issue 10, item 4, the exact sequence: during a full scan, after page 1
+ * was read, a page-1 record is deleted and a record created.  The first
+ * record of page 2 slides onto page 1 and is never listed, yet the
+ * distinct ids equal meta.total.  It must not be marked deleted (nor a
+ * delete sent to the webhook); the record deleted before the scan must;
+ * the one deleted mid-scan is found by the next reconciliation.
+ */
+START_TEST(record_that_slid_between_pages_is_not_deleted)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "hook", 60, 0, 0);
+    tu_fake_start(&env);
+    char *a = webhook_tenant(&env, "hook", NULL);
+    /* One page at a time, so page 2 is asked for after page 1 was read;
+     * every scan a reconciliation. */
+    tu_config(&env, "vomo.max_concurrency = 1\npoll.reconcile_interval = 1ms\n", a);
+    struct tu_engine te;
+    tu_engine_start(&env, &te);
+    struct slot *slot = slot_of(te.e, "hook", "users");
+    run_scans(&te, slot, 1);
+    ck_assert_int_eq(tu_mirror_diff(&env, "hook", "users"), 0);
+    char mid_scan[32], slid[32], before[32];
+    nth_record(&env, "hook", 2, mid_scan, NULL); /* on page 1 */
+    nth_record(&env, "hook", 15, slid, NULL);    /* first of page 2 */
+    nth_record(&env, "hook", 40, before, NULL);
+    ck_assert_int_eq(fake_delete_id(env.fake, "hook", "users", before), 0);
+    fake_requests_clear(env.fake);
+    fake_deliveries_clear(env.fake);
+    ck_assert_int_eq(fake_after_page(env.fake, "hook", "users", 1, mid_scan, 1), 0);
+    run_scans(&te, slot, 2);
+    ck_assert_int_eq(slot->scans_complete, 2);
+    ck_assert_int_eq(is_deleted(&env, slid), 0);
+    ck_assert_int_eq(deliveries_of(&env, "hook", slid, "delete"), 0);
+    ck_assert_int_eq(gets_of(&env, slid), 1); /* it was asked about, by id */
+    ck_assert_int_eq(is_deleted(&env, before), 1);
+    ck_assert_int_eq(deliveries_of(&env, "hook", before, "delete"), 1);
+    ck_assert_int_eq(is_deleted(&env, mid_scan), 0); /* listed on page 1 */
+    /* The next reconciliation finds the one deleted mid-scan, and the
+     * created one is delivered like any new record. */
+    run_scans(&te, slot, 3);
+    tu_engine_stop(&te);
+    ck_assert_int_eq(is_deleted(&env, mid_scan), 1);
+    ck_assert_int_eq(deliveries_of(&env, "hook", mid_scan, "delete"), 1);
+    ck_assert_int_eq(is_deleted(&env, slid), 0);
+    ck_assert_int_eq(deliveries_of(&env, "hook", slid, "delete"), 0);
+    ck_assert_int_eq(tu_mirror_diff(&env, "hook", "users"), 0);
+    ck_assert_int_eq(tu_db_int(&env, "SELECT sum(deleted) FROM scans", NULL), 2);
+    free(a);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
+/*
+ * A candidate VOMO answers neither 200 nor 404 for is left alone: not
+ * deleted, asked again by the next reconciliation.
+ */
+START_TEST(unconfirmed_candidate_waits_for_the_next_reconciliation)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 30, 0, 0);
+    tu_fake_start(&env);
+    char *a = tu_tenant_ini("acme", "resources = users");
+    tu_config(&env, "poll.reconcile_interval = 1ms\nretry.max_attempts = 1\n", a);
+    struct tu_engine te;
+    tu_engine_start(&env, &te);
+    struct slot *slot = slot_of(te.e, "acme", "users");
+    run_scans(&te, slot, 1);
+    char gone[32];
+    nth_record(&env, "acme", 5, gone, NULL);
+    ck_assert_int_eq(fake_delete_id(env.fake, "acme", "users", gone), 0);
+    char path[64];
+    snprintf(path, sizeof(path), "/v1/users/%s", gone);
+    struct fake_fault f = {
+        .method = "GET", .path = path, .kind = FAKE_FAULT_STATUS, .status = 503, .count = 1};
+    int rule = fake_add_fault(env.fake, &f);
+    ck_assert_int_gt(rule, 0);
+    run_scans(&te, slot, 2);
+    ck_assert_int_eq(fake_fault_hits(env.fake, rule), 1);
+    ck_assert_int_eq(is_deleted(&env, gone), 0);
+    run_scans(&te, slot, 3);
+    tu_engine_stop(&te);
+    ck_assert_int_eq(is_deleted(&env, gone), 1);
+    ck_assert_int_eq(gets_of(&env, gone), 2);
+    ck_assert_int_eq(tu_mirror_diff(&env, "acme", "users"), 0);
+    free(a);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
+/* ---- the bound ---- */
+
+static int64_t blocked(struct tu_env *env, const char *col)
+{
+    char sql[128];
+    snprintf(sql, sizeof(sql),
+             "SELECT %s FROM reconcile_blocks WHERE tenant = 'acme' AND "
+             "resource = 'users'",
+             col);
+    return tu_db_int(env, sql, NULL);
+}
+
+static int by_id_gets(struct tu_env *env)
+{
+    struct fake_request *r;
+    size_t n;
+    ck_assert_int_eq(fake_requests(env->fake, &r, &n), 0);
+    int count = 0;
+    for (size_t i = 0; i < n; i++)
+        count += strncmp(r[i].path, "/v1/users/", 10) == 0;
+    fake_requests_free(r, n);
+    return count;
+}
+
+/*
+ * More records missing than poll.reconcile_max_deletes, or than a tenth of
+ * those held: nothing is read back, nothing deleted, and a row waits for a
+ * person until a reconciliation is within the bound.
+ */
+START_TEST(too_many_missing_deletes_nothing_and_asks_a_person)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 100, 0, 0);
+    tu_fake_start(&env);
+    char *a = tu_tenant_ini("acme", "resources = users");
+    tu_config(&env, "poll.reconcile_interval = 1ms\npoll.reconcile_max_deletes = 2\n", a);
+    struct tu_engine te;
+    tu_engine_start(&env, &te);
+    struct slot *slot = slot_of(te.e, "acme", "users");
+    run_scans(&te, slot, 1);
+    /* Three missing, the key allows two. */
+    ck_assert_int_eq(fake_delete_random(env.fake, "acme", "users", 3), 3);
+    fake_requests_clear(env.fake);
+    run_scans(&te, slot, 3);
+    tu_engine_stop(&te);
+    ck_assert_int_eq(
+        tu_db_int(&env, "SELECT count(*) FROM records WHERE deleted_at IS NOT NULL", NULL), 0);
+    ck_assert_int_eq(by_id_gets(&env), 0);
+    ck_assert_int_eq(blocked(&env, "candidates"), 3);
+    ck_assert_int_eq(blocked(&env, "held"), 100);
+    ck_assert_int_eq(blocked(&env, "max_deletes"), 2);
+    /* Within the key, but more than a tenth of those held: the same. */
+    tu_config(&env, "poll.reconcile_interval = 1ms\n", a);
+    ck_assert_int_eq(fake_delete_random(env.fake, "acme", "users", 9), 9);
+    tu_engine_start(&env, &te);
+    slot = slot_of(te.e, "acme", "users");
+    run_scans(&te, slot, 2);
+    tu_engine_stop(&te);
+    ck_assert_int_eq(
+        tu_db_int(&env, "SELECT count(*) FROM records WHERE deleted_at IS NOT NULL", NULL), 0);
+    ck_assert_int_eq(blocked(&env, "candidates"), 12);
+    ck_assert_int_eq(by_id_gets(&env), 0);
+    /* A person looked: the deletions are real (`vomo-sync reconcile allow`).
+     * The next reconciliation deletes them, each still confirmed first. */
+    struct store *st = NULL;
+    ck_assert_int_eq(store_open(env.db_path, &st), 0);
+    ck_assert_int_eq(
+        store_reconcile_allow(st, "acme", "users", "tester", "2026-01-01T00:00:00.000Z"), 0);
+    store_close(st);
+    tu_config(&env, "poll.reconcile_interval = 1ms\nretry.max_attempts = 1\n", a);
+    fake_requests_clear(env.fake);
+    tu_engine_start(&env, &te);
+    slot = slot_of(te.e, "acme", "users");
+    run_scans(&te, slot, 1);
+    tu_engine_stop(&te);
+    ck_assert_int_eq(
+        tu_db_int(&env, "SELECT count(*) FROM records WHERE deleted_at IS NOT NULL", NULL), 12);
+    ck_assert_int_eq(by_id_gets(&env), 12);
+    ck_assert_int_eq(blocked(&env, "candidates"), -1);
+    ck_assert_int_eq(tu_mirror_diff(&env, "acme", "users"), 0);
+    free(a);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 static Suite *reconcile_suite(void)
 {
     Suite *s = suite_create("reconcile");
     TCase *tc = tcase_create("engine");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, purge_keeps_versions_a_person_settled);
+    tcase_add_test(tc, record_that_slid_between_pages_is_not_deleted);
+    tcase_add_test(tc, unconfirmed_candidate_waits_for_the_next_reconciliation);
+    tcase_add_test(tc, too_many_missing_deletes_nothing_and_asks_a_person);
     suite_add_tcase(s, tc);
     return s;
 }

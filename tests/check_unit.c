@@ -478,6 +478,7 @@ START_TEST(command_page_documents_every_command)
         "run",         "check-config", "migrate",         "status",
         "dlq list",    "dlq show",     "dlq retry",       "dlq resolve",
         "dlq discard", "dlq purge",    "checkpoint show", "checkpoint reset",
+        "reconcile allow",
     };
     static const char *const sections[] = {"SIGNALS", "EXIT STATUS",         "ENVIRONMENT",
                                            "FILES",   "SYSTEMD INTEGRATION", "SEE ALSO"};

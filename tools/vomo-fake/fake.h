@@ -136,6 +136,17 @@ int fake_delete_random(struct fake *f, const char *tenant, const char *resource,
  * incremental scans see it); kind FAKE_CORRUPT_NONE heals it. */
 int fake_corrupt(struct fake *f, const char *tenant, const char *resource, const char *id,
                  int kind);
+/*
+ * Changes VOMO while a scan pages: once list page `page` of (tenant,
+ * resource) has been served (the next such answer from now on), deletes
+ * record `delete_id` (NULL: none) and creates `create` new records.  With
+ * the fake's id order, deleting a record of a page already read makes the
+ * first record of the next page slide onto it, unseen, while the new one
+ * keeps meta.total.  One rule at a time; 0, or -ENOENT for an unknown
+ * tenant or resource.
+ */
+int fake_after_page(struct fake *f, const char *tenant, const char *resource, int page,
+                    const char *delete_id, int create);
 /* Revokes (401 from now on) or restores a tenant's token. */
 int fake_revoke(struct fake *f, const char *tenant, bool revoked);
 /* Gives a tenant a new token (a rotated token: the old one gets 401 from

@@ -109,6 +109,8 @@ static void do_list(struct fake *f, struct fake_tenant *t, enum fake_res res,
                                 group->nmembers, &b);
     else
         fake_list_render_locked(f, &t->sets[res], res, &q, NULL, 0, &b);
+    if (!group)
+        fake_after_page_apply_locked(f, t, res, q.page);
     free(out->body);
     out->status = 200;
     out->body = buf_steal(&b);

@@ -324,6 +324,7 @@ void fake_free(struct fake *f)
     fake_deliveries_clear(f);
     free(f->dels);
     free(f->bind_addr);
+    free(f->after.tenant);
     pthread_cond_destroy(&f->timer_cv);
     pthread_mutex_destroy(&f->mu);
     free(f);

@@ -106,6 +106,14 @@ struct fake {
     struct fake_delivery *dels;
     size_t ndels, dels_cap;
     int64_t anchor; /* generated timestamps lie before this second */
+    struct {        /* fake_after_page */
+        bool armed;
+        char *tenant;
+        enum fake_res res;
+        int page;
+        int64_t delete_id; /* 0: none */
+        int create;
+    } after;
     /* HTTP side (fake_http.c) */
     struct MHD_Daemon *mhd;
     int listen_fd;
@@ -157,6 +165,10 @@ struct fake_listq {
 void fake_list_render_locked(struct fake *f, struct fake_set *s, enum fake_res res,
                              const struct fake_listq *q, const int64_t *only, size_t nonly,
                              struct buf *out);
+
+/* fake_ops.c: applies a fake_after_page rule once that page was served. */
+void fake_after_page_apply_locked(struct fake *f, struct fake_tenant *t, enum fake_res res,
+                                  int page);
 
 /* fake_fault.c: the first rule that applies, copied into *out (strings
  * point into the rule table: use them under the lock only). */

@@ -93,6 +93,51 @@ int fake_delete_random(struct fake *f, const char *tenant, const char *resource,
     return done;
 }
 
+int fake_after_page(struct fake *f, const char *tenant, const char *resource, int page,
+                    const char *delete_id, int create)
+{
+    enum fake_res res;
+    int64_t del = 0;
+    if (delete_id && fake_id_parse(delete_id, &del) < 0)
+        return -ENOENT;
+    pthread_mutex_lock(&f->mu);
+    int rc = set_locked(f, tenant, resource, &res) ? 0 : -ENOENT;
+    if (rc == 0) {
+        free(f->after.tenant);
+        f->after.tenant = xstrdup(tenant);
+        f->after.res = res;
+        f->after.page = page;
+        f->after.delete_id = del;
+        f->after.create = create;
+        f->after.armed = true;
+    }
+    pthread_mutex_unlock(&f->mu);
+    return rc;
+}
+
+void fake_after_page_apply_locked(struct fake *f, struct fake_tenant *t, enum fake_res res,
+                                  int page)
+{
+    if (!f->after.armed || res != f->after.res || page != f->after.page ||
+        strcmp(t->name, f->after.tenant) != 0)
+        return;
+    f->after.armed = false;
+    struct fake_set *s = &t->sets[res];
+    struct fake_rec *gone = f->after.delete_id ? fake_set_find(s, f->after.delete_id) : NULL;
+    if (gone)
+        fake_set_remove(s, gone);
+    for (int i = 0; i < f->after.create; i++) {
+        struct fake_rec *r = fake_set_append(s);
+        r->created = fake_now_s();
+        r->a = xasprintf("New %lld", (long long)r->id);
+        if (res == FAKE_USERS) {
+            r->b = xstrdup("Created mid-scan");
+            r->c = xasprintf("new%lld@example.org", (long long)r->id);
+        }
+        fake_rec_touch(s, r);
+    }
+}
+
 int fake_corrupt(struct fake *f, const char *tenant, const char *resource, const char *id, int kind)
 {
     if (kind < FAKE_CORRUPT_NONE || kind > FAKE_CORRUPT_ID_OBJECT)

@@ -1,0 +1,349 @@
+/*
+ * scan_confirm.c - what a complete scan concludes about the records it did
+ * not see, confirmed one by one before anything is concluded.
+ *
+ * A complete full scan (reconciliation) would take every live record it
+ * did not list for deleted, and a complete scan in hold mode would keep a
+ * held record it did not list held forever.  But the count rule (distinct
+ * ids == meta.total) cannot prove nothing was missed: a record deleted on a
+ * page already read lets a record of the next page slide onto it unseen,
+ * and a record created meanwhile keeps the count.  So each such candidate
+ * is read back with GET /{resource}/{id} through the tenant's VOMO lane
+ * (rate gate, breaker, retry budget): only a 404 confirms it gone (it is
+ * then deleted, its hold ended); a 200 is applied as a change like any
+ * record of a page; any other answer leaves it for the next scan.
+ *
+ * A reconciliation with more candidates than poll.reconcile_max_deletes,
+ * or than a tenth of the held records (beyond RECONCILE_SMALL), reads none
+ * of them and deletes nothing: that is more likely a VOMO fault or a wrong
+ * token than an organization that deleted so much, so it is logged as an
+ * error and left in reconcile_blocks for a person (`status` shows it).
+ */
+#include "scan_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "sign.h"
+
+/* Up to this many candidates, the one-tenth bound does not apply (a small
+ * organization deleting a few records is not suspicious). */
+#define RECONCILE_SMALL 10
+
+/* One candidate: the GET, then (for a 200) its delivery. */
+struct confirm {
+    struct call call;
+    struct scan *s;
+    char *id;
+    bool live; /* the destination holds it (a deletion would be sent) */
+    struct vomo_record rec;
+    bool have_rec;
+    struct rec_work rw;
+};
+
+static void confirms_end(struct scan *s);
+static void confirm_fill(struct scan *s);
+
+static void add_candidate(struct scan *s, const char *id, bool live)
+{
+    for (size_t i = 0; i < s->ncands; i++)
+        if (strcmp(s->cands[i].id, id) == 0)
+            return;
+    s->cands = xrealloc(s->cands, (s->ncands + 1) * sizeof(*s->cands));
+    s->cands[s->ncands] = (struct confirm){.s = s, .id = xstrdup(id), .live = live};
+    s->ncands++;
+}
+
+static int collect_live(const char *id, void *arg)
+{
+    struct scan *s = arg;
+    if (!idset_get(&s->seen, id, NULL))
+        add_candidate(s, id, true);
+    return 0;
+}
+
+static int collect_held(const char *id, void *arg)
+{
+    struct scan *s = arg;
+    if (!idset_get(&s->seen, id, NULL)) {
+        struct record_state st;
+        int rc = store_record_get(s->e->store, s->t->name, s->resource, id, &st);
+        add_candidate(s, id, rc == 0 && !st.deleted);
+    }
+    return 0;
+}
+
+/* Whether so many candidates must wait for a person. */
+static bool over_bound(const struct scan *s, size_t n, int64_t live)
+{
+    int64_t cand = (int64_t)n;
+    return cand > s->e->cfg->reconcile_max_deletes || (cand > RECONCILE_SMALL && cand * 10 > live);
+}
+
+/* A reconciliation's candidates: the live records it did not list, unless
+ * they exceed the bound (then none, and a person is told). */
+static void collect_reconcile(struct scan *s)
+{
+    struct store *st = s->e->store;
+    struct log_fields f = scan_log_fields(s);
+    int64_t live = 0;
+    if (store_record_count(st, s->t->name, s->resource, &live) < 0 ||
+        store_record_each_live(st, s->t->name, s->resource, collect_live, s) < 0) {
+        log_emit(LOG_ERROR, &f, "reconciliation skipped: %s", store_errmsg(st));
+        return;
+    }
+    size_t n = s->ncands;
+    int64_t allowed = 0;
+    if (store_reconcile_allowed(st, s->t->name, s->resource, &allowed) < 0)
+        allowed = 0;
+    if (n && s->seen.count == 0) {
+        log_emit(LOG_WARN, &f,
+                 "VOMO listed no %s at all while %zu are held: deleting nothing; check the "
+                 "organization in VOMO",
+                 s->resource, n);
+    } else if (n && over_bound(s, n, live) && (int64_t)n > allowed) {
+        char now[TS_LEN];
+        scan_now(now);
+        log_emit(LOG_ERROR, &f,
+                 "reconciliation found %zu of %lld held %s missing from VOMO, more than it may "
+                 "delete at once (poll.reconcile_max_deletes = %lld, or a tenth of those held): "
+                 "deleting nothing. Check the organization and the token in VOMO; if the "
+                 "deletions are real, `vomo-sync reconcile allow %s %s` lets the next "
+                 "reconciliation make them (`vomo-sync status` shows this until then)",
+                 n, (long long)live, s->resource, (long long)s->e->cfg->reconcile_max_deletes,
+                 s->t->name, s->resource);
+        if (store_reconcile_block_set(st, s->t->name, s->resource, (int64_t)n, live,
+                                      s->e->cfg->reconcile_max_deletes, s->trace_id, now) < 0)
+            log_emit(LOG_ERROR, &f, "could not record it: %s", store_errmsg(st));
+    } else {
+        if (store_reconcile_block_clear(st, s->t->name, s->resource) < 0)
+            log_emit(LOG_ERROR, &f, "%s", store_errmsg(st));
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        free(s->cands[i].id);
+    s->ncands = 0;
+}
+
+/* ---- one candidate ---- */
+
+static void confirm_end(struct confirm *cf)
+{
+    struct scan *s = cf->s;
+    s->cands_open--;
+    confirm_fill(s);
+}
+
+/* Runs fn in its own transaction; a failure fails the scan (the
+ * checkpoint stays, the next scan sees the record again). */
+static void write_one(struct scan *s, struct confirm *cf,
+                      int (*fn)(struct scan *s, struct rec_work *rw, const char *now))
+{
+    struct store *st = s->e->store;
+    char now[TS_LEN];
+    scan_now(now);
+    int rc = store_begin(st);
+    if (rc == 0)
+        rc = fn(s, &cf->rw, now);
+    if (rc == 0)
+        rc = store_commit(st);
+    if (rc < 0) {
+        store_rollback(st);
+        scan_fail(s, "state database write failed", store_errmsg(st));
+    }
+}
+
+static void on_delivered(struct delivery *dl, const struct delivery_result *r)
+{
+    struct rec_work *rw = container_of(dl, struct rec_work, dl);
+    struct confirm *cf = container_of(rw, struct confirm, rw);
+    struct scan *s = cf->s;
+    if (r->cancelled) {
+        s->aborted = true;
+    } else if (r->cls == EC_NONE) {
+        write_one(s, cf, scan_write_applied);
+        s->n_applied++;
+    } else {
+        rw->cls = r->cls;
+        rw->review = r->treatment == TR_DEAD_LETTER;
+        rw->status = r->status;
+        snprintf(rw->msg, sizeof(rw->msg), "%s", r->message);
+        write_one(s, cf, scan_write_failure);
+        s->n_failed++;
+    }
+    confirm_end(cf);
+}
+
+/* VOMO still has it (it was missed, not deleted): applied like a change. */
+static void found(struct scan *s, struct confirm *cf)
+{
+    struct log_fields f = scan_log_fields(s);
+    f.record_id = cf->id;
+    log_emit(LOG_INFO, &f,
+             "record %s was not listed but VOMO still has it (it moved between pages): kept",
+             cf->id);
+    struct rec_work *rw = &cf->rw;
+    rw->rec = &cf->rec;
+    sign_sha256_hex(cf->rec.payload, strlen(cf->rec.payload), rw->hash);
+    rw->look = (struct record_lookup){
+        .id = cf->rec.id, .updated_at = cf->rec.updated_at, .hash = rw->hash};
+    int skip = store_lookup_page(s->e->store, s->t->name, s->resource, &rw->look, 1);
+    if (skip < 0)
+        scan_fail(s, "state database read failed", store_errmsg(s->e->store));
+    else
+        skip = rw->look.unchanged || rw->look.open_same || rw->look.settled;
+    if (skip != 0) {
+        /* Held and already where it belongs (or owned by a dead letter): the
+         * hold has nothing left to wait for. */
+        if (skip > 0 && s->t->mode == CKPT_HOLD &&
+            store_hold_clear(s->e->store, s->t->name, s->resource, cf->id) < 0)
+            scan_fail(s, "state database write failed", store_errmsg(s->e->store));
+        s->n_skipped += skip > 0;
+        confirm_end(cf);
+        return;
+    }
+    rw->dl = (struct delivery){.resource = s->resource,
+                               .id = cf->rec.id,
+                               .updated_at = cf->rec.updated_at,
+                               .payload = cf->rec.payload,
+                               .trace_id = s->trace_id,
+                               .done = on_delivered};
+    dest_deliver(s->t->dest, &rw->dl);
+}
+
+/* VOMO answered 404: gone.  Its hold ends now; a record the destination
+ * holds is deleted with the others once every candidate is read. */
+static void gone(struct scan *s, struct confirm *cf)
+{
+    if (s->t->mode == CKPT_HOLD) {
+        int rc = store_hold_clear(s->e->store, s->t->name, s->resource, cf->id);
+        if (rc < 0 && rc != -ENOENT)
+            scan_fail(s, "state database write failed", store_errmsg(s->e->store));
+    }
+    if (cf->live) {
+        s->dels = xrealloc(s->dels, (s->ndels + 1) * sizeof(*s->dels));
+        s->dels[s->ndels] = (struct del_work){.s = s, .id = xstrdup(cf->id)};
+        s->ndels++;
+    }
+}
+
+static int confirm_check(struct call *c, const struct http_response *resp)
+{
+    struct confirm *cf = container_of(c, struct confirm, call);
+    const char *err = NULL;
+    if (cf->have_rec)
+        vomo_record_free(&cf->rec);
+    cf->have_rec = false;
+    if (vomo_parse_record(resp->body, resp->body_len, &cf->rec, &err) < 0)
+        return -1;
+    cf->have_rec = true;
+    return cf->rec.error || strcmp(cf->rec.id, cf->id) != 0 ? -1 : 0;
+}
+
+static void on_confirmed(struct call *c, const struct call_result *r)
+{
+    struct confirm *cf = container_of(c, struct confirm, call);
+    struct scan *s = cf->s;
+    bool cancelled = r->cancelled;
+    enum err_class cls = r->cls;
+    enum treatment tr = r->treatment;
+    uint64_t sent_tag = c->sent_tag;
+    char msg[256];
+    snprintf(msg, sizeof(msg), "%s", r->message);
+    call_release(c);
+    if (cancelled) {
+        s->aborted = true;
+    } else if (cls == EC_NOT_FOUND) {
+        gone(s, cf);
+    } else if (cls == EC_NONE && cf->have_rec) {
+        found(s, cf);
+        return;
+    } else {
+        struct log_fields f = scan_log_fields(s);
+        f.record_id = cf->id;
+        f.error_class = err_class_name(cls);
+        log_emit(LOG_WARN, &f,
+                 "record %s was not listed, and reading it failed (%s): it is neither deleted "
+                 "nor released now; the next scan asks again",
+                 cf->id, msg);
+        s->n_deferred++;
+        if (tr == TR_STOP_TENANT)
+            tenant_auth_failed(s->t, sent_tag, s->trace_id, msg);
+    }
+    confirm_end(cf);
+}
+
+static void start_confirm(struct scan *s, struct confirm *cf)
+{
+    struct engine *e = s->e;
+    char *url = vomo_get_url(e->cfg->base_url, s->resource, cf->id);
+    const char *headers[] = {s->t->auth_header, "Accept: application/json", NULL};
+    call_init(&cf->call, "GET", url, NULL, 0, headers);
+    free(url);
+    struct call *c = &cf->call;
+    c->lane = &s->t->vomo_lane;
+    c->http = &e->http;
+    c->ctx = OP_VOMO_GET;
+    c->backoff = &e->retry_policy;
+    c->budget = &s->t->budget;
+    c->breaker = &e->vomo_breaker;
+    c->gate = &s->t->gate;
+    c->timeout_ms = e->cfg->request_timeout_ms;
+    c->connect_timeout_ms = e->cfg->connect_timeout_ms;
+    c->max_response = (size_t)e->cfg->max_response_size;
+    c->tenant = s->t->name;
+    c->resource = s->resource;
+    c->record_id = cf->id;
+    c->trace_id = s->trace_id;
+    c->check = confirm_check;
+    c->done = on_confirmed;
+    c->before_send = tenant_authorize;
+    c->arg = s->t;
+    s->cands_open++;
+    call_start(c);
+}
+
+/* ---- all of them ---- */
+
+static void confirm_fill(struct scan *s)
+{
+    const struct lane *lane = &s->t->vomo_lane;
+    /* A stopped lane would cancel a new request synchronously, ending the
+     * scan inside this loop: once it stops, nothing starts. */
+    bool halt = s->failed || s->aborted || s->e->stopping || lane->stopped || lane->closing;
+    while (!halt && s->cands_open < (size_t)s->e->cfg->max_concurrency && s->next_cand < s->ncands)
+        start_confirm(s, &s->cands[s->next_cand++]);
+    if (s->cands_open > 0)
+        return;
+    if (s->next_cand < s->ncands)
+        s->aborted = s->aborted || !s->failed; /* stopping: the rest waits for the next run */
+    confirms_end(s);
+}
+
+static void confirms_end(struct scan *s)
+{
+    for (size_t i = 0; i < s->ncands; i++) {
+        if (s->cands[i].have_rec)
+            vomo_record_free(&s->cands[i].rec);
+        free(s->cands[i].id);
+    }
+    free(s->cands);
+    s->cands = NULL;
+    s->ncands = s->next_cand = 0;
+    scan_deliver_deletions(s);
+}
+
+void scan_confirm_start(struct scan *s)
+{
+    struct log_fields f = scan_log_fields(s);
+    if (s->full)
+        collect_reconcile(s);
+    if (s->t->mode == CKPT_HOLD &&
+        store_hold_each(s->e->store, s->t->name, s->resource, collect_held, s) < 0)
+        log_emit(LOG_ERROR, &f, "held records not checked: %s", store_errmsg(s->e->store));
+    if (s->ncands)
+        log_emit(LOG_DEBUG, &f, "reading %zu records back that the scan did not see", s->ncands);
+    confirm_fill(s);
+}
