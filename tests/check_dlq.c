@@ -923,6 +923,74 @@ START_TEST(dlq_waits_for_a_scan_delivery_in_flight)
 }
 END_TEST
 
+/* Arrival times (fake's wall clock, ms) of the sink's deliveries of one
+ * record, in order; returns how many (at most max). */
+static size_t sink_times(struct tu_env *env, const char *id, int64_t *times, size_t max)
+{
+    struct fake_delivery *d;
+    size_t n, k = 0;
+    char needle[64];
+    snprintf(needle, sizeof(needle), "\"id\":\"%s\"", id);
+    ck_assert_int_eq(fake_deliveries(env->fake, &d, &n), 0);
+    for (size_t i = 0; i < n && k < max; i++)
+        if (strstr(d[i].body, needle))
+            times[k++] = d[i].time_ms;
+    fake_deliveries_free(d, n);
+    return k;
+}
+
+/*
+ * Issue 10, "tests that could not fail": a dead letter that keeps failing
+ * is tried again on the growing schedule (base, 3 x base, 9 x base, each
+ * within the 0.8..1.2 jitter) and after dlq.max_attempts attempts goes to
+ * manual_review and is not tried again.  A processor that always passed
+ * attempts = 1 would wait base every time and never escalate.
+ */
+START_TEST(failing_row_backs_off_on_the_growing_schedule_then_escalates)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 6, 0, 0);
+    tu_fake_start(&env);
+    char ids[1][32];
+    first_ids(&env, "users", ids, 1);
+    sink_fails(&env, ids, 1, 503);
+    char *ini = webhook_tenant(&env, "acme", "users");
+    tu_config(&env,
+              "retry.max_attempts = 1\ndlq.interval = 10ms\ndlq.base_delay = 150ms\n"
+              "dlq.max_delay = 10s\ndlq.max_attempts = 4\nbreaker.failure_threshold = 1000\n"
+              "poll.interval = 1h\n",
+              ini);
+    struct tu_engine te;
+    tu_engine_start(&env, &te);
+    struct want w = {.env = &env, .te = &te, .status = "manual_review", .n = 1};
+    ck_assert(tu_run_until(&te, rows_reach, &w, 15000));
+    /* Escalated for good: nothing more is sent for it. */
+    tu_run_for(&te, 500);
+    tu_engine_stop(&te);
+    int64_t t[8];
+    size_t k = sink_times(&env, ids[0], t, 8);
+    ck_assert_uint_eq(k, 4); /* the scan's attempt, then three by the processor */
+    ck_assert_int_eq(row_attempts(&env, ids[0]), 4);
+    ck_assert_int_eq(rows_with(&env, "manual_review"), 1);
+    const int64_t nominal[] = {150, 450, 1350};
+    for (int i = 0; i < 3; i++) {
+        int64_t gap = t[i + 1] - t[i];
+        /* Never early; late only by ticks and a loaded machine. */
+        ck_assert_msg(gap >= nominal[i] * 8 / 10 && gap <= nominal[i] * 12 / 10 + 400,
+                      "gap %d is %lld ms, want %lld +/- 20%%", i + 1, (long long)gap,
+                      (long long)nominal[i]);
+    }
+    /* The history says the same: created, two failed attempts, escalated. */
+    char *history = tu_db_text(
+        &env, "SELECT group_concat(action) FROM (SELECT action FROM dlq_events ORDER BY id)", NULL);
+    ck_assert_str_eq(history, "created,attempt,attempt,escalated");
+    free(history);
+    free(ini);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 static Suite *dlq_suite(void)
 {
     Suite *s = suite_create("dlq");
@@ -937,6 +1005,7 @@ static Suite *dlq_suite(void)
     tcase_add_test(tc, stop_mid_batch_loses_nothing);
     tcase_add_test(tc, dlq_owns_its_records);
     tcase_add_test(tc, one_tenants_backlog_does_not_starve_another);
+    tcase_add_test(tc, failing_row_backs_off_on_the_growing_schedule_then_escalates);
     suite_add_tcase(s, tc);
     tc = tcase_create("ordering");
     tcase_set_timeout(tc, 60);
