@@ -198,9 +198,11 @@ int store_dlq_supersede(struct store *s, const char *tenant, const char *resourc
 int store_dlq_due(struct store *s, const char *now, int limit, struct dlq_row **rows,
                   size_t *n) WUR;
 /* The same for one tenant (index dlq_tenant_due_idx), so that one tenant's
- * backlog never hides another's due rows. */
-int store_dlq_due_for(struct store *s, const char *tenant, const char *now, int limit,
-                      struct dlq_row **rows, size_t *n) WUR;
+ * backlog never hides another's due rows; `skip` (NULL: none) names
+ * resources whose rows are left out, as ",users,groups,", so that rows that
+ * must wait never take the places of rows that can go. */
+int store_dlq_due_for(struct store *s, const char *tenant, const char *skip, const char *now,
+                      int limit, struct dlq_row **rows, size_t *n) WUR;
 int store_dlq_get(struct store *s, int64_t id, struct dlq_row *out) WUR;
 /* Records a failed processor attempt: attempts, status (pending or
  * manual_review), next_attempt_at (NULL for manual_review), error. */

@@ -36,6 +36,8 @@ struct slot {
     enum resource res;
     struct scan *scan;      /* the running scan, or NULL */
     bool forbidden;         /* 403: stopped until the token changes or SIGHUP */
+    bool dlq_forbidden;     /* 403 on a DLQ re-fetch: its dead letters wait */
+    int64_t dlq_probe_at;   /* monotonic ms: when one of them may probe again */
     int64_t scans_finished; /* counters, for status lines and tests */
     int64_t scans_complete;
     int64_t scans_failed;

@@ -175,17 +175,40 @@ static int write_superseded(struct dlq_job *j, const char *now)
     return rc == -EALREADY ? 0 : rc;
 }
 
-static int write_gone(struct dlq_job *j, const char *now)
+/*
+ * VOMO answered 404.  That can be eventual consistency (vomo-api.md), so it
+ * is asked again on the DLQ schedule like any failure; once the attempts
+ * are spent the row is resolved as gone.  The record is not marked deleted
+ * here: only a reconciliation, which confirms, deletes.
+ */
+static int write_not_found(struct dlq_job *j, const char *now)
 {
     struct dlqproc *p = j->p;
-    p->stats.gone++;
-    if (j->t->dest_kind == DEST_SQLITE) {
-        int rc = store_record_mark_deleted(p->e->store, j->row.tenant, j->row.resource,
-                                           j->row.record_id, now);
-        if (rc < 0 && rc != -ENOENT)
-            return rc;
+    int attempts = j->row.attempts + 1;
+    struct dlq_decision d = dlqsched_after_failure(&p->e->dlq_policy, EC_NOT_FOUND, attempts,
+                                                   clock_wall_ms(), rand_u64());
+    struct log_fields f = job_fields(j);
+    f.error_class = "not_found";
+    f.http_status = 404;
+    f.attempt = attempts;
+    if (d.escalate) {
+        p->stats.gone++;
+        log_emit(LOG_INFO, &f,
+                 "dead letter %lld resolved as gone: VOMO answered 404 in %d attempts (the next "
+                 "reconciliation confirms the deletion)",
+                 (long long)j->row.id, attempts);
+        return write_resolved(j, now, "gone");
     }
-    return write_resolved(j, now, "gone");
+    char next[TS_LEN];
+    ts_format(d.next_attempt_at, next);
+    p->stats.not_found++;
+    f.delay_ms = d.next_attempt_at - clock_wall_ms();
+    log_emit(LOG_INFO, &f,
+             "dead letter %lld: VOMO answered 404 (it may not show the record yet); asked again "
+             "at %s",
+             (long long)j->row.id, next);
+    return store_dlq_attempt_failed(p->e->store, j->row.id, attempts, "pending", next, "not_found",
+                                    404, j->fail_msg, now);
 }
 
 static int write_delivered(struct dlq_job *j, const char *now)
@@ -272,6 +295,51 @@ static void on_claim_granted(struct claim *c)
     decide(container_of(c, struct dlq_job, claim));
 }
 
+/* The slot of a row's resource (NULL for a resource vomo-sync does not know). */
+static struct slot *row_slot(struct tenant *t, const char *resource)
+{
+    enum resource r;
+    return resource_parse(resource, &r) == 0 ? &t->slots[r] : NULL;
+}
+
+/*
+ * 403: the token may not read this resource.  Retrying cannot help until
+ * the token gets its scope, which happens in VOMO without the token file
+ * changing, so the resource's rows wait without spending attempts (like
+ * rows behind an open breaker) and one of them probes every
+ * breaker.open_timeout.
+ */
+static void resource_forbidden(struct dlq_job *j, const char *msg)
+{
+    struct slot *s = row_slot(j->t, j->row.resource);
+    if (!s)
+        return;
+    if (!s->dlq_forbidden) {
+        struct log_fields f = job_fields(j);
+        f.error_class = "forbidden";
+        f.http_status = 403;
+        log_emit(LOG_ERROR, &f,
+                 "VOMO refused to read %s for this token (%s): its dead letters wait (no "
+                 "attempts spent) and one is tried every breaker.open_timeout; grant the token "
+                 "this scope",
+                 j->row.resource, msg);
+    }
+    s->dlq_forbidden = true;
+    s->dlq_probe_at = clock_mono_ms() + j->p->e->cfg->breaker_open_timeout_ms;
+}
+
+/* A read of the resource succeeded: its rows go on. */
+static void resource_allowed(struct dlq_job *j)
+{
+    struct slot *s = row_slot(j->t, j->row.resource);
+    if (!s || !s->dlq_forbidden)
+        return;
+    s->dlq_forbidden = false;
+    struct log_fields f = job_fields(j);
+    log_emit(LOG_INFO, &f, "VOMO lets this token read %s again: its dead letters go on",
+             j->row.resource);
+}
+
 static void on_fetched(struct call *c, const struct call_result *r)
 {
     struct dlq_job *j = container_of(c, struct dlq_job, call);
@@ -301,13 +369,15 @@ static void on_fetched(struct call *c, const struct call_result *r)
     if (r->cancelled) {
         job_free(j);
     } else if (cls == EC_NONE) {
+        resource_allowed(j);
         decide(j);
     } else if (gone) {
-        struct log_fields f = job_fields(j);
-        log_emit(LOG_INFO, &f, "dead letter %lld resolved: the record is gone from VOMO",
-                 (long long)j->row.id);
-        write_outcome(j, write_gone);
+        snprintf(j->fail_msg, sizeof(j->fail_msg), "%s", msg);
+        write_outcome(j, write_not_found);
         job_free(j);
+    } else if (tr == TR_STOP_OPERATION) {
+        resource_forbidden(j, msg);
+        job_free(j); /* not counted: its rows wait for the scope */
     } else if (tr == TR_STOP_TENANT) {
         tenant_auth_failed(j->t, sent_tag, j->trace_id, msg);
         job_free(j); /* not counted: the tenant waits for a new token */
@@ -390,6 +460,41 @@ static bool may_try(struct dlqproc *p, struct tenant *t, int64_t now)
     return true;
 }
 
+static bool resource_running(const struct dlqproc *p, const struct tenant *t, const char *res)
+{
+    for (const struct dlq_job *j = p->jobs; j; j = j->next)
+        if (j->t == t && strcmp(j->row.resource, res) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * The resources of t whose rows wait now, as ",users,groups," for the due
+ * query (a row of a waiting resource must not take the place of one that
+ * can go).  A resource forbidden for the DLQ lets one row through as its
+ * probe once breaker.open_timeout has passed; one stopped by a scan's 403
+ * waits for the token to change or a reload, like its scans.
+ */
+static void waiting_resources(struct dlqproc *p, struct tenant *t, char *out, size_t size,
+                              bool probe[RES_COUNT])
+{
+    size_t len = 0;
+    int64_t now = clock_mono_ms();
+    out[0] = '\0';
+    for (int r = 0; r < RES_COUNT; r++) {
+        struct slot *s = &t->slots[r];
+        const char *name = resource_name((enum resource)r);
+        probe[r] = false;
+        bool wait = s->forbidden;
+        if (!wait && s->dlq_forbidden) {
+            probe[r] = now >= s->dlq_probe_at && !resource_running(p, t, name);
+            wait = !probe[r];
+        }
+        if (wait && len + strlen(name) + 3 < size)
+            len += (size_t)snprintf(out + len, size - len, "%s%s,", len ? "" : ",", name);
+    }
+}
+
 static bool row_running(const struct dlqproc *p, int64_t id)
 {
     for (const struct dlq_job *j = p->jobs; j; j = j->next)
@@ -404,17 +509,26 @@ static void tick_tenant(struct dlqproc *p, struct tenant *t, const char *now, in
 {
     struct dlq_row *rows = NULL;
     size_t n = 0;
+    char waiting[64];
+    bool probe[RES_COUNT];
+    waiting_resources(p, t, waiting, sizeof(waiting), probe);
     /* Its rows already at work are still pending: ask for that many more. */
-    if (store_dlq_due_for(p->e->store, t->name, now, *room + tenant_jobs(p, t), &rows, &n) < 0) {
+    if (store_dlq_due_for(p->e->store, t->name, waiting[0] ? waiting : NULL, now,
+                          *room + tenant_jobs(p, t), &rows, &n) < 0) {
         log_warn("could not read due dead letters of %s: %s", t->name, store_errmsg(p->e->store));
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        if (*room > 0 && !row_running(p, rows[i].id) && may_try(p, t, now_ms)) {
+        struct slot *s = row_slot(t, rows[i].resource);
+        bool probing = s && probe[s->res];
+        if (*room > 0 && !row_running(p, rows[i].id) && may_try(p, t, now_ms) &&
+            (!probing || !resource_running(p, t, rows[i].resource))) {
             start_job(p, t, &rows[i]);
             (*room)--;
             continue;
         }
+        if (probing)
+            p->stats.skipped_forbidden++;
         dlq_row_free(&rows[i]);
     }
     free(rows);

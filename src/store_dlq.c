@@ -410,8 +410,8 @@ int store_dlq_due(struct store *s, const char *now, int limit, struct dlq_row **
     return collect_rows(s, st, rows, n);
 }
 
-int store_dlq_due_for(struct store *s, const char *tenant, const char *now, int limit,
-                      struct dlq_row **rows, size_t *n)
+int store_dlq_due_for(struct store *s, const char *tenant, const char *skip, const char *now,
+                      int limit, struct dlq_row **rows, size_t *n)
 {
     int rc = 0;
     *rows = NULL;
@@ -419,13 +419,16 @@ int store_dlq_due_for(struct store *s, const char *tenant, const char *now, int 
     sqlite3_stmt *st = store_stmt(s, STMT_DLQ_DUE_FOR,
                                   "SELECT " DLQ_COLS " FROM dlq INDEXED BY dlq_tenant_due_idx "
                                   "WHERE status = 'pending' AND tenant = ?1 AND "
-                                  "next_attempt_at <= ?2 ORDER BY next_attempt_at, id LIMIT ?3",
+                                  "next_attempt_at <= ?2 AND (?4 IS NULL OR "
+                                  "instr(?4, ',' || resource || ',') = 0) "
+                                  "ORDER BY next_attempt_at, id LIMIT ?3",
                                   &rc);
     if (!st)
         return rc;
     store_bind_text(st, 1, tenant);
     store_bind_text(st, 2, now);
     sqlite3_bind_int(st, 3, limit);
+    store_bind_text(st, 4, skip);
     return collect_rows(s, st, rows, n);
 }
 

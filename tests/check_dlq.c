@@ -367,9 +367,11 @@ START_TEST(latest_version_is_delivered)
 END_TEST
 
 /*
- * A dead letter whose record was deleted in VOMO resolves as gone, after
- * the GET's 404 was retried (eventual consistency); the sqlite mirror
- * marks the record deleted.
+ * Issue 10, item 5: a 404 on the re-fetch can be eventual consistency
+ * (vomo-api.md).  It is asked again on the DLQ schedule, attempts counted;
+ * a record that reappears is handled as usual, and one still missing when
+ * the attempts are spent resolves as gone without being marked deleted:
+ * only a reconciliation, which confirms, deletes.
  */
 START_TEST(deleted_record_resolves_as_gone)
 {
@@ -387,12 +389,18 @@ START_TEST(deleted_record_resolves_as_gone)
     ck_assert(tu_run_until(&te, scans1, &w, 10000));
     ck_assert_int_eq(tu_mirror_diff(&env, "acme", "users"), 0);
     /* The sqlite mirror rarely fails a record: dead-letter two by hand, as
-     * a failed scan would, one of them deleted in VOMO since. */
+     * a failed scan would: one deleted in VOMO since, the other not visible
+     * there for one attempt (its three in-cycle GETs). */
     char now[TS_LEN], v0[TS_LEN], v1[TS_LEN];
     ts_format(clock_wall_ms(), now);
     fake_version(&env, "users", ids[0], v0);
     fake_version(&env, "users", ids[1], v1);
     ck_assert_int_eq(fake_delete_id(env.fake, "acme", "users", ids[0]), 0);
+    char path[64];
+    snprintf(path, sizeof(path), "/v1/users/%s", ids[1]);
+    struct fake_fault nf = {
+        .method = "GET", .path = path, .kind = FAKE_FAULT_STATUS, .status = 404, .count = 3};
+    ck_assert_int_gt(fake_add_fault(env.fake, &nf), 0);
     for (int i = 0; i < 2; i++) {
         struct dlq_new n = {.tenant = "acme",
                             .resource = "users",
@@ -414,20 +422,32 @@ START_TEST(deleted_record_resolves_as_gone)
     ck_assert_int_eq(dlqproc_stats(te.e->dlq)->superseded, 1);
     tu_engine_stop(&te);
     char status[32], resolution[32];
-    row_state(&env, "users", ids[0], status, resolution, NULL);
+    int64_t gone_id = 0;
+    row_state(&env, "users", ids[0], status, resolution, &gone_id);
     ck_assert_str_eq(status, "resolved");
     ck_assert_str_eq(resolution, "gone");
-    ck_assert_int_eq(vomo_gets(&env, "users", ids[0]), 3); /* 404 retried, then gone */
+    /* dlq.max_attempts = 5: the row came with one, the processor made four
+     * attempts of three GETs each, and the last one resolved it. */
+    ck_assert_int_eq(vomo_gets(&env, "users", ids[0]), 4 * 3);
+    char idbuf[24];
+    snprintf(idbuf, sizeof(idbuf), "%lld", (long long)gone_id);
     ck_assert_int_eq(tu_db_int(&env,
-                               "SELECT count(*) FROM records WHERE id = ?1 AND deleted_at IS NOT "
-                               "NULL",
+                               "SELECT count(*) FROM dlq_events WHERE dlq_id = CAST(?1 AS INTEGER) "
+                               "AND action = 'attempt' AND error_class = 'not_found' AND "
+                               "http_status = 404",
+                               idbuf, NULL),
+                     3);
+    ck_assert_int_eq(row_attempts(&env, ids[0]), 4);
+    /* Not marked deleted: that takes a reconciliation. */
+    ck_assert_int_eq(tu_db_int(&env,
+                               "SELECT count(*) FROM records WHERE id = ?1 AND deleted_at IS NULL",
                                ids[0], NULL),
                      1);
-    /* The other one is still there and already held: superseded. */
+    /* The other one came back after one 404 attempt and was already held. */
     row_state(&env, "users", ids[1], status, resolution, NULL);
     ck_assert_str_eq(resolution, "superseded");
-    ck_assert_int_eq(vomo_gets(&env, "users", ids[1]), 1);
-    ck_assert_int_eq(tu_mirror_diff(&env, "acme", "users"), 0);
+    ck_assert_int_eq(row_attempts(&env, ids[1]), 2);
+    ck_assert_int_eq(vomo_gets(&env, "users", ids[1]), 4);
     free(ini);
     tu_env_cleanup(&env);
 }
@@ -991,6 +1011,104 @@ START_TEST(failing_row_backs_off_on_the_growing_schedule_then_escalates)
 }
 END_TEST
 
+static bool groups_row_resolved(void *arg)
+{
+    struct want *w = arg;
+    return tu_db_int(w->env,
+                     "SELECT count(*) FROM dlq WHERE resource = 'groups' AND status = 'resolved'",
+                     NULL) == 1;
+}
+
+/* GET requests of /v1/RESOURCE/{id} the fake answered 403. */
+static int forbidden_gets(struct tu_env *env, const char *resource)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "/v1/%s/", resource);
+    struct fake_request *r;
+    size_t n;
+    ck_assert_int_eq(fake_requests(env->fake, &r, &n), 0);
+    int count = 0;
+    for (size_t i = 0; i < n; i++)
+        count += strncmp(r[i].path, prefix, strlen(prefix)) == 0 && r[i].status == 403;
+    fake_requests_free(r, n);
+    return count;
+}
+
+/*
+ * Issue 10, item 6: a 403 on a re-fetch sent every row of the resource to
+ * manual review, though they heal once the token gets its scope.  Rows of
+ * a forbidden resource now wait without spending attempts, one of them
+ * probing every breaker.open_timeout; other resources go on.
+ */
+START_TEST(forbidden_resource_waits_without_spending_attempts)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 10, 5, 0);
+    tu_fake_start(&env);
+    char users[2][32], groups[1][32];
+    first_ids(&env, "users", users, 2);
+    first_ids(&env, "groups", groups, 1);
+    char *ini = tu_tenant_ini("acme", "resources = users, groups");
+    tu_config(&env,
+              "retry.max_attempts = 1\ndlq.interval = 20ms\npoll.interval = 1h\n"
+              "breaker.open_timeout = 300ms\n",
+              ini);
+    struct tu_engine te;
+    tu_engine_start(&env, &te);
+    struct want w = {.env = &env, .te = &te};
+    ck_assert(tu_run_until(&te, scans1, &w, 10000));
+    struct fake_fault ff = {
+        .method = "GET", .path = "/v1/users/*", .kind = FAKE_FAULT_STATUS, .status = 403};
+    ck_assert_int_gt(fake_add_fault(env.fake, &ff), 0);
+    char now[TS_LEN];
+    ts_format(clock_wall_ms(), now);
+    for (int i = 0; i < 3; i++) {
+        const char *res = i < 2 ? "users" : "groups";
+        const char *id = i < 2 ? users[i] : groups[0];
+        char v[TS_LEN];
+        fake_version(&env, res, id, v);
+        struct dlq_new n = {.tenant = "acme",
+                            .resource = res,
+                            .record_id = id,
+                            .record_updated_at = v,
+                            .status = "pending",
+                            .error_class = "transient",
+                            .http_status = 503,
+                            .attempts = 1,
+                            .next_attempt_at = now,
+                            .last_error = "test",
+                            .now = now};
+        ck_assert_int_eq(store_dlq_add(te.store, &n, NULL), 0);
+    }
+    ck_assert(tu_run_until(&te, groups_row_resolved, &w, 5000));
+    int64_t t0 = clock_mono_ms();
+    tu_run_for(&te, 1000);
+    int64_t waited = clock_mono_ms() - t0;
+    ck_assert_int_eq(rows_with(&env, "manual_review"), 0);
+    ck_assert_int_eq(rows_with(&env, "pending"), 2);
+    ck_assert_int_eq(attempts_sum(&env), 3); /* nothing spent */
+    /* Probed, one row every open_timeout, not once a tick (50 ticks). */
+    int probes = forbidden_gets(&env, "users");
+    ck_assert_int_ge(probes, 2);
+    ck_assert_int_le(probes, waited / 300 + 2);
+    /* The scope is granted in VOMO (the token file does not change). */
+    fake_clear_faults(env.fake);
+    w.status = "resolved";
+    w.n = 3;
+    ck_assert(tu_run_until(&te, rows_reach, &w, 5000));
+    tu_engine_stop(&te);
+    ck_assert_int_eq(attempts_sum(&env), 3);
+    for (int i = 0; i < 2; i++) {
+        char status[32], resolution[32];
+        row_state(&env, "users", users[i], status, resolution, NULL);
+        ck_assert_str_eq(resolution, "superseded");
+    }
+    free(ini);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 static Suite *dlq_suite(void)
 {
     Suite *s = suite_create("dlq");
@@ -1006,6 +1124,7 @@ static Suite *dlq_suite(void)
     tcase_add_test(tc, dlq_owns_its_records);
     tcase_add_test(tc, one_tenants_backlog_does_not_starve_another);
     tcase_add_test(tc, failing_row_backs_off_on_the_growing_schedule_then_escalates);
+    tcase_add_test(tc, forbidden_resource_waits_without_spending_attempts);
     suite_add_tcase(s, tc);
     tc = tcase_create("ordering");
     tcase_set_timeout(tc, 60);
