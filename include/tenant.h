@@ -68,8 +68,9 @@ struct tenant {
     struct slot slots[RES_COUNT];
     uv_timer_t watch; /* polls the token and secret files */
     int open_handles;
-    int busy; /* running scans and DLQ work */
-    bool closing;
+    int busy;             /* references: running scans, DLQ jobs, tenant_close itself */
+    bool closing;         /* tenant_close was called: nothing new starts */
+    bool handles_closing; /* the handles are being closed (once) */
     char lane_name[96], dest_lane_name[96], dest_breaker_name[96];
 };
 
@@ -90,9 +91,12 @@ void tenant_auth_failed(struct tenant *t, uint64_t gen, const char *trace_id, co
 /* The destination answered as misconfigured: pause it for open_timeout. */
 void tenant_dest_pause(struct tenant *t, long status, const char *message);
 void tenant_dest_ok(struct tenant *t);
-/* A scan or DLQ job of this tenant ended (tenant_close waits for these). */
+/* A scan or DLQ job of this tenant ended: drops the reference it took with
+ * busy++ when it started (tenant_close waits for these). */
 void tenant_unbusy(struct tenant *t);
-/* Stops scheduling, cancels queued work, frees when everything has ended. */
+/* Stops scheduling, cancels queued work, frees when every reference has
+ * gone.  Safe from any state and from within a cancelled job's callback;
+ * a second call before the tenant is freed does nothing. */
 void tenant_close(struct tenant *t);
 /* Schedules the slot's next scan `delay_ms` from now. */
 void slot_schedule(struct slot *s, int64_t delay_ms);

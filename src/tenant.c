@@ -348,8 +348,13 @@ static void on_handle_closed(uv_handle_t *h)
     engine_handle_closed(e);
 }
 
+/* Closes the tenant's handles; the last close callback frees it.  Runs
+ * once, when the tenant is closing and its last reference went. */
 static void close_handles(struct tenant *t)
 {
+    if (t->handles_closing)
+        return;
+    t->handles_closing = true;
     for (int r = 0; r < RES_COUNT; r++) {
         t->slots[r].timer.data = t;
         uv_close((uv_handle_t *)&t->slots[r].timer, on_handle_closed);
@@ -364,22 +369,34 @@ static void close_handles(struct tenant *t)
 
 void tenant_unbusy(struct tenant *t)
 {
+    if (t->busy <= 0) {
+        log_error("tenant %s: a job ended that was never counted (ignored)", t->name);
+        return;
+    }
     t->busy--;
     if (t->closing && t->busy == 0)
         close_handles(t);
 }
 
+/*
+ * Closing holds a reference of its own for as long as it runs: stopping
+ * the lanes cancels queued jobs (behind an open breaker, in a backoff, a
+ * Retry-After or a paused destination) synchronously, and each cancelled
+ * scan or DLQ job drops its reference on the way out.  Without this one,
+ * the last of them would close the handles in the middle of the close.
+ * Closing again (also from within a cancelled job's callback) does nothing.
+ */
 void tenant_close(struct tenant *t)
 {
     if (t->closing)
         return;
     t->closing = true;
+    t->busy++;
+    t->eng->open_handles++; /* until the last handle of the tenant closed */
     for (int r = 0; r < RES_COUNT; r++)
         uv_timer_stop(&t->slots[r].timer);
     uv_timer_stop(&t->watch);
     lane_stop(&t->vomo_lane);
     lane_stop(&t->dest_lane);
-    t->eng->open_handles++;
-    t->busy++;
     tenant_unbusy(t);
 }
