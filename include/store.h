@@ -78,6 +78,7 @@ struct checkpoint {
     char updated_after[TS_LEN];     /* epoch when there is no row yet */
     char last_scan_at[TS_LEN];      /* "" when never */
     char last_full_scan_at[TS_LEN]; /* "" when never */
+    int64_t resets;                 /* `checkpoint reset`s so far (0 when no row) */
 };
 int store_checkpoint_get(struct store *s, const char *tenant, const char *resource,
                          struct checkpoint *out) WUR;
@@ -85,8 +86,18 @@ int store_checkpoint_get(struct store *s, const char *tenant, const char *resour
 int store_checkpoint_set(struct store *s, const char *tenant, const char *resource,
                          const char *updated_after, const char *scan_at, const char *scan_status,
                          int full_scan_complete) WUR;
-/* The operator's rewind (`checkpoint reset`): sets updated_after only, keeps
- * the scan history; *old (may be NULL) gets the previous value. */
+/*
+ * The end of a scan that started from a checkpoint with `resets` resets:
+ * as store_checkpoint_set, but updated_after moves only if nobody reset the
+ * checkpoint since (compare-and-set, in one transaction); otherwise the
+ * reset stays, the scan is still recorded, and *dropped is set to 1.
+ */
+int store_checkpoint_set_if(struct store *s, const char *tenant, const char *resource,
+                            const char *updated_after, int64_t resets, const char *scan_at,
+                            const char *scan_status, int full_scan_complete, int *dropped) WUR;
+/* The operator's rewind (`checkpoint reset`): sets updated_after only (and
+ * counts the reset, so a scan running meanwhile will not overwrite it),
+ * keeps the scan history; *old (may be NULL) gets the previous value. */
 int store_checkpoint_reset(struct store *s, const char *tenant, const char *resource,
                            const char *updated_after, const char *now, char old[TS_LEN]) WUR;
 

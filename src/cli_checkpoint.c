@@ -20,8 +20,9 @@ static const char checkpoint_usage[] =
     "       (updated_after), and when it last scanned.\n"
     "reset  moves one checkpoint back: to the epoch by default (a full backfill), or\n"
     "       to --to TIME (any ISO 8601 time, e.g. 2026-11-01T00:00:00Z).  Records are\n"
-    "       re-read, not re-sent when unchanged.  Stop the daemon first, or a scan in\n"
-    "       progress may move the checkpoint again when it completes.\n\n"
+    "       re-read, not re-sent when unchanged.  The daemon may keep running: a\n"
+    "       scan in progress ends without moving the checkpoint (it says so in its\n"
+    "       log), and the next scan starts from the new value.\n\n"
     "options:\n"
     "  --tenant T  only this tenant\n"
     "  --json      print one JSON array\n"
@@ -100,6 +101,10 @@ static int reset(struct store *s, const char *tenant, const char *resource, cons
     if (store_checkpoint_reset(s, tenant, resource, to, now, old) < 0)
         return cli_fail("%s", store_errmsg(s));
     printf("checkpoint %s/%s: %s -> %s\n", tenant, resource, old, to);
+    /* A running scan compares the reset count when it ends (scan_end.c). */
+    printf("reset; a running scan will not overwrite it: the next scan of %s/%s starts from "
+           "%s\n",
+           tenant, resource, to);
     return EXIT_OK;
 }
 

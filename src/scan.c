@@ -625,9 +625,12 @@ struct scan *scan_start(struct slot *slot, bool full, scan_done_fn done)
     idset_init(&s->seen);
     trace_id_new(s->trace_id);
     struct checkpoint cp;
-    if (store_checkpoint_get(s->e->store, s->t->name, s->resource, &cp) < 0)
+    if (store_checkpoint_get(s->e->store, s->t->name, s->resource, &cp) < 0) {
         snprintf(cp.updated_after, TS_LEN, "%s", TS_EPOCH);
+        cp.resets = -1; /* unknown: this scan will not move the checkpoint */
+    }
     snprintf(s->old_checkpoint, TS_LEN, "%s", cp.updated_after);
+    s->old_resets = cp.resets;
     s->full = full || strcmp(cp.updated_after, TS_EPOCH) == 0;
     snprintf(s->updated_after, TS_LEN, "%s", s->full ? "" : cp.updated_after);
     /* Without a Date header, the local clock at the start stands in. */

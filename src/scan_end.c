@@ -122,7 +122,9 @@ static void next_checkpoint(struct scan *s, char out[TS_LEN])
         snprintf(out, TS_LEN, "%s", cand);
 }
 
-static void record_scan(struct scan *s, const char *status, const char *ckpt)
+/* Records the scan and moves the checkpoint; true when a reset made by a
+ * person during the scan kept the checkpoint where they put it. */
+static bool record_scan(struct scan *s, const char *status, const char *ckpt)
 {
     struct scan_summary sum = {.tenant = s->t->name,
                                .resource = s->resource,
@@ -139,29 +141,39 @@ static void record_scan(struct scan *s, const char *status, const char *ckpt)
     snprintf(sum.started_at, TS_LEN, "%s", s->started_at);
     scan_now(sum.finished_at);
     struct store *st = s->e->store;
+    int dropped = 0;
     int rc = store_begin(st);
     if (rc == 0)
-        rc = store_checkpoint_set(st, s->t->name, s->resource, ckpt[0] ? ckpt : NULL,
-                                  sum.finished_at, status,
-                                  s->full && strcmp(status, "complete") == 0);
+        rc = store_checkpoint_set_if(st, s->t->name, s->resource, ckpt[0] ? ckpt : NULL,
+                                     s->old_resets, sum.finished_at, status,
+                                     s->full && strcmp(status, "complete") == 0, &dropped);
     if (rc == 0)
         rc = store_scan_insert(st, &sum);
     if (rc == 0)
         rc = store_commit(st);
+    struct log_fields f = scan_log_fields(s);
     if (rc < 0) {
         store_rollback(st);
-        struct log_fields f = scan_log_fields(s);
         log_emit(LOG_ERROR, &f, "could not save the checkpoint: %s", store_errmsg(st));
+        return false;
     }
+    if (dropped)
+        log_emit(LOG_WARN, &f,
+                 "the checkpoint was reset (vomo-sync checkpoint reset) while this scan ran: the "
+                 "scan dropped its checkpoint %s; the next scan starts from the reset value",
+                 ckpt);
+    return dropped;
 }
 
 static void finish(struct scan *s, const char *status)
 {
     char ckpt[TS_LEN] = "";
-    if (strcmp(status, "complete") == 0)
+    /* Without the reset count it started from, a scan cannot tell whether
+     * the checkpoint is still its to move: it leaves it. */
+    if (strcmp(status, "complete") == 0 && s->old_resets >= 0)
         next_checkpoint(s, ckpt);
-    if (!s->aborted)
-        record_scan(s, status, ckpt);
+    if (!s->aborted && record_scan(s, status, ckpt))
+        ckpt[0] = '\0'; /* dropped: the scan moved nothing */
     struct log_fields f = scan_log_fields(s);
     struct log_kv kv[] = {
         LOG_STR("kind", s->full ? "full" : "incremental"),

@@ -66,6 +66,7 @@ struct scan {
     bool full;
     char trace_id[TRACE_ID_LEN];
     char old_checkpoint[TS_LEN];
+    int64_t old_resets; /* the checkpoint's reset count at the start */
     char updated_after[TS_LEN]; /* "" for a full scan */
     char started_at[TS_LEN];
     int64_t started_mono;

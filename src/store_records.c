@@ -27,7 +27,7 @@ int store_checkpoint_get(struct store *s, const char *tenant, const char *resour
 {
     int rc = 0;
     sqlite3_stmt *st = store_stmt(s, STMT_CKPT_GET,
-                                  "SELECT updated_after, last_scan_at, last_full_scan_at "
+                                  "SELECT updated_after, last_scan_at, last_full_scan_at, resets "
                                   "FROM checkpoints WHERE tenant = ?1 AND resource = ?2",
                                   &rc);
     if (!st)
@@ -36,10 +36,12 @@ int store_checkpoint_get(struct store *s, const char *tenant, const char *resour
     int r = sqlite3_step(st);
     snprintf(out->updated_after, TS_LEN, "%s", TS_EPOCH);
     out->last_scan_at[0] = out->last_full_scan_at[0] = '\0';
+    out->resets = 0;
     if (r == SQLITE_ROW) {
         store_col_ts(st, 0, out->updated_after);
         store_col_ts(st, 1, out->last_scan_at);
         store_col_ts(st, 2, out->last_full_scan_at);
+        out->resets = sqlite3_column_int64(st, 3);
     }
     store_done(st);
     if (r != SQLITE_ROW && r != SQLITE_DONE)
@@ -73,9 +75,34 @@ int store_checkpoint_set(struct store *s, const char *tenant, const char *resour
     return store_exec_stmt(s, st, "saving a checkpoint");
 }
 
+int store_checkpoint_set_if(struct store *s, const char *tenant, const char *resource,
+                            const char *updated_after, int64_t resets, const char *scan_at,
+                            const char *scan_status, int full_scan_complete, int *dropped)
+{
+    struct checkpoint cp;
+    *dropped = 0;
+    int rc = store_savepoint(s);
+    if (rc < 0)
+        return rc;
+    rc = store_checkpoint_get(s, tenant, resource, &cp);
+    if (rc == 0 && updated_after && cp.resets != resets) {
+        *dropped = 1;
+        updated_after = NULL; /* a person reset it during the scan: theirs stands */
+    }
+    if (rc == 0)
+        rc = store_checkpoint_set(s, tenant, resource, updated_after, scan_at, scan_status,
+                                  full_scan_complete);
+    rc = store_unit_end(s, rc);
+    if (rc < 0)
+        *dropped = 0;
+    return rc;
+}
+
 /*
- * The operator's rewind: only updated_after changes, the scan history stays.
- * *old gets the value it had (the epoch when there was no row).
+ * The operator's rewind: only updated_after changes (and the count of
+ * resets, which tells a scan that was running that the checkpoint is no
+ * longer its to move), the scan history stays.  *old gets the value it had
+ * (the epoch when there was no row).
  */
 int store_checkpoint_reset(struct store *s, const char *tenant, const char *resource,
                            const char *updated_after, const char *now, char old[TS_LEN])
@@ -88,9 +115,10 @@ int store_checkpoint_reset(struct store *s, const char *tenant, const char *reso
     sqlite3_stmt *st = NULL;
     if (rc == 0)
         st = store_stmt(s, STMT_CKPT_RESET,
-                        "INSERT INTO checkpoints (tenant, resource, updated_after, updated_at) "
-                        "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (tenant, resource) DO UPDATE SET "
-                        "updated_after = ?3, updated_at = ?4",
+                        "INSERT INTO checkpoints (tenant, resource, updated_after, updated_at, "
+                        "  resets) VALUES (?1, ?2, ?3, ?4, 1) "
+                        "ON CONFLICT (tenant, resource) DO UPDATE SET "
+                        "updated_after = ?3, updated_at = ?4, resets = resets + 1",
                         &rc);
     if (st) {
         bind_key(st, tenant, resource);

@@ -665,13 +665,21 @@ START_TEST(test_checkpoint_show_and_reset)
     ck_assert_ptr_nonnull(strstr(r.out, "no checkpoints yet"));
     run_free(&r);
     r = RUN_EXPECT(0, "checkpoint", "reset", "acme", "users", "--to", "2026-03-01T12:00:00+02:00");
-    ck_assert_str_eq(
-        r.out, "checkpoint acme/users: 1970-01-01T00:00:00.000Z -> 2026-03-01T10:00:00.000Z\n");
+    ck_assert_str_eq(r.out,
+                     "checkpoint acme/users: 1970-01-01T00:00:00.000Z -> 2026-03-01T10:00:00.000Z\n"
+                     "reset; a running scan will not overwrite it: the next scan of acme/users "
+                     "starts from 2026-03-01T10:00:00.000Z\n");
     run_free(&r);
     r = RUN_EXPECT(0, "checkpoint", "reset", "acme", "users");
-    ck_assert_str_eq(
-        r.out, "checkpoint acme/users: 2026-03-01T10:00:00.000Z -> 1970-01-01T00:00:00.000Z\n");
+    ck_assert_str_eq(r.out,
+                     "checkpoint acme/users: 2026-03-01T10:00:00.000Z -> 1970-01-01T00:00:00.000Z\n"
+                     "reset; a running scan will not overwrite it: the next scan of acme/users "
+                     "starts from 1970-01-01T00:00:00.000Z\n");
     run_free(&r);
+    /* every reset is counted: that is what a running scan compares */
+    ck_assert_int_eq(q_int("SELECT resets FROM checkpoints WHERE tenant = 'acme' AND resource = "
+                           "'users'"),
+                     2);
     r = RUN_EXPECT(0, "checkpoint", "reset", "acme", "groups", "--to", "2026-02-01T00:00:00Z");
     run_free(&r);
     /* with --db there is no configuration to check the tenant against */
