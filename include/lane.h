@@ -10,7 +10,9 @@
  * and the tenant's rate gate); a webhook tenant's deliveries share another
  * (with the tenant's destination breaker).  Ownership: the lane is embedded
  * in its owner; jobs are embedded in their owners and must stay alive until
- * started or cancelled.  All times are wall-clock milliseconds.
+ * started or cancelled.  All times (not_before, paused_until, the gates'
+ * `now`) are monotonic milliseconds (clock_mono_ms): a step of the system
+ * clock neither holds a lane longer nor lets it out early.
  */
 #ifndef VOMO_LANE_H
 #define VOMO_LANE_H

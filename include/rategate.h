@@ -4,7 +4,8 @@
  * time Retry-After gives; X-RateLimit-Limit / -Remaining keep the token
  * inside its window's quota, counting the requests still in flight, so that
  * the last requests of a window are not sent into a 429.  Pure: the clock is
- * a parameter.
+ * a parameter; `now` is monotonic (the gate measures durations), and only
+ * an HTTP-date Retry-After is read against the wall clock (`wall_now`).
  */
 #ifndef VOMO_RATEGATE_H
 #define VOMO_RATEGATE_H
@@ -50,13 +51,15 @@ int retry_after_parse(const char *value, int64_t now, int64_t *wait_ms) WUR;
 /*
  * Feeds the response of the request started with sequence seq (0 when
  * unknown: taken as the newest).  For a 429 it blocks the token for
- * Retry-After (or the default) and returns the wait chosen; *clamped tells
+ * Retry-After (or the default; an HTTP date becomes a wait against
+ * wall_now) from `now` and returns the wait chosen; *clamped tells
  * whether the value was absurd (negative, unparseable or beyond
  * RATEGATE_MAX_WAIT_MS) and was replaced.  limit/remaining are the
  * X-RateLimit-* values, -1 when absent: they set the window's budget.
  * Returns 0 when nothing is to be waited.
  */
-int64_t rategate_on_response(struct rategate *g, int64_t now, long status, const char *retry_after,
-                             long limit, long remaining, int64_t seq, bool *clamped);
+int64_t rategate_on_response(struct rategate *g, int64_t now, int64_t wall_now, long status,
+                             const char *retry_after, long limit, long remaining, int64_t seq,
+                             bool *clamped);
 
 #endif

@@ -63,9 +63,17 @@ int ts_parse_http_date(const char *s, int64_t *ms) WUR;
 /* Normalises any accepted timestamp into out; -EINVAL when unparseable. */
 int ts_normalise(const char *s, char out[TS_LEN]) WUR;
 
-/* Wall clock and monotonic clock in milliseconds. */
+/*
+ * Wall clock and monotonic clock in milliseconds.  The wall clock is for
+ * timestamps people and VOMO read (stored times, logs, HTTP dates); every
+ * duration (lanes, breakers, backoff, rate gate, pauses) is measured on the
+ * monotonic clock, which a step of the system clock does not move.
+ */
 int64_t clock_wall_ms(void);
 int64_t clock_mono_ms(void);
+/* Tests only: the wall clock reads `offset_ms` away from the system's from
+ * now on (a clock stepped back or forward); 0 undoes it. */
+void clock_wall_step(int64_t offset_ms);
 
 /* A fresh random trace id: 16 lowercase hex digits. */
 #define TRACE_ID_LEN 17

@@ -259,7 +259,7 @@ static bool maybe_reread(struct call *c, enum treatment *tr, long status)
 static void on_http_done(const struct http_response *resp, void *arg)
 {
     struct call *c = arg;
-    int64_t now = clock_wall_ms();
+    int64_t now = clock_mono_ms(); /* breaker, rate gate and backoff measure durations */
     bool cancelled = resp->curl_code == CURLE_ABORTED_BY_CALLBACK || c->lane->closing;
     struct outcome o = {.ctx = c->ctx,
                         .curl_code = resp->curl_code,
@@ -276,9 +276,9 @@ static void on_http_done(const struct http_response *resp, void *arg)
     int64_t wait_ms = 0;
     if (c->gate && !cancelled) {
         bool clamped = false;
-        wait_ms = rategate_on_response(c->gate, now, resp->status, resp->retry_after,
-                                       resp->ratelimit_limit, resp->ratelimit_remaining,
-                                       c->job.gate_seq, &clamped);
+        wait_ms = rategate_on_response(c->gate, now, clock_wall_ms(), resp->status,
+                                       resp->retry_after, resp->ratelimit_limit,
+                                       resp->ratelimit_remaining, c->job.gate_seq, &clamped);
         if (clamped) {
             struct log_fields f = fields_of(c, cls, resp->status);
             f.delay_ms = wait_ms;

@@ -553,9 +553,11 @@ void dlqproc_tick(struct dlqproc *p)
     int room = e->cfg->dlq_batch_size - p->running;
     if (room <= 0)
         return;
-    int64_t now_ms = clock_wall_ms();
+    /* Breakers and pauses are measured on the monotonic clock; which rows
+     * are due is a stored wall-clock time (next_attempt_at). */
+    int64_t now_ms = clock_mono_ms();
     char now[TS_LEN];
-    ts_format(now_ms, now);
+    ts_format(clock_wall_ms(), now);
     size_t ntenants = 0;
     for (struct tenant *t = e->tenants; t; t = t->next)
         ntenants++;

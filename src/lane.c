@@ -116,7 +116,7 @@ void lane_pump(struct lane *l)
     do {
         l->repump = false;
         wake = INT64_MAX;
-        int64_t now = clock_wall_ms();
+        int64_t now = clock_mono_ms();
         struct lane_job **pp = &l->head;
         while (*pp && l->in_flight < l->max_in_flight && !l->closing) {
             struct lane_job *job = *pp;
@@ -138,7 +138,7 @@ void lane_pump(struct lane *l)
     if (wake == INT64_MAX) {
         uv_timer_stop(&l->timer);
     } else {
-        int64_t delay = wake - clock_wall_ms();
+        int64_t delay = wake - clock_mono_ms();
         uv_timer_start(&l->timer, on_timer, delay > 0 ? (uint64_t)delay : 0, 0);
     }
 }

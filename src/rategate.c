@@ -181,8 +181,9 @@ int retry_after_parse(const char *value, int64_t now, int64_t *wait_ms)
     return 0;
 }
 
-int64_t rategate_on_response(struct rategate *g, int64_t now, long status, const char *retry_after,
-                             long limit, long remaining, int64_t seq, bool *clamped)
+int64_t rategate_on_response(struct rategate *g, int64_t now, int64_t wall_now, long status,
+                             const char *retry_after, long limit, long remaining, int64_t seq,
+                             bool *clamped)
 {
     int64_t wait;
     bool was_clamped = false;
@@ -194,7 +195,7 @@ int64_t rategate_on_response(struct rategate *g, int64_t now, long status, const
         *clamped = false;
     if (status != 429)
         return 0;
-    if (retry_after_parse(retry_after, now, &wait) < 0) {
+    if (retry_after_parse(retry_after, wall_now, &wait) < 0) {
         wait = RATEGATE_DEFAULT_WAIT_MS;
         was_clamped = true;
     } else if (wait > RATEGATE_MAX_WAIT_MS) {

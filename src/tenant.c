@@ -194,7 +194,7 @@ void tenant_refresh(struct tenant *t, bool forced)
         struct log_fields f = {.tenant = t->name, .delay_ms = LOG_NO_DELAY};
         log_emit(LOG_INFO, &f, "destination probed again now (%s)",
                  secret_changed ? "the secret file changed" : "reload");
-        lane_pause(&t->dest_lane, clock_wall_ms()); /* one probe, now */
+        lane_pause(&t->dest_lane, clock_mono_ms()); /* one probe, now */
     }
 }
 
@@ -231,7 +231,7 @@ void tenant_auth_failed(struct tenant *t, uint64_t gen, const char *trace_id, co
 
 void tenant_dest_pause(struct tenant *t, long status, const char *message)
 {
-    int64_t until = clock_wall_ms() + t->eng->cfg->breaker_open_timeout_ms;
+    int64_t until = clock_mono_ms() + t->eng->cfg->breaker_open_timeout_ms;
     if (!t->dest_paused) {
         const char *cls = status == 401 ? "auth" : status == 403 ? "forbidden" : "not_found";
         struct log_fields f = {.tenant = t->name,
@@ -282,6 +282,7 @@ static bool full_scan_due(struct slot *s)
         return false;
     if (!cp.last_full_scan_at[0] || ts_parse(cp.last_full_scan_at, &last) < 0)
         return true;
+    /* A stored time people read: compared on the wall clock. */
     return clock_wall_ms() - last >= e->cfg->reconcile_interval_ms;
 }
 

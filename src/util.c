@@ -321,11 +321,18 @@ int ts_normalise(const char *s, char out[TS_LEN])
     return 0;
 }
 
+static int64_t wall_offset_ms; /* tests stepping the wall clock */
+
 int64_t clock_wall_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + wall_offset_ms;
+}
+
+void clock_wall_step(int64_t offset_ms)
+{
+    wall_offset_ms = offset_ms;
 }
 
 int64_t clock_mono_ms(void)

@@ -118,7 +118,7 @@ static bool queued_behind_open_breaker(struct engine *e, struct tenant *t)
 static bool retry_waiting(struct engine *e, struct tenant *t)
 {
     (void)e;
-    int64_t now = clock_wall_ms();
+    int64_t now = clock_mono_ms();
     for (struct lane_job *j = t->vomo_lane.head; j; j = j->next)
         if (j->not_before > now + 500)
             return true;

@@ -66,7 +66,7 @@ START_TEST(block_covers_every_request_until_the_time)
 
     rategate_init(&g);
     ck_assert_int_eq(rategate_next_start(&g, now), now);
-    ck_assert_int_eq(rategate_on_response(&g, now, 429, "30", -1, -1, 0, &clamped), 30 * SEC);
+    ck_assert_int_eq(rategate_on_response(&g, now, now, 429, "30", -1, -1, 0, &clamped), 30 * SEC);
     ck_assert(!clamped);
     /* Whatever request of this token asks, at any instant before the end,
      * the answer is the end of the block. */
@@ -83,18 +83,36 @@ START_TEST(block_from_http_date)
     bool clamped = true;
 
     rategate_init(&g);
-    ck_assert_int_eq(rategate_on_response(&g, DATE_MS - 45 * SEC, 429,
+    ck_assert_int_eq(rategate_on_response(&g, DATE_MS - 45 * SEC, DATE_MS - 45 * SEC, 429,
                                           "Wed, 21 Oct 2015 07:28:00 GMT", -1, -1, 0, &clamped),
                      45 * SEC);
     ck_assert(!clamped);
     ck_assert_int_eq(rategate_next_start(&g, DATE_MS - 10 * SEC), DATE_MS);
     /* Past date: no wait, not clamped. */
     rategate_init(&g);
-    ck_assert_int_eq(rategate_on_response(&g, DATE_MS + SEC, 429, "Wed, 21 Oct 2015 07:28:00 GMT",
-                                          -1, -1, 0, &clamped),
+    ck_assert_int_eq(rategate_on_response(&g, DATE_MS + SEC, DATE_MS + SEC, 429,
+                                          "Wed, 21 Oct 2015 07:28:00 GMT", -1, -1, 0, &clamped),
                      0);
     ck_assert(!clamped);
     ck_assert_int_eq(rategate_next_start(&g, DATE_MS + SEC), DATE_MS + SEC);
+}
+END_TEST
+
+/* The gate runs on the monotonic clock: an HTTP date is turned into a wait
+ * against the wall clock, and that wait is measured from the monotonic now. */
+START_TEST(http_date_is_read_on_the_wall_clock_and_waited_on_the_monotonic_one)
+{
+    struct rategate g;
+    bool clamped = true;
+    const int64_t mono = 5 * SEC; /* seconds since boot, nowhere near the date */
+
+    rategate_init(&g);
+    ck_assert_int_eq(rategate_on_response(&g, mono, DATE_MS - 20 * SEC, 429,
+                                          "Wed, 21 Oct 2015 07:28:00 GMT", -1, -1, 0, &clamped),
+                     20 * SEC);
+    ck_assert(!clamped);
+    ck_assert_int_eq(rategate_next_start(&g, mono), mono + 20 * SEC);
+    ck_assert_int_eq(rategate_next_start(&g, mono + 20 * SEC), mono + 20 * SEC);
 }
 END_TEST
 
@@ -104,7 +122,7 @@ START_TEST(zero_waits_nothing_and_is_not_clamped)
     bool clamped = true;
 
     rategate_init(&g);
-    ck_assert_int_eq(rategate_on_response(&g, DATE_MS, 429, "0", -1, -1, 0, &clamped), 0);
+    ck_assert_int_eq(rategate_on_response(&g, DATE_MS, DATE_MS, 429, "0", -1, -1, 0, &clamped), 0);
     ck_assert(!clamped);
     ck_assert_int_eq(rategate_next_start(&g, DATE_MS), DATE_MS);
 }
@@ -119,8 +137,9 @@ START_TEST(absurd_values_clamped)
     for (size_t i = 0; i < ARRAY_SIZE(unusable); i++) {
         rategate_init(&g);
         clamped = false;
-        ck_assert_int_eq(rategate_on_response(&g, DATE_MS, 429, unusable[i], -1, -1, 0, &clamped),
-                         RATEGATE_DEFAULT_WAIT_MS);
+        ck_assert_int_eq(
+            rategate_on_response(&g, DATE_MS, DATE_MS, 429, unusable[i], -1, -1, 0, &clamped),
+            RATEGATE_DEFAULT_WAIT_MS);
         ck_assert_msg(clamped, "value %zu", i);
         ck_assert_int_eq(rategate_next_start(&g, DATE_MS), DATE_MS + RATEGATE_DEFAULT_WAIT_MS);
     }
@@ -129,14 +148,15 @@ START_TEST(absurd_values_clamped)
     for (size_t i = 0; i < ARRAY_SIZE(huge); i++) {
         rategate_init(&g);
         clamped = false;
-        ck_assert_int_eq(rategate_on_response(&g, DATE_MS, 429, huge[i], -1, -1, 0, &clamped),
-                         RATEGATE_MAX_WAIT_MS);
+        ck_assert_int_eq(
+            rategate_on_response(&g, DATE_MS, DATE_MS, 429, huge[i], -1, -1, 0, &clamped),
+            RATEGATE_MAX_WAIT_MS);
         ck_assert_msg(clamped, "value %s", huge[i]);
         ck_assert_int_eq(rategate_next_start(&g, DATE_MS), DATE_MS + RATEGATE_MAX_WAIT_MS);
     }
     /* Exactly the maximum is honoured as it is. */
     rategate_init(&g);
-    ck_assert_int_eq(rategate_on_response(&g, DATE_MS, 429, "900", -1, -1, 0, &clamped),
+    ck_assert_int_eq(rategate_on_response(&g, DATE_MS, DATE_MS, 429, "900", -1, -1, 0, &clamped),
                      RATEGATE_MAX_WAIT_MS);
     ck_assert(!clamped);
 }
@@ -149,18 +169,23 @@ START_TEST(block_never_shortened)
     int64_t now = DATE_MS;
 
     rategate_init(&g);
-    ck_assert_int_eq(rategate_on_response(&g, now, 429, "60", -1, -1, 0, &clamped), 60 * SEC);
+    ck_assert_int_eq(rategate_on_response(&g, now, now, 429, "60", -1, -1, 0, &clamped), 60 * SEC);
     /* A later 429 asking less, a 429 with "0", and successes: still blocked. */
-    ck_assert_int_eq(rategate_on_response(&g, now + 10 * SEC, 429, "5", -1, -1, 0, &clamped),
-                     50 * SEC);
-    ck_assert_int_eq(rategate_on_response(&g, now + 11 * SEC, 429, "0", -1, -1, 0, &clamped),
-                     49 * SEC);
-    ck_assert_int_eq(rategate_on_response(&g, now + 12 * SEC, 200, NULL, 100, 100, 0, &clamped), 0);
+    ck_assert_int_eq(
+        rategate_on_response(&g, now + 10 * SEC, now + 10 * SEC, 429, "5", -1, -1, 0, &clamped),
+        50 * SEC);
+    ck_assert_int_eq(
+        rategate_on_response(&g, now + 11 * SEC, now + 11 * SEC, 429, "0", -1, -1, 0, &clamped),
+        49 * SEC);
+    ck_assert_int_eq(
+        rategate_on_response(&g, now + 12 * SEC, now + 12 * SEC, 200, NULL, 100, 100, 0, &clamped),
+        0);
     ck_assert(!clamped);
     ck_assert_int_eq(rategate_next_start(&g, now + 12 * SEC), now + 60 * SEC);
     /* A later 429 asking more extends it. */
-    ck_assert_int_eq(rategate_on_response(&g, now + 20 * SEC, 429, "120", -1, -1, 0, &clamped),
-                     120 * SEC);
+    ck_assert_int_eq(
+        rategate_on_response(&g, now + 20 * SEC, now + 20 * SEC, 429, "120", -1, -1, 0, &clamped),
+        120 * SEC);
     ck_assert_int_eq(rategate_next_start(&g, now + 21 * SEC), now + 140 * SEC);
 }
 END_TEST
@@ -185,7 +210,7 @@ START_TEST(budget_counts_requests_in_flight)
     for (int i = 0; i < 3; i++)
         start(&g, t);
     /* The first answer: 19 of 20 left, and three more are in flight. */
-    ck_assert_int_eq(rategate_on_response(&g, t + 2, 200, NULL, 20, 19, first, &clamped), 0);
+    ck_assert_int_eq(rategate_on_response(&g, t + 2, t + 2, 200, NULL, 20, 19, first, &clamped), 0);
     ck_assert_int_eq(rategate_budget(&g, t + 2), 16);
     for (int i = 0; i < 16; i++)
         start(&g, t + 3);
@@ -193,10 +218,10 @@ START_TEST(budget_counts_requests_in_flight)
     /* Spent: the next request waits for the window to end (it began with the
      * first request) and the margin, whatever the answers in between say. */
     ck_assert_int_eq(rategate_next_start(&g, t + 3), t + RATEGATE_WINDOW_MS + RATEGATE_MARGIN_MS);
-    rategate_on_response(&g, t + 4, 200, NULL, 20, 16, first + 3, &clamped);
+    rategate_on_response(&g, t + 4, t + 4, 200, NULL, 20, 16, first + 3, &clamped);
     ck_assert_int_eq(rategate_budget(&g, t + 4), 0);
     /* An answer arriving late, for an older request, changes nothing. */
-    rategate_on_response(&g, t + 5, 200, NULL, 20, 17, first + 1, &clamped);
+    rategate_on_response(&g, t + 5, t + 5, 200, NULL, 20, 17, first + 1, &clamped);
     ck_assert_int_eq(rategate_budget(&g, t + 5), 0);
     /* The next window: the limit again, counted from its first start. */
     int64_t next = rategate_next_start(&g, t + 5);
@@ -214,17 +239,18 @@ START_TEST(reset_seen_in_remaining_moves_the_window)
 
     rategate_init(&g);
     int64_t a = start(&g, t);
-    rategate_on_response(&g, t + 1, 200, NULL, 20, 2, a, &clamped);
+    rategate_on_response(&g, t + 1, t + 1, 200, NULL, 20, 2, a, &clamped);
     ck_assert_int_eq(rategate_budget(&g, t + 1), 2);
     int64_t b = start(&g, t + 100);
     /* 2 left before, so at most 1 now: 19 means VOMO's window reset between
      * the two starts; the new window is counted from b. */
-    rategate_on_response(&g, t + 101, 200, NULL, 20, 19, b, &clamped);
+    rategate_on_response(&g, t + 101, t + 101, 200, NULL, 20, 19, b, &clamped);
     ck_assert_int_eq(rategate_budget(&g, t + 101), 19);
     ck_assert_int_eq(g.window_start, t + 100);
     /* A 429 without the header counts as nothing left. */
     int64_t c = start(&g, t + 102);
-    ck_assert_int_eq(rategate_on_response(&g, t + 103, 429, "1", -1, -1, c, &clamped), SEC);
+    ck_assert_int_eq(rategate_on_response(&g, t + 103, t + 103, 429, "1", -1, -1, c, &clamped),
+                     SEC);
     ck_assert_int_eq(rategate_budget(&g, t + 103), 0);
     /* The block ends before the window does: the window wins. */
     ck_assert_int_eq(rategate_next_start(&g, t + 103),
@@ -240,7 +266,8 @@ START_TEST(no_headers_no_budget)
     rategate_init(&g);
     for (int i = 0; i < 100; i++) {
         int64_t s = start(&g, DATE_MS + i);
-        ck_assert_int_eq(rategate_on_response(&g, DATE_MS + i, 200, NULL, -1, -1, s, &clamped), 0);
+        ck_assert_int_eq(
+            rategate_on_response(&g, DATE_MS + i, DATE_MS + i, 200, NULL, -1, -1, s, &clamped), 0);
     }
     ck_assert_int_eq(rategate_budget(&g, DATE_MS + 100), INT64_MAX);
     ck_assert_int_eq(rategate_next_start(&g, DATE_MS + 100), DATE_MS + 100);
@@ -296,8 +323,8 @@ static void simulate(int64_t phase_ms, int64_t latency_ms, int64_t *ok, int64_t 
                 i++;
                 continue;
             }
-            rategate_on_response(&g, t, fly[i].limited ? 429 : 200, fly[i].limited ? "1" : NULL, 20,
-                                 fly[i].remaining, fly[i].seq, &clamped);
+            rategate_on_response(&g, t, t, fly[i].limited ? 429 : 200, fly[i].limited ? "1" : NULL,
+                                 20, fly[i].remaining, fly[i].seq, &clamped);
             *(fly[i].limited ? limited : ok) += 1;
             fly[i] = fly[--nfly];
         }
@@ -328,6 +355,7 @@ static Suite *rategate_suite(void)
 
     tcase_add_test(tc, retry_after_seconds);
     tcase_add_test(tc, retry_after_http_date);
+    tcase_add_test(tc, http_date_is_read_on_the_wall_clock_and_waited_on_the_monotonic_one);
     tcase_add_test(tc, retry_after_garbage);
     tcase_add_test(tc, block_covers_every_request_until_the_time);
     tcase_add_test(tc, block_from_http_date);
