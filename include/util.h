@@ -50,15 +50,21 @@ char *buf_steal(struct buf *b);
 #define TS_LEN 25 /* 24 characters and the NUL */
 /* The checkpoint of a resource never scanned: everything is newer. */
 #define TS_EPOCH "1970-01-01T00:00:00.000Z"
+/* Formats an instant; one outside 0001..9999 is clamped to the nearest end
+ * (never wrapped), which ts_parse never produces. */
 void ts_format(int64_t ms, char out[TS_LEN]);
 /*
  * Parses ISO 8601 date-times as VOMO sends them: "YYYY-MM-DDTHH:MM:SS" with
  * optional fraction and a "Z" or "+HH:MM" / "+HHMM" / "+HH" offset (a
  * missing offset means UTC; a space may stand for the "T").  Returns 0 and
- * milliseconds since the epoch, or -EINVAL.
+ * milliseconds since the epoch, or -EINVAL for an impossible date
+ * (2025-02-29) or an instant outside 0001-01-01..9999-12-31 UTC once the
+ * offset is applied.  What ts_format writes parses back to the same instant.
  */
 int ts_parse(const char *s, int64_t *ms) WUR;
-/* Parses an HTTP date (RFC 7231 IMF-fixdate, e.g. Date and Retry-After). */
+/* Parses an HTTP date (RFC 7231 IMF-fixdate, e.g. Date and Retry-After):
+ * "Sun, 06 Nov 1994 08:49:37 GMT", a four-digit year, the same calendar and
+ * range checks as ts_parse; -EINVAL otherwise. */
 int ts_parse_http_date(const char *s, int64_t *ms) WUR;
 /* Normalises any accepted timestamp into out; -EINVAL when unparseable. */
 int ts_normalise(const char *s, char out[TS_LEN]) WUR;

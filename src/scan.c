@@ -185,6 +185,13 @@ static void learn_meta(struct scan *s, struct page *pg, const struct http_respon
     if (!s->have_server_time && resp->date && ts_parse_http_date(resp->date, &date_ms) == 0) {
         s->server_start_ms = date_ms;
         s->have_server_time = true;
+    } else if (!s->have_server_time && resp->date && !s->bad_date_logged) {
+        /* An unusable Date must not become the checkpoint's cap. */
+        struct log_fields f = {.tenant = s->t->name, .resource = s->resource,
+                               .trace_id = s->trace_id, .delay_ms = LOG_NO_DELAY};
+        log_emit(LOG_WARN, &f, "ignoring VOMO's Date header '%s': not an HTTP date in 0001..9999",
+                 resp->date);
+        s->bad_date_logged = true;
     }
     if (pg->vp.total > s->max_total)
         s->max_total = pg->vp.total;

@@ -77,6 +77,7 @@ struct scan {
     int fetching; /* pages requested and not yet answered (open_pages counts them too) */
     int64_t server_start_ms;
     bool have_server_time;
+    bool bad_date_logged; /* an unusable Date header was reported */
     char max_processed[TS_LEN];
     bool failed, aborted;
     char fail_msg[300];

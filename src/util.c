@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -185,6 +186,16 @@ char *buf_steal(struct buf *b)
     return p;
 }
 
+/*
+ * Timestamps.  Only instants from 0001-01-01T00:00:00.000Z to
+ * 9999-12-31T23:59:59.999Z exist here: that is what the four-digit year of
+ * the normalised form can spell, so anything accepted formats, sorts and
+ * parses back to itself.  Dates are checked against the calendar (no
+ * 2025-02-29) and the range is checked after the offset is applied.
+ */
+#define TS_YEAR_MIN 1
+#define TS_YEAR_MAX 9999
+
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant). */
 static int64_t days_from_civil(int64_t y, int m, int d)
 {
@@ -196,18 +207,60 @@ static int64_t days_from_civil(int64_t y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
+/* The date of a day count (the inverse of days_from_civil). */
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+#define MS_PER_DAY INT64_C(86400000)
+#define TS_MS_MIN (days_from_civil(TS_YEAR_MIN, 1, 1) * MS_PER_DAY)
+#define TS_MS_MAX (days_from_civil(TS_YEAR_MAX + 1, 1, 1) * MS_PER_DAY - 1)
+
+static int days_in_month(int64_t y, int m)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* Milliseconds of a calendar date and time; -EINVAL for an impossible one
+ * (month 13, 2025-02-29, 24:00) or a year outside 1..9999. */
+static int ts_from_fields(int64_t y, int mo, int d, int h, int mi, int sec, int64_t *ms)
+{
+    if (y < TS_YEAR_MIN || y > TS_YEAR_MAX || mo < 1 || mo > 12 || d < 1 ||
+        d > days_in_month(y, mo) || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
+        return -EINVAL;
+    *ms = (((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 + sec) * 1000;
+    return 0;
+}
+
 void ts_format(int64_t ms, char out[TS_LEN])
 {
-    int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
-    int msec = (int)(ms - secs * 1000);
-    time_t t = (time_t)secs;
-    struct tm tm;
-    gmtime_r(&t, &tm);
+    /* Out-of-range instants cannot be parsed in; clamping (never wrapping
+     * the year) keeps the order right should one be computed. */
+    if (ms < TS_MS_MIN)
+        ms = TS_MS_MIN;
+    else if (ms > TS_MS_MAX)
+        ms = TS_MS_MAX;
+    int64_t days = ms >= 0 ? ms / MS_PER_DAY : (ms - (MS_PER_DAY - 1)) / MS_PER_DAY;
+    int64_t rem = ms - days * MS_PER_DAY, y;
+    int m, d;
+    civil_from_days(days, &y, &m, &d);
     /* Formatted into a roomy buffer: the compiler cannot prove each field
      * keeps to its width, and a truncated timestamp must never happen. */
     char tmp[96];
-    snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (tm.tm_year + 1900) % 10000,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, msec);
+    snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y, m, d,
+             (int)(rem / 3600000), (int)(rem / 60000 % 60), (int)(rem / 1000 % 60),
+             (int)(rem % 1000));
     memcpy(out, tmp, TS_LEN - 1);
     out[TS_LEN - 1] = '\0';
 }
@@ -280,36 +333,75 @@ int ts_parse(const char *s, int64_t *ms)
         if (digits == 0)
             return -EINVAL;
     }
-    if (parse_offset(p, &offset_min) < 0)
+    int64_t t;
+    if (parse_offset(p, &offset_min) < 0 || ts_from_fields(y, mo, d, h, mi, sec, &t) < 0)
         return -EINVAL;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+    t += frac - (int64_t)offset_min * 60000;
+    if (t < TS_MS_MIN || t > TS_MS_MAX)
         return -EINVAL;
-    int64_t days = days_from_civil(y, mo, d);
-    int64_t t = ((days * 24 + h) * 60 + mi) * 60 + sec - (int64_t)offset_min * 60;
-    *ms = t * 1000 + frac;
+    *ms = t;
+    return 0;
+}
+
+/* Reads 1..max digits; -EINVAL when there are none or more than max. */
+static int take_some_digits(const char **p, int max, int *out)
+{
+    int v = 0, n = 0;
+    while (isdigit((unsigned char)**p)) {
+        if (++n > max)
+            return -EINVAL;
+        v = v * 10 + (*(*p)++ - '0');
+    }
+    *out = v;
+    return n ? 0 : -EINVAL;
+}
+
+static int take_word(const char **p, const char *const *words, int nwords, int *out)
+{
+    for (int i = 0; i < nwords; i++)
+        if (strncmp(*p, words[i], 3) == 0) {
+            *p += 3;
+            *out = i;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+/* One or more spaces (what senders put between IMF-fixdate fields). */
+static int take_spaces(const char **p)
+{
+    if (**p != ' ')
+        return -EINVAL;
+    while (**p == ' ')
+        (*p)++;
     return 0;
 }
 
 int ts_parse_http_date(const char *s, int64_t *ms)
 {
+    static const char *const wdays[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
     static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    char wday[4], mon[4], tz[4];
-    int d, y, h, mi, sec;
-    if (!s || sscanf(s, "%3s, %d %3s %d %d:%d:%d %3s", wday, &d, mon, &y, &h, &mi, &sec, tz) != 8)
+    static const char *const zones[] = {"GMT", "UTC"};
+    int wd, d, mo, y, h, mi, sec, tz;
+    const char *p = s;
+    /* "Sun, 06 Nov 1994 08:49:37 GMT": every field bounded in length, the
+     * year exactly four digits, so nothing can overflow on the way. */
+    if (!s || take_word(&p, wdays, 7, &wd) < 0 || *p++ != ',')
         return -EINVAL;
-    if (strcmp(tz, "GMT") != 0 && strcmp(tz, "UTC") != 0)
+    while (*p == ' ')
+        p++;
+    if (take_some_digits(&p, 2, &d) < 0 || take_spaces(&p) < 0 ||
+        take_word(&p, months, 12, &mo) < 0 || take_spaces(&p) < 0 || take_digits(&p, 4, &y) < 0 ||
+        take_spaces(&p) < 0 || take_some_digits(&p, 2, &h) < 0 || *p++ != ':' ||
+        take_some_digits(&p, 2, &mi) < 0 || *p++ != ':' || take_some_digits(&p, 2, &sec) < 0 ||
+        take_spaces(&p) < 0 || take_word(&p, zones, 2, &tz) < 0 || *p != '\0')
         return -EINVAL;
-    for (int m = 0; m < 12; m++) {
-        if (strcmp(mon, months[m]) == 0) {
-            if (d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970)
-                return -EINVAL;
-            int64_t days = days_from_civil(y, m + 1, d);
-            *ms = (((days * 24 + h) * 60 + mi) * 60 + sec) * 1000;
-            return 0;
-        }
-    }
-    return -EINVAL;
+    int64_t t;
+    if (ts_from_fields(y, mo + 1, d, h, mi, sec, &t) < 0 || t > TS_MS_MAX)
+        return -EINVAL;
+    *ms = t;
+    return 0;
 }
 
 int ts_normalise(const char *s, char out[TS_LEN])
