@@ -4,8 +4,10 @@
  * Every event has a level, a message, and optional structured fields
  * (tenant, resource, record id, trace id, error class, HTTP status, attempt,
  * delay) plus free key/value pairs.  Secrets registered with
- * log_add_secret() are replaced by "[REDACTED]" in every line, as a last
- * line of defence: code must not pass secrets to the log in the first place.
+ * log_set_secret() are replaced by "[REDACTED]" in every value before it is
+ * escaped, and bytes that are not UTF-8 by U+FFFD, so every JSON line
+ * parses; a last line of defence: code must not pass secrets to the log in
+ * the first place.
  */
 #ifndef VOMO_LOG_H
 #define VOMO_LOG_H
@@ -53,9 +55,17 @@ int log_format_parse(const char *s, enum log_format *out) WUR;
 const char *log_level_name(enum log_level level);
 const char *log_format_name(enum log_format format);
 
-/* Registers a secret (copied) to be redacted from every later line. */
-void log_add_secret(const char *secret);
+/*
+ * Registers the secret read from `source` (its file; both copied) to be
+ * redacted from every later line, whatever its length.  A new value from
+ * the same source replaces the one in force, which is still redacted as
+ * the previous one until the next change; older values are forgotten, so
+ * token rotations do not grow the set.
+ */
+void log_set_secret(const char *source, const char *secret);
 void log_clear_secrets(void);
+/* How many values are redacted now (in force and previous ones). */
+size_t log_secret_count(void);
 
 void log_emit(enum log_level level, const struct log_fields *f, const char *fmt, ...)
     PRINTF_LIKE(3, 4);

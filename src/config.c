@@ -150,7 +150,7 @@ static void load_secret(struct loader *L, const struct tenant_cfg *t, int line, 
         cfg_add_error(L, line, key, "%s", why);
         free(why);
     } else {
-        log_add_secret(*out);
+        log_set_secret(path, *out);
         if (warning)
             cfg_add_warning(L, line, key, warning);
         free(warning);

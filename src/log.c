@@ -18,13 +18,22 @@
 #include <systemd/sd-journal.h>
 #endif
 
-#define LOG_MAX_SECRETS 64
+/*
+ * The secrets to scrub, one slot per file they come from: the value in
+ * force and the one before it (a line about a request sent just before a
+ * rotation may still carry it).  Rotating a token replaces, never adds, so
+ * the set stays as large as the configuration, with no fixed cap.
+ */
+struct secret_slot {
+    char *source;
+    char *current, *previous;
+};
 
 static enum log_level cur_level = LOG_INFO;
 static enum log_format cur_format = LOG_FMT_JSON;
 static FILE *cur_out;
-static char *secrets[LOG_MAX_SECRETS];
-static size_t nsecrets;
+static struct secret_slot *slots;
+static size_t nslots;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 static const char *const format_names[] = {"json", "text", "journal"};
@@ -75,51 +84,182 @@ const char *log_format_name(enum log_format format)
     return format_names[format];
 }
 
-void log_add_secret(const char *secret)
+static void free_secret(char *s)
 {
-    if (!secret || strlen(secret) < 4 || nsecrets == LOG_MAX_SECRETS)
+    if (s) {
+        explicit_bzero(s, strlen(s));
+        free(s);
+    }
+}
+
+void log_set_secret(const char *source, const char *secret)
+{
+    if (!source || !secret || !*secret)
         return;
-    for (size_t i = 0; i < nsecrets; i++)
-        if (strcmp(secrets[i], secret) == 0)
-            return;
-    secrets[nsecrets++] = xstrdup(secret);
+    struct secret_slot *sl = NULL;
+    for (size_t i = 0; i < nslots && !sl; i++)
+        if (strcmp(slots[i].source, source) == 0)
+            sl = &slots[i];
+    if (!sl) {
+        slots = xrealloc(slots, (nslots + 1) * sizeof(*slots));
+        sl = &slots[nslots++];
+        *sl = (struct secret_slot){.source = xstrdup(source)};
+    }
+    if (sl->current && strcmp(sl->current, secret) == 0)
+        return;
+    free_secret(sl->previous);
+    sl->previous = sl->current;
+    sl->current = xstrdup(secret);
 }
 
 void log_clear_secrets(void)
 {
-    for (size_t i = 0; i < nsecrets; i++)
-        free(secrets[i]);
-    nsecrets = 0;
+    for (size_t i = 0; i < nslots; i++) {
+        free(slots[i].source);
+        free_secret(slots[i].current);
+        free_secret(slots[i].previous);
+    }
+    free(slots);
+    slots = NULL;
+    nslots = 0;
 }
 
-/* Replaces every registered secret in s (in place, growing as needed). */
-static char *redact(char *s)
+size_t log_secret_count(void)
 {
-    for (size_t i = 0; i < nsecrets; i++) {
-        char *hit;
-        size_t slen = strlen(secrets[i]);
-        while ((hit = strstr(s, secrets[i])) != NULL) {
-            char *n = xasprintf("%.*s[REDACTED]%s", (int)(hit - s), s, hit + slen);
-            free(s);
-            s = n;
+    size_t n = 0;
+    for (size_t i = 0; i < nslots; i++)
+        n += (slots[i].current != NULL) + (slots[i].previous != NULL);
+    return n;
+}
+
+#define REDACTED "[REDACTED]"
+
+/* Length of the longest secret that s starts with, 0 if none. */
+static size_t secret_at(const char *s)
+{
+    size_t best = 0;
+    for (size_t i = 0; i < nslots; i++) {
+        const char *cand[2] = {slots[i].current, slots[i].previous};
+        for (int k = 0; k < 2; k++) {
+            size_t n = cand[k] ? strlen(cand[k]) : 0;
+            if (n > best && strncmp(s, cand[k], n) == 0)
+                best = n;
         }
     }
-    return s;
+    return best;
+}
+
+/* Start of a secret in piece[0..len) that ends in its last `tail` bytes,
+ * or -1.  The earliest such start wins. */
+static ptrdiff_t secret_ending(const char *piece, size_t len, size_t tail)
+{
+    ptrdiff_t first = -1;
+    for (size_t i = 0; i < nslots; i++) {
+        const char *cand[2] = {slots[i].current, slots[i].previous};
+        for (int k = 0; k < 2; k++) {
+            size_t n = cand[k] ? strlen(cand[k]) : 0;
+            for (size_t end = len - tail + 1; n && end <= len; end++)
+                if (end >= n && memcmp(piece + end - n, cand[k], n) == 0 &&
+                    (first < 0 || (ptrdiff_t)(end - n) < first))
+                    first = (ptrdiff_t)(end - n);
+        }
+    }
+    return first;
+}
+
+/* Length of the well-formed UTF-8 character at s (RFC 3629), 0 if none. */
+static size_t utf8_char(const unsigned char *s)
+{
+    unsigned c = s[0];
+    size_t n;
+    unsigned min;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, min = 0x10000;
+    else
+        return 0;
+    unsigned cp = c & (0x3f >> (n - 1));
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+/*
+ * The text as it may be written: every registered secret replaced by
+ * "[REDACTED]" and every byte that is not well-formed UTF-8 by U+FFFD.
+ * One forward pass, so nothing is ever scanned twice (a secret inside the
+ * marker itself cannot loop).  Secrets are matched on the raw bytes at
+ * every position, longest first; since replacing bad bytes could itself
+ * spell a secret, the text written since the last marker is checked again
+ * after each character, so no stretch between two markers ever holds one.
+ * Runs before any escaping, so a secret with a quote or backslash in it is
+ * found as it was logged.
+ */
+static char *scrub(const char *in)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    size_t piece = 0; /* where the text after the last marker starts in b */
+    const char *p = in;
+    while (*p) {
+        size_t n = secret_at(p);
+        if (n) {
+            (void)!buf_puts(&b, REDACTED);
+            piece = b.len;
+            p += n;
+            continue;
+        }
+        size_t c = utf8_char((const unsigned char *)p);
+        for (size_t k = 1; k < c; k++)
+            if (secret_at(p + k))
+                c = 0; /* a secret starts inside: the lead byte goes alone */
+        if (c)
+            (void)!buf_append(&b, p, c);
+        else
+            (void)!buf_puts(&b, "\xEF\xBF\xBD");
+        size_t added = c ? c : 3;
+        p += c ? c : 1;
+        ptrdiff_t at = secret_ending(b.data + piece, b.len - piece, added);
+        if (at >= 0) {
+            size_t cut = piece + (size_t)at;
+            while (cut > piece && ((unsigned char)b.data[cut] & 0xc0) == 0x80)
+                cut--; /* back to the start of that character */
+            b.len = cut;
+            (void)!buf_puts(&b, REDACTED);
+            piece = b.len;
+        }
+    }
+    return buf_steal(&b);
 }
 
 static void add_json_str(struct buf *b, const char *key, const char *val)
 {
     if (!val)
         return;
+    char *clean = scrub(val);
     (void)!buf_printf(b, ",\"%s\":\"", key);
-    (void)!buf_json_escape(b, val);
+    (void)!buf_json_escape(b, clean);
     (void)!buf_puts(b, "\"");
+    free(clean);
 }
 
 static void add_text_str(struct buf *b, const char *key, const char *val)
 {
-    if (val)
-        (void)!buf_printf(b, " %s=%s", key, val);
+    if (!val)
+        return;
+    char *clean = scrub(val);
+    (void)!buf_printf(b, " %s=%s", key, clean);
+    free(clean);
 }
 
 static void format_line(struct buf *b, enum log_level level, const struct log_fields *f,
@@ -172,7 +312,9 @@ static void journal_field(struct iovec *iov, size_t *n, char **owned, const char
 {
     if (!val)
         return;
-    char *s = redact(xasprintf("%s=%s", key, val));
+    char *clean = scrub(val);
+    char *s = xasprintf("%s=%s", key, clean);
+    free(clean);
     owned[*n] = s;
     iov[*n].iov_base = s;
     iov[*n].iov_len = strlen(s);
@@ -238,7 +380,6 @@ void log_emit(enum log_level level, const struct log_fields *f, const char *fmt,
     va_end(ap);
 #ifdef HAVE_LIBSYSTEMD
     if (cur_format == LOG_FMT_JOURNAL) {
-        msg = redact(msg);
         journal_emit(level, f, msg);
         free(msg);
         return;
@@ -246,9 +387,11 @@ void log_emit(enum log_level level, const struct log_fields *f, const char *fmt,
 #endif
     struct buf b;
     buf_init(&b, 0);
-    format_line(&b, level, f, msg);
+    char *clean = scrub(msg);
     free(msg);
-    char *line = redact(buf_steal(&b));
+    format_line(&b, level, f, clean);
+    free(clean);
+    char *line = buf_steal(&b);
     FILE *out = cur_out ? cur_out : stderr;
     fputs(line, out);
     fflush(out);

@@ -51,7 +51,7 @@ static char *read_secret(struct tenant *t, const char *path, char **last_problem
     }
     free(*last_problem);
     *last_problem = NULL;
-    log_add_secret(value);
+    log_set_secret(path, value);
     return value;
 }
 

@@ -323,6 +323,133 @@ START_TEST(test_secrets_never_written)
 }
 END_TEST
 
+/* The one JSON line logged since the last reset, parsed. */
+static cJSON *last_json(void)
+{
+    const char *s = logged();
+    ck_assert_uint_eq(count_lines(s), 1);
+    cJSON *j = cJSON_Parse(s);
+    ck_assert_msg(j != NULL, "not JSON: %s", s);
+    return j;
+}
+
+static void reset_out(void)
+{
+    fclose(out);
+    free(out_buf);
+    out_buf = NULL;
+    out = open_memstream(&out_buf, &out_len);
+    log_setup(LOG_DEBUG, LOG_FMT_JSON, out);
+}
+
+static void expect_msg(const char *logged_text, const char *want)
+{
+    reset_out();
+    struct log_kv kv[] = {LOG_STR("detail", logged_text)};
+    struct log_fields f = {.tenant = logged_text, .kv = kv, .nkv = 1, .delay_ms = LOG_NO_DELAY};
+    log_emit(LOG_ERROR, &f, "%s", logged_text);
+    cJSON *j = last_json();
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(j, "msg")), want);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(j, "tenant")), want);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(j, "detail")), want);
+    cJSON_Delete(j);
+}
+
+/* Issue 10 items 11, 17: secrets with JSON syntax in them, as fuzzing found. */
+START_TEST(test_secret_with_json_syntax)
+{
+    log_setup(LOG_DEBUG, LOG_FMT_JSON, out);
+    log_set_secret("/a.token", "ab\"cd-token");
+    log_set_secret("/b.token", "back\\slash");
+    log_set_secret("/c.secret", "\"msg");
+    expect_msg("token ab\"cd-token and back\\slash", "token [REDACTED] and [REDACTED]");
+    ck_assert_ptr_null(strstr(logged(), "cd-token"));
+    ck_assert_ptr_null(strstr(logged(), "slash"));
+    expect_msg("a \"msg here", "a [REDACTED] here");
+    ck_assert_ptr_nonnull(strstr(logged(), "\"msg\":\"a [REDACTED] here\""));
+}
+END_TEST
+
+/* A secret that is part of the marker itself ends (it looped forever). */
+START_TEST(test_secret_inside_marker)
+{
+    log_setup(LOG_DEBUG, LOG_FMT_JSON, out);
+    log_set_secret("/a.token", "EDAC");
+    log_set_secret("/b.token", "]");
+    expect_msg("xEDACy EDACEDAC z]", "x[REDACTED]y [REDACTED][REDACTED] z[REDACTED]");
+}
+END_TEST
+
+/* Every secret counts, however short, and there is no fixed cap. */
+START_TEST(test_short_and_many_secrets)
+{
+    log_setup(LOG_DEBUG, LOG_FMT_JSON, out);
+    log_set_secret("/short.token", "q7");
+    log_set_secret("/one.token", "%");
+    expect_msg("aq7b 100%", "a[REDACTED]b 100[REDACTED]");
+    log_clear_secrets();
+    for (int i = 0; i < 200; i++) {
+        char src[32], val[32];
+        snprintf(src, sizeof(src), "/t%d.token", i);
+        snprintf(val, sizeof(val), "tok-%03d-x", i);
+        log_set_secret(src, val);
+    }
+    ck_assert_uint_eq(log_secret_count(), 200);
+    expect_msg("first tok-000-x last tok-199-x", "first [REDACTED] last [REDACTED]");
+}
+END_TEST
+
+/* Rotations replace: the value in force and the previous one are redacted,
+ * the set does not grow. */
+START_TEST(test_rotation_keeps_set_bounded)
+{
+    log_setup(LOG_DEBUG, LOG_FMT_JSON, out);
+    char val[32];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(val, sizeof(val), "rotated-%04d", i);
+        log_set_secret("/etc/vomo-sync/acme.token", val);
+        log_set_secret("/etc/vomo-sync/acme.token", val); /* re-read, unchanged */
+    }
+    log_set_secret("/etc/vomo-sync/acme.secret", "whsec-1");
+    ck_assert_uint_eq(log_secret_count(), 3);
+    expect_msg("now rotated-0999 before rotated-0998 key whsec-1",
+               "now [REDACTED] before [REDACTED] key [REDACTED]");
+    expect_msg("long ago rotated-0001", "long ago rotated-0001");
+    log_set_secret("/x", "");
+    log_set_secret(NULL, "y");
+    ck_assert_uint_eq(log_secret_count(), 3);
+}
+END_TEST
+
+/* Invalid UTF-8 becomes U+FFFD, so the line is UTF-8 JSON. */
+START_TEST(test_invalid_utf8_replaced)
+{
+    log_setup(LOG_DEBUG, LOG_FMT_JSON, out);
+    expect_msg("\xff\xfe ok \xc3\x28 \xe2\x82\xac \xed\xa0\x80 \xc0\xaf \xf4\x90\x80\x80 \xe2\x82",
+               "\xEF\xBF\xBD\xEF\xBF\xBD ok \xEF\xBF\xBD( \xe2\x82\xac \xEF\xBF\xBD\xEF\xBF\xBD"
+               "\xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
+               "\xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD");
+    /* A replacement character cannot be used to spell a secret. */
+    log_set_secret("/a.token", "x\xEF\xBF\xBDy");
+    expect_msg("x\xffy", "[REDACTED]");
+    /* Nor can a secret hide as part of a valid character. */
+    log_clear_secrets();
+    log_set_secret("/b.token", "\x82\xac");
+    expect_msg("\xe2\x82\xac!", "\xEF\xBF\xBD[REDACTED]!");
+}
+END_TEST
+
+/* The text and journal paths scrub the same way. */
+START_TEST(test_text_format_scrubbed)
+{
+    log_set_secret("/a.token", "ab\"cd");
+    log_setup(LOG_DEBUG, LOG_FMT_TEXT, out);
+    struct log_fields f = {.tenant = "t-ab\"cd", .delay_ms = LOG_NO_DELAY};
+    log_emit(LOG_WARN, &f, "x ab\"cd \xff");
+    ck_assert_ptr_nonnull(strstr(logged(), "x [REDACTED] \xEF\xBF\xBD tenant=t-[REDACTED]\n"));
+}
+END_TEST
+
 static Suite *log_suite(void)
 {
     Suite *s = suite_create("log");
@@ -336,6 +463,12 @@ static Suite *log_suite(void)
     tcase_add_test(tc, test_parse_names);
     tcase_add_test(tc, test_redacts_loaded_token);
     tcase_add_test(tc, test_secrets_never_written);
+    tcase_add_test(tc, test_secret_with_json_syntax);
+    tcase_add_test(tc, test_secret_inside_marker);
+    tcase_add_test(tc, test_short_and_many_secrets);
+    tcase_add_test(tc, test_rotation_keeps_set_bounded);
+    tcase_add_test(tc, test_invalid_utf8_replaced);
+    tcase_add_test(tc, test_text_format_scrubbed);
     suite_add_tcase(s, tc);
     return s;
 }
