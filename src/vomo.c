@@ -7,8 +7,15 @@
  * cJSON validates and reads the body; a tiny scanner over the validated
  * text then finds each record's exact bytes, so a record's payload is kept
  * as VOMO spelled it (the skip rule hashes it) and large numeric ids are
- * read digit for digit instead of through a double.  Should the scanner and
- * cJSON ever disagree, the payload falls back to cJSON's own printing.
+ * read digit for digit instead of through a double.  The scanner never
+ * compares key names (cJSON decodes escapes in them): it finds a member by
+ * its position among its object's members, which cJSON keeps in document
+ * order, and each record's text is parsed again and compared with cJSON's
+ * element, so payload, id and updated_at always come from one element.
+ * Where the two views could differ, the body is bad data: control bytes
+ * outside strings (cJSON skips every byte up to 0x20, JSON only four),
+ * and duplicate keys (however escaped) in any object the daemon reads: the
+ * envelope, links and meta fail the whole page, a record only itself.
  *
  * A body that is not a page at all fails as a whole (-EINVAL, nothing
  * applied); a record that is merely malformed carries `error` and is
@@ -81,32 +88,132 @@ static const char *skip_value(const char *p, const char *end)
 }
 
 /*
- * Finds the value of member `key` (spelled without escapes) in the object
- * spanning obj; the first match wins, as with cJSON.  0 or -ENOENT.
+ * Splits the object spanning obj into the spans of its member values, in
+ * order, up to max of them; returns how many, or (size_t)-1 when the text
+ * is not an object the way the scanner reads it.
  */
-static int scan_member(struct span obj, const char *key, struct span *out)
+static size_t scan_members(struct span obj, struct span *out, size_t max)
 {
     const char *end = obj.p + obj.n, *p = skip_ws(obj.p, end);
-    size_t klen = strlen(key);
+    size_t n = 0;
     if (p >= end || *p != '{')
-        return -ENOENT;
+        return (size_t)-1;
     p = skip_ws(p + 1, end);
     while (p < end && *p == '"') {
-        const char *k = p + 1, *kend = skip_string(p, end);
-        p = skip_ws(kend, end);
+        p = skip_ws(skip_string(p, end), end);
         if (p >= end || *p != ':')
-            return -ENOENT;
+            return (size_t)-1;
         const char *v = skip_ws(p + 1, end), *vend = skip_value(v, end);
-        if ((size_t)(kend - 1 - k) == klen && memcmp(k, key, klen) == 0) {
-            *out = (struct span){v, (size_t)(vend - v)};
-            return 0;
-        }
+        if (vend == v || n == max)
+            return (size_t)-1;
+        out[n++] = (struct span){v, (size_t)(vend - v)};
         p = skip_ws(vend, end);
-        if (p >= end || *p != ',')
-            return -ENOENT;
-        p = skip_ws(p + 1, end);
+        if (p < end && *p == ',')
+            p = skip_ws(p + 1, end);
+        else
+            break;
     }
-    return -ENOENT;
+    return p < end && *p == '}' ? n : (size_t)-1;
+}
+
+/*
+ * The text of `child`, a member of the object `parent` whose text is obj:
+ * found by position, never by name.  0, or -ENOENT when the scanner does
+ * not see the same number of members as cJSON.
+ */
+static int member_span(struct span obj, const cJSON *parent, const cJSON *child, struct span *out)
+{
+    size_t count = 0, index = (size_t)-1;
+    for (const cJSON *c = parent->child; c; c = c->next, count++)
+        if (c == child)
+            index = count;
+    if (index == (size_t)-1)
+        return -ENOENT;
+    struct span *spans = xcalloc(count, sizeof(*spans));
+    int rc = scan_members(obj, spans, count) == count ? 0 : -ENOENT;
+    if (rc == 0)
+        *out = spans[index];
+    free(spans);
+    return rc;
+}
+
+/*
+ * True when a and b are the same value: same types, member names and order,
+ * strings and numbers (bit for bit as cJSON read them, so 1e400 equals
+ * itself).  Recursion is bounded by cJSON's nesting limit.
+ */
+static bool same_tree(const cJSON *a, const cJSON *b)
+{
+    if ((a->type & 0xff) != (b->type & 0xff))
+        return false;
+    if (cJSON_IsNumber(a))
+        return memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) == 0;
+    if (cJSON_IsString(a) || cJSON_IsRaw(a))
+        return strcmp(a->valuestring, b->valuestring) == 0;
+    const cJSON *x = a->child, *y = b->child;
+    for (; x && y; x = x->next, y = y->next) {
+        if ((x->string || y->string) && (!x->string || !y->string || strcmp(x->string, y->string)))
+            return false;
+        if (!same_tree(x, y))
+            return false;
+    }
+    return !x && !y;
+}
+
+/* True when the text parses, on its own, to the same tree as el. */
+static bool span_is(struct span sp, const cJSON *el)
+{
+    const char *stop = NULL;
+    cJSON *again = cJSON_ParseWithLengthOpts(sp.p, sp.n, &stop, 0);
+    bool same = again && skip_ws(stop, sp.p + sp.n) == sp.p + sp.n && same_tree(again, el);
+    cJSON_Delete(again);
+    return same;
+}
+
+static int cmp_keys(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* True when two members of obj have the same (decoded) name. */
+static bool has_duplicate_keys(const cJSON *obj)
+{
+    size_t n = 0;
+    for (const cJSON *c = obj->child; c; c = c->next)
+        n++;
+    if (n < 2)
+        return false;
+    const char **keys = xcalloc(n, sizeof(*keys));
+    size_t i = 0;
+    for (const cJSON *c = obj->child; c; c = c->next)
+        keys[i++] = c->string ? c->string : "";
+    qsort(keys, n, sizeof(*keys), cmp_keys);
+    bool dup = false;
+    for (i = 1; i < n && !dup; i++)
+        dup = strcmp(keys[i - 1], keys[i]) == 0;
+    free(keys);
+    return dup;
+}
+
+/* True when a byte below 0x20 other than JSON's white space stands outside
+ * a string: cJSON takes it for white space, the scanner does not. */
+static bool has_stray_control(const char *p, const char *end)
+{
+    bool in_string = false;
+    for (; p < end; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (in_string) {
+            if (c == '\\')
+                p++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* Splits the array spanning arr into up to max element spans; the count. */
@@ -159,11 +266,12 @@ static const char *id_from_digits(const char *s, size_t n, char out[128])
 }
 
 /* A JSON number id: its exact text when we have it, else its double. */
-static const char *id_from_number(const cJSON *id, const struct span *raw, char out[128])
+static const char *id_from_number(const cJSON *obj, const cJSON *id, const struct span *raw,
+                                  char out[128])
 {
     if (raw) {
         struct span v;
-        if (scan_member(*raw, "id", &v) == 0)
+        if (member_span(*raw, obj, id, &v) == 0)
             return id_from_digits(v.p, v.n, out);
     }
     double d = id->valuedouble;
@@ -181,7 +289,7 @@ static const char *record_id(const cJSON *obj, const struct span *raw, char out[
     if (!id || cJSON_IsNull(id))
         return "missing id";
     if (cJSON_IsNumber(id))
-        return id_from_number(id, raw, out);
+        return id_from_number(obj, id, raw, out);
     if (cJSON_IsString(id))
         return id_from_digits(id->valuestring, strlen(id->valuestring), out);
     return "id is not a positive integer";
@@ -201,16 +309,32 @@ static const char *record_updated_at(const cJSON *obj, char out[TS_LEN])
     return NULL;
 }
 
-/* Fills one record from its cJSON element and, when known, its raw text. */
+/*
+ * Fills one record from its cJSON element and its raw text.  The text is
+ * used only once it is known to be that very element; when the scanner
+ * cannot find it or it reads differently, the record is bad data (its
+ * payload then cJSON's printing, for the dead letter).
+ */
 static void record_fill(struct vomo_record *r, const cJSON *el, const struct span *raw)
 {
     memset(r, 0, sizeof(*r));
-    if (raw)
+    bool raw_ok = raw && span_is(*raw, el);
+    if (raw_ok)
         r->payload = xstrndup(raw->p, raw->n);
     else if (!(r->payload = cJSON_PrintUnformatted(el)))
         r->payload = xstrdup("null");
     if (!cJSON_IsObject(el)) {
         r->error = "record is not an object";
+        return;
+    }
+    if (has_duplicate_keys(el)) {
+        r->error = "record has a duplicate key";
+        return;
+    }
+    if (!raw_ok) {
+        if (record_id(el, NULL, r->id))
+            r->id[0] = '\0';
+        r->error = "record text does not match its parsed value";
         return;
     }
     const char *err = record_id(el, raw, r->id);
@@ -241,6 +365,8 @@ static int parse_body(const char *body, size_t len, cJSON **root, struct span *w
         why = "empty body";
     else if (memchr(body, '\0', len))
         why = "body contains a NUL byte";
+    else if (has_stray_control(body, end))
+        why = "body has a control byte outside a string";
     if (!why) {
         const char *stop = NULL;
         *root = cJSON_ParseWithLengthOpts(body, len, &stop, 0);
@@ -248,6 +374,8 @@ static int parse_body(const char *body, size_t len, cJSON **root, struct span *w
             why = "body is not JSON";
         else if (!cJSON_IsObject(*root))
             why = "body is not a JSON object";
+        else if (has_duplicate_keys(*root))
+            why = "body has a duplicate key";
     }
     if (why) {
         cJSON_Delete(*root);
@@ -311,11 +439,12 @@ static void page_meta(const cJSON *root, struct vomo_page *p)
 
 /* Fills the page's records; raw spans are used only if they match cJSON's
  * idea of the array element for element. */
-static void page_records(const cJSON *data, struct span whole, struct vomo_page *p)
+static void page_records(const cJSON *root, const cJSON *data, struct span whole,
+                         struct vomo_page *p)
 {
     size_t n = (size_t)cJSON_GetArraySize(data);
     struct span arr, *raw = xcalloc(n + 1, sizeof(*raw));
-    bool have_raw = scan_member(whole, "data", &arr) == 0 && scan_elements(arr, raw, n + 1) == n;
+    bool have_raw = member_span(whole, root, data, &arr) == 0 && scan_elements(arr, raw, n + 1) == n;
     p->records = xcalloc(n ? n : 1, sizeof(*p->records));
     p->count = n;
     size_t i = 0;
@@ -339,7 +468,16 @@ int vomo_parse_page(const char *body, size_t len, struct vomo_page *out, const c
             *errmsg = data ? "data is not an array" : "no data member";
         return -EINVAL;
     }
-    page_records(data, whole, out);
+    const cJSON *links = cJSON_GetObjectItemCaseSensitive(root, "links");
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "meta");
+    if ((cJSON_IsObject(links) && has_duplicate_keys(links)) ||
+        (cJSON_IsObject(meta) && has_duplicate_keys(meta))) {
+        cJSON_Delete(root);
+        if (errmsg)
+            *errmsg = "links or meta has a duplicate key";
+        return -EINVAL;
+    }
+    page_records(root, data, whole, out);
     page_meta(root, out);
     cJSON_Delete(root);
     if (errmsg)
@@ -376,7 +514,7 @@ int vomo_parse_record(const char *body, size_t len, struct vomo_record *out, con
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
     if (cJSON_IsObject(data) && !cJSON_GetObjectItemCaseSensitive(root, "id")) {
         el = data;
-        raw = scan_member(whole, "data", &inner) == 0 ? &inner : NULL;
+        raw = member_span(whole, root, data, &inner) == 0 ? &inner : NULL;
     }
     record_fill(out, el, raw);
     cJSON_Delete(root);

@@ -94,8 +94,8 @@ static bool next_of(const char *links_and_meta)
     return r;
 }
 
-/* An escaped "data" key hides the raw text from the scanner: the payload
- * then comes from cJSON's printing and the id from the parsed number. */
+/* An escaped "data" key does not hide the raw text: members are found by
+ * position, so the payload keeps VOMO's spelling. */
 START_TEST(test_payload_fallback)
 {
     const char *body = "{\"d\\u0061ta\":[{\"id\": 77, \"updated_at\":\"2025-01-01T00:00:00Z\"},"
@@ -105,7 +105,7 @@ START_TEST(test_payload_fallback)
     ck_assert_uint_eq(p.count, 2);
     ck_assert_str_eq(p.records[0].id, "77");
     ck_assert_ptr_null(p.records[0].error);
-    ck_assert_str_eq(p.records[0].payload, "{\"id\":77,\"updated_at\":\"2025-01-01T00:00:00Z\"}");
+    ck_assert_str_eq(p.records[0].payload, "{\"id\": 77, \"updated_at\":\"2025-01-01T00:00:00Z\"}");
     ck_assert_str_eq(p.records[1].error, "id is not a positive integer");
     vomo_page_free(&p);
 }
@@ -404,6 +404,91 @@ START_TEST(test_damaged_pages_never_crash)
 }
 END_TEST
 
+#define UA "\"updated_at\":\"2025-01-01T00:00:00Z\""
+
+static void expect_page_rejected(const char *body, const char *why)
+{
+    struct vomo_page p;
+    const char *err = NULL;
+    ck_assert_msg(parse_page(body, &p, &err) == -EINVAL, "accepted: %s", body);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_str_eq(err, why);
+    ck_assert_uint_eq(p.count, 0);
+}
+
+static void expect_one_bad_record(const char *body, const char *why)
+{
+    struct vomo_page p;
+    ck_assert_int_eq(parse_page(body, &p, NULL), 0);
+    ck_assert_uint_eq(p.count, 1);
+    ck_assert_ptr_nonnull(p.records[0].error);
+    ck_assert_str_eq(p.records[0].error, why);
+    vomo_page_free(&p);
+}
+
+/*
+ * Issue 10 item 15, as fuzzing found it: the scanner that cuts each
+ * record's text out of the body read some bodies differently from cJSON.
+ * Payload, id and updated_at now always come from one element, and a body
+ * the two could read differently is bad data.
+ */
+START_TEST(test_scanner_and_cjson_agree)
+{
+    struct vomo_page p;
+    struct vomo_record r;
+    const char *err;
+    /* A control byte cJSON skips as white space: the payload was "\x01". */
+    expect_page_rejected("{\"data\":\x01 [{\"id\":1," UA "}]}",
+                         "body has a control byte outside a string");
+    const char *ctl = "{\"data\":\x01 {\"id\":1," UA "}}";
+    ck_assert_int_eq(vomo_parse_record(ctl, strlen(ctl), &r, &err), -EINVAL);
+    ck_assert_str_eq(err, "body has a control byte outside a string");
+    expect_page_rejected("{\"data\":[{\"id\":1,\x1f" UA "}]}",
+                         "body has a control byte outside a string");
+    /* Two "data" members, one spelled with an escape: payload and id came
+     * from B, updated_at from A. */
+    expect_page_rejected("{\"d\\u0061ta\":[{\"id\":5,\"updated_at\":\"2020-01-01T00:00:00Z\"}],"
+                         "\"data\":[{\"id\":7," UA "}]}",
+                         "body has a duplicate key");
+    expect_page_rejected("{\"data\":[],\"data\":[]}", "body has a duplicate key");
+    expect_page_rejected("{\"data\":[],\"meta\":{\"total\":1,\"total\":2}}",
+                         "links or meta has a duplicate key");
+    expect_page_rejected("{\"data\":[],\"links\":{\"next\":null,\"n\\u0065xt\":\"x?page=2\"}}",
+                         "links or meta has a duplicate key");
+    /* {"\u0069d":5,"id":7}: the scanner said 7, cJSON 5. */
+    expect_one_bad_record("{\"data\":[{\"\\u0069d\":5,\"id\":7," UA "}]}",
+                          "record has a duplicate key");
+    expect_one_bad_record("{\"data\":[{\"id\":5," UA ",\"updated_\\u0061t\":\"2030-01-01T00:00:00Z\"}]}",
+                          "record has a duplicate key");
+    const char *dup = "{\"\\u0069d\":5,\"id\":7," UA "}";
+    ck_assert_int_eq(vomo_parse_record(dup, strlen(dup), &r, &err), -EINVAL);
+    ck_assert_str_eq(err, "body has a duplicate key");
+    const char *wrapped = "{\"data\":{\"\\u0069d\":5,\"id\":7," UA "}}";
+    ck_assert_int_eq(vomo_parse_record(wrapped, strlen(wrapped), &r, &err), 0);
+    ck_assert_str_eq(err, "record has a duplicate key");
+    vomo_record_free(&r);
+
+    /* An escaped key alone is one member: its exact digits are used. */
+    ck_assert_int_eq(parse_page("{\"d\\u0061ta\":[{\"\\u0069d\":9007199254740993," UA "}]}", &p, NULL),
+                     0);
+    ck_assert_uint_eq(p.count, 1);
+    ck_assert_ptr_null(p.records[0].error);
+    ck_assert_str_eq(p.records[0].id, "9007199254740993");
+    ck_assert_str_eq(p.records[0].payload, "{\"\\u0069d\":9007199254740993," UA "}");
+    vomo_page_free(&p);
+
+    /* What the daemon does not read may repeat keys; a control byte inside a
+     * string is read alike by both. */
+    const char *ok = "{\"data\":[{\"id\":3," UA ",\"x\":{\"a\":1,\"a\":2},\"s\":\"a\x01z\"}]}";
+    ck_assert_int_eq(parse_page(ok, &p, NULL), 0);
+    ck_assert_ptr_null(p.records[0].error);
+    ck_assert_str_eq(p.records[0].id, "3");
+    ck_assert_str_eq(p.records[0].payload,
+                     "{\"id\":3," UA ",\"x\":{\"a\":1,\"a\":2},\"s\":\"a\x01z\"}");
+    vomo_page_free(&p);
+}
+END_TEST
+
 static Suite *vomo_suite(void)
 {
     Suite *s = suite_create("vomo");
@@ -411,6 +496,7 @@ static Suite *vomo_suite(void)
     tcase_add_test(tc, test_page_numbers_and_strings);
     tcase_add_test(tc, test_payload_keeps_spelling);
     tcase_add_test(tc, test_payload_fallback);
+    tcase_add_test(tc, test_scanner_and_cjson_agree);
     tcase_add_test(tc, test_next_variants);
     tcase_add_test(tc, test_last_page);
     tcase_add_test(tc, test_one_bad_record_among_good);
