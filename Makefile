@@ -1,6 +1,7 @@
 # vomo-sync build.  `make` builds the daemon, `make check` runs every Check
 # suite under AddressSanitizer and UndefinedBehaviorSanitizer, `make demo`
-# runs the daemon against the bundled fake VOMO, `make bench` prints figures.
+# runs the daemon against the bundled fake VOMO, `make bench` prints figures,
+# `make fuzz` runs the libFuzzer targets (FUZZ_SECONDS each, default 60).
 # Every source file is found by wildcard: a new module is a new src/X.c plus
 # include/X.h, a new suite is a new tests/check_X.c.
 
@@ -62,12 +63,19 @@ TEST_BINS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 TESTLIB_SRC  := $(filter-out tests/check_%.c,$(wildcard tests/*.c))
 TESTLIB_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(TESTLIB_SRC))
 
+# Fuzz targets: linked into check_fuzz (which replays the corpus on every
+# `make check`) and, by `make fuzz`, into libFuzzer binaries built by clang.
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_OBJ     := $(patsubst %.c,$(BUILD)/%.o,$(FUZZ_SRC))
+FUZZ_TARGETS := $(filter-out common,$(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC)))
+FUZZ_SECONDS ?= 60
+
 BENCH_SRC    := $(wildcard tests/bench/*.c)
 BENCH_BINS   := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
 
-.PHONY: all setup check test-build demo bench install clean format fake
+.PHONY: all setup check test-build demo bench install clean format fake fuzz fuzz-build
 FAKE_BIN := $(if $(wildcard tools/vomo-fake/main.c),$(BUILD)/vomo-fake)
 
 all: $(BUILD)/vomo-sync $(FAKE_BIN)
@@ -91,12 +99,22 @@ $(BUILD)/tools/%.o: tools/%.c
 
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Itests -Itools/vomo-fake -DVOMO_SYNC_BIN='"$(abspath $(BUILD))/vomo-sync"' \
+	$(CC) $(CPPFLAGS) -Itests -Itests/fuzz -Itools/vomo-fake -DVOMO_SYNC_BIN='"$(abspath $(BUILD))/vomo-sync"' \
 	  -DVOMO_FAKE_BIN='"$(abspath $(BUILD))/vomo-fake"' -DSOURCE_ROOT='"$(CURDIR)"' \
 	  $(ALL_CFLAGS) $(PKG_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/check_%: $(BUILD)/tests/check_%.o $(TESTLIB_OBJ) $(LIB_OBJ) $(FAKE_LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
+
+$(BUILD)/tests/check_fuzz: $(FUZZ_OBJ)
+
+# A libFuzzer binary per target (make fuzz sets CC=clang and the flags).
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/tests/fuzz/fuzz_common.o $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/fuzz -DFUZZ_LIBFUZZER $(ALL_CFLAGS) $(PKG_CFLAGS) -fsanitize=fuzzer \
+	  -o $@ $(filter %.c %.o,$^) $(LIBS)
+
+fuzz-build: $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 
 $(BUILD)/bench/%: tests/bench/%.c $(TESTLIB_OBJ) $(LIB_OBJ) $(FAKE_LIB_OBJ)
 	@mkdir -p $(@D)
@@ -128,6 +146,15 @@ demo: setup
 	@$(MAKE) --no-print-directory all
 	@sh scripts/demo $(BUILD)
 
+# make fuzz: installs clang and libFuzzer (only here, never for make check),
+# builds every target with ASan + UBSan into build/fuzz and runs each for
+# FUZZ_SECONDS, starting from the corpus in tests/fuzz/corpus.
+fuzz:
+	@sh scripts/fuzz-setup
+	@$(MAKE) --no-print-directory CC=clang BUILD=build/fuzz OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SANFLAGS="-fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=all" fuzz-build
+	@sh scripts/fuzz build/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 bench: setup
 	@$(MAKE) --no-print-directory all $(BENCH_BINS)
 	@sh scripts/bench $(BUILD)
@@ -146,7 +173,8 @@ install: $(BUILD)/vomo-sync
 	for m in man/*.5; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/; done; true
 
 format:
-	clang-format -i src/*.c include/*.h tests/*.c tools/vomo-fake/*.c tools/vomo-fake/*.h
+	clang-format -i src/*.c include/*.h tests/*.c tests/fuzz/*.c tests/fuzz/*.h tools/vomo-fake/*.c \
+	  tools/vomo-fake/*.h
 
 clean:
 	rm -rf build vomo-sync
