@@ -348,6 +348,57 @@ START_TEST(shuffled_pages_with_changes_mid_scan_converge)
 }
 END_TEST
 
+/*
+ * With a non-zero safety_margin, a scan's checkpoint stays that far behind
+ * VOMO's clock (its Date header) at the start of the scan, even when the
+ * records it reads were changed during the scan, in the same second as its
+ * start: they are then the newest the scan saw, and without the cap the
+ * checkpoint would move up to them, past changes still being written.
+ */
+START_TEST(checkpoint_stays_safety_margin_behind_server_time)
+{
+    struct fake_opts o;
+    fake_opts_default(&o);
+    o.latency_ms = 30;
+    struct tu_env env;
+    tu_env_init(&env, &o);
+    tu_tenant(&env, "acme", 45, 1, 1);
+    tu_fake_start(&env);
+    char *a = tu_tenant_ini("acme", "resources = users");
+    tu_config(&env, "poll.safety_margin = 5s\npoll.interval = 1h\n", a);
+    struct tu_engine te;
+    tu_engine_start(&env, &te);
+    struct slot *users = slot_of(te.e, "acme", "users");
+    ck_assert(tu_run_until(&te, slot_scanning, users, 5000));
+    int64_t start = clock_wall_ms();
+    ck_assert_int_eq(fake_mutate(env.fake, "acme", "users", 45), 45);
+    run_scans(&te, users, 1);
+    tu_engine_stop(&te);
+
+    /* The scan read records changed after it started... */
+    char *newest = tu_db_text(
+        &env, "SELECT max(updated_at) FROM records WHERE tenant = 'acme' AND resource = 'users'",
+        NULL);
+    int64_t newest_ms, cp_ms;
+    ck_assert_ptr_nonnull(newest);
+    ck_assert_int_eq(ts_parse(newest, &newest_ms), 0);
+    ck_assert_int_ge(newest_ms, start / 1000 * 1000);
+    /* ...yet the checkpoint stays safety_margin behind the server's time at
+     * the scan's start (a second for the Date header's resolution, a second
+     * for the scan's first answer to arrive). */
+    char *cp = checkpoint_of(&env, "acme", "users");
+    ck_assert_int_eq(ts_parse(cp, &cp_ms), 0);
+    ck_assert_msg(cp_ms <= start - 5000 + 2000, "checkpoint %s, newest record %s", cp, newest);
+    ck_assert_int_ge(cp_ms, start - 5000 - 2000);
+    ck_assert_int_eq(tu_db_int(&env, "SELECT count(*) FROM scans WHERE status = 'complete'", NULL),
+                     1);
+    free(cp);
+    free(newest);
+    free(a);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 /* ---- per-record isolation ---- */
 
 START_TEST(malformed_records_are_isolated)
@@ -1006,6 +1057,7 @@ static Suite *sync_suite(void)
     tcase_add_test(tc, incremental_applies_only_changes);
     tcase_add_test(tc, ignored_filter_skips_unchanged_records);
     tcase_add_test(tc, shuffled_pages_with_changes_mid_scan_converge);
+    tcase_add_test(tc, checkpoint_stays_safety_margin_behind_server_time);
     tcase_add_test(tc, malformed_records_are_isolated);
     tcase_add_test(tc, webhook_rejection_is_isolated);
     tcase_add_test(tc, hold_mode_keeps_checkpoint_before_failed_record);
