@@ -23,7 +23,7 @@ int fuzz_retry_after(const uint8_t *data, size_t size)
         rategate_init(&g);
         bool clamped = false;
         int64_t seq = rategate_on_start(&g, nows[i]);
-        int64_t w = rategate_on_response(&g, nows[i], 429, s, -1, -1, seq, &clamped);
+        int64_t w = rategate_on_response(&g, nows[i], nows[i], 429, s, -1, -1, seq, &clamped);
         if (w < 0 || w > RATEGATE_MAX_WAIT_MS)
             fuzz_fail("retry_after", "the gate waits outside 0..RATEGATE_MAX_WAIT_MS");
         if (rategate_next_start(&g, nows[i]) < nows[i])
