@@ -110,6 +110,7 @@ static bool row_running(const struct outboxproc *p, int64_t id)
 }
 
 /* Whether a write of the tenant may start now; false holds it uncounted. */
+/* now is monotonic: breakers measure durations. */
 static bool may_try(struct outboxproc *p, struct tenant *t, int64_t now)
 {
     if (!t || t->closing || t->status != TENANT_OK || outboxproc_writes_paused(p, t->name))
@@ -217,11 +218,11 @@ static void validate_new(struct outboxproc *p)
  * array into *picked.
  */
 static size_t pick(struct outboxproc *p, struct tenant *t, struct outbox_row *rows, size_t n,
-                   int room, int64_t now, struct outbox_row *picked)
+                   int room, int64_t mono_now, struct outbox_row *picked)
 {
     size_t k = 0;
     /* Behind a breaker that lets one probe through, one write is it. */
-    if (workgate_breaker(&p->e->vomo_breaker, now) == WORKGATE_PROBE)
+    if (workgate_breaker(&p->e->vomo_breaker, mono_now) == WORKGATE_PROBE)
         room = room > 1 ? 1 : room;
     for (size_t i = 0; i < n && (int)k < room; i++) {
         struct outbox_row *r = &rows[i];
@@ -283,8 +284,7 @@ static void launch(struct outboxproc *p, struct tenant *t, struct outbox_row *ro
     free(go);
 }
 
-static void tick_tenant(struct outboxproc *p, struct tenant *t, const char *now, int64_t now_ms,
-                        int *room)
+static void tick_tenant(struct outboxproc *p, struct tenant *t, const char *now, int *room)
 {
     struct outbox_row *rows = NULL;
     size_t n = 0;
@@ -293,7 +293,7 @@ static void tick_tenant(struct outboxproc *p, struct tenant *t, const char *now,
         return;
     }
     struct outbox_row *picked = xcalloc(n ? n : 1, sizeof(*picked));
-    size_t k = pick(p, t, rows, n, *room, now_ms, picked);
+    size_t k = pick(p, t, rows, n, *room, clock_mono_ms(), picked);
     outbox_rows_free(rows, n);
     *room -= (int)k;
     launch(p, t, picked, k);
@@ -315,9 +315,8 @@ void outboxproc_tick(struct outboxproc *p)
     int room = e->cfg->dlq_batch_size - p->running;
     if (room <= 0)
         return;
-    int64_t now_ms = clock_wall_ms();
     char now[TS_LEN];
-    ts_format(now_ms, now);
+    ts_format(clock_wall_ms(), now);
     size_t ntenants = 0;
     for (struct tenant *t = e->tenants; t; t = t->next)
         ntenants++;
@@ -326,8 +325,8 @@ void outboxproc_tick(struct outboxproc *p)
         struct tenant *t = e->tenants;
         for (size_t i = 0; i < (first + k) % ntenants; i++)
             t = t->next;
-        if (may_try(p, t, now_ms))
-            tick_tenant(p, t, now, now_ms, &room);
+        if (may_try(p, t, clock_mono_ms()))
+            tick_tenant(p, t, now, &room);
     }
 }
 
