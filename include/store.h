@@ -301,7 +301,8 @@ struct scan_summary {
 #define STORE_SCANS_KEPT 2000
 int store_scan_insert(struct store *s, const struct scan_summary *sum) WUR;
 
-/* Open dead letters: pending and manual_review rows (for status lines). */
+/* Open dead letters: pending and manual_review rows (for status lines),
+ * from the counts the dlq table's triggers keep (two rows, not a count). */
 int store_dlq_counts(struct store *s, int64_t *pending, int64_t *review) WUR;
 
 #endif

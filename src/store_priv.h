@@ -21,6 +21,7 @@ enum store_stmt_id {
     STMT_REC_LOOKUP,
     STMT_DLQ_ANY,
     STMT_DLQ_LOOKUP,
+    STMT_DLQ_COUNTS,
     STMT_READ_BEGIN,
     STMT_READ_END,
     STMT_REC_PUT,

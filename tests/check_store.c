@@ -840,6 +840,90 @@ START_TEST(test_lookup_page_agrees_with_single_lookups)
 }
 END_TEST
 
+/* The open-dead-letter counts (kept by triggers) agree with a count of the
+ * rows after every kind of change: adds, escalation, supersede, close,
+ * retry, purge, and an operator's own SQL. */
+static void ck_assert_counts_true(void)
+{
+    int64_t pending = -1, review = -1;
+    ck_assert_int_eq(store_dlq_counts(st, &pending, &review), 0);
+    ck_assert_int_eq(pending, count_where("SELECT count(*) FROM dlq WHERE status = 'pending'"));
+    ck_assert_int_eq(review,
+                     count_where("SELECT count(*) FROM dlq WHERE status = 'manual_review'"));
+}
+
+START_TEST(test_dlq_open_counts_follow_every_change)
+{
+    const char *v1 = "2026-03-01T00:00:00.000Z", *v2 = "2026-03-02T00:00:00.000Z";
+    const char *now = "2026-03-03T00:00:00.000Z";
+    int64_t a = 0, b = 0, c = 0;
+    open_migrated();
+    ck_assert_counts_true();
+    struct dlq_new na = new_failure("1", v1, "pending", now);
+    ck_assert_int_eq(store_dlq_add(st, &na, &a), 0);
+    struct dlq_new nb = new_failure("2", v1, "manual_review", now);
+    ck_assert_int_eq(store_dlq_add(st, &nb, &b), 0);
+    struct dlq_new nc = new_failure("3", v1, "pending", now);
+    ck_assert_int_eq(store_dlq_add(st, &nc, &c), 0);
+    ck_assert_counts_true();
+    int64_t pending = 0, review = 0;
+    ck_assert_int_eq(store_dlq_counts(st, &pending, &review), 0);
+    ck_assert_int_eq(pending, 2);
+    ck_assert_int_eq(review, 1);
+    /* escalation, supersede by a newer version, close, retry */
+    ck_assert_int_eq(store_dlq_attempt_failed(st, a, 5, "manual_review", NULL, "transient", 503,
+                                              "HTTP 503", now),
+                     0);
+    ck_assert_counts_true();
+    ck_assert_int_eq(store_dlq_supersede(st, "acme", "users", "3", v2, now), 0);
+    ck_assert_counts_true();
+    ck_assert_int_eq(store_dlq_close(st, b, "discarded", "discarded", NULL, "ops", now), 0);
+    ck_assert_counts_true();
+    ck_assert_int_eq(store_dlq_retry(st, b, STORE_RETRY_DISCARDED, "ops", now, NULL), 0);
+    ck_assert_counts_true();
+    ck_assert_int_eq(store_dlq_close(st, a, "resolved", "manual", NULL, "ops", now), 0);
+    int64_t purged = 0;
+    ck_assert_int_eq(store_dlq_purge(st, "2099-01-01T00:00:00.000Z", &purged), 0);
+    ck_assert_int_ge(purged, 1);
+    ck_assert_counts_true();
+    /* what an operator might do by hand */
+    sqlite3 *db = store_db(st);
+    exec_raw(db, "UPDATE dlq SET status = 'manual_review' WHERE status = 'pending'");
+    ck_assert_counts_true();
+    exec_raw(db, "DELETE FROM dlq");
+    ck_assert_counts_true();
+    ck_assert_int_eq(store_dlq_counts(st, &pending, &review), 0);
+    ck_assert_int_eq(pending + review, 0);
+}
+END_TEST
+
+/* A database that had dead letters before the counts existed starts with
+ * them counted. */
+START_TEST(test_dlq_open_counts_seeded_by_the_migration)
+{
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", STORE_APPLICATION_ID);
+    exec_raw(db, sql);
+    exec_raw(db, migrations[0].sql);
+    exec_raw(db, migrations[1].sql);
+    exec_raw(db, "PRAGMA user_version = 2");
+    exec_raw(db, "INSERT INTO dlq (tenant, resource, record_id, status, error_class, created_at, "
+                 "updated_at) VALUES ('acme', 'users', '1', 'pending', 'transient', 'x', 'x'), "
+                 "('acme', 'users', '2', 'pending', 'transient', 'x', 'x'), "
+                 "('acme', 'users', '3', 'manual_review', 'validation', 'x', 'x'), "
+                 "('acme', 'users', '4', 'resolved', 'transient', 'x', 'x')");
+    sqlite3_close(db);
+    ck_assert_int_eq(store_open(path, &st), 0);
+    ck_assert_int_eq(store_migrate(st, NULL, NULL), 0);
+    int64_t pending = 0, review = 0;
+    ck_assert_int_eq(store_dlq_counts(st, &pending, &review), 0);
+    ck_assert_int_eq(pending, 2);
+    ck_assert_int_eq(review, 1);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -864,6 +948,8 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_dlq_events_and_purge);
     tcase_add_test(tc, test_transaction_rollback_covers_dlq);
     tcase_add_test(tc, test_holds);
+    tcase_add_test(tc, test_dlq_open_counts_follow_every_change);
+    tcase_add_test(tc, test_dlq_open_counts_seeded_by_the_migration);
     tcase_add_test(tc, test_runtime_state_scans_and_views);
     suite_add_tcase(s, tc);
     return s;

@@ -1,13 +1,26 @@
 /*
- * bench_sync.c - `make bench`: a full backfill of one tenant's users from
- * the fake VOMO (in this process) into a fresh state database by the real
- * daemon binary (a child, `run --exit-after-sync`), at several dataset
- * sizes and latencies.  Prints records per second, requests, wall time and
- * the daemon's peak RSS.  A benchmark prints; it asserts nothing but that
- * the mirror is complete.
+ * bench_sync.c - `make bench`: what a scan costs, by the real daemon binary
+ * (a child, `run --exit-after-sync`, timed from its start) against the fake
+ * VOMO in this process, into a fresh state database:
+ *  - backfills of 10,000 and 100,000 users without latency (and 1,000,000
+ *    with BIG=1 in the environment), and how flat records/s stays;
+ *  - a reconciliation: a full scan of the 100,000 records just mirrored,
+ *    all unchanged;
+ *  - an incremental scan that finds nothing (requests, and CPU of the
+ *    engine in this process, measured per thread);
+ *  - a latency-bound backfill (20 ms a response, max_concurrency 4)
+ *    against its limit pages / 4 x 20 ms;
+ *  - a rate-limited backfill (20 requests a second a token): share of the
+ *    allowed rate and of 429 answers;
+ *  - an idle daemon: CPU seconds over an idle minute (IDLE_S to change).
+ * A benchmark prints; it asserts nothing but that each mirror is complete.
+ *
+ * Usage: bench_sync                  every case
+ *        bench_sync USERS LATENCY_MS one backfill
  */
 #include <check.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,76 +32,266 @@
 #include "testutil.h"
 #include "util.h"
 
-struct bench_case {
-    int users;
-    int latency_ms;
+#define PAGE_SIZE 15
+#define CONCURRENCY 4
+
+struct run {
+    int64_t wall_ms;
+    long rss_kib;
+    size_t requests, limited;
+    int64_t rows;
+    int status;
 };
 
-static void run_case(const struct bench_case *bc)
+static void env_setup(struct tu_env *env, int users, int latency_ms, int rate_limit)
 {
     struct fake_opts o;
     fake_opts_default(&o);
-    o.latency_ms = bc->latency_ms;
-    struct tu_env env;
-    tu_env_init(&env, &o);
-    tu_tenant(&env, "acme", bc->users, 0, 0);
-    tu_fake_start(&env);
+    o.latency_ms = latency_ms;
+    o.rate_limit_rps = rate_limit;
+    tu_env_init(env, &o);
+    tu_tenant(env, "acme", users, 0, 0);
+    tu_fake_start(env);
     char *ini = tu_tenant_ini("acme", "resources = users");
-    tu_config(&env,
+    tu_config(env,
               "daemon.log_level = warn\npoll.interval = 1h\nvomo.request_timeout = 30s\n"
-              "vomo.connect_timeout = 10s\n",
+              "vomo.connect_timeout = 10s\nvomo.max_concurrency = 4\n",
               ini);
     free(ini);
+}
+
+/* One `run --exit-after-sync` of the daemon, from its start to its exit. */
+static struct run run_daemon(struct tu_env *env)
+{
+    struct run r = {0};
+    fake_requests_clear(env->fake);
     int64_t t0 = clock_mono_ms();
     const char *args[] = {"--exit-after-sync", NULL};
-    pid_t pid = tu_daemon_spawn(&env, args, NULL);
-    int status;
+    pid_t pid = tu_daemon_spawn(env, args, NULL);
     struct rusage ru;
     memset(&ru, 0, sizeof(ru));
-    if (wait4(pid, &status, 0, &ru) != pid) {
+    if (wait4(pid, &r.status, 0, &ru) != pid) {
         perror("wait4");
         exit(1);
     }
-    int64_t wall = clock_mono_ms() - t0;
+    r.wall_ms = clock_mono_ms() - t0;
+    r.rss_kib = ru.ru_maxrss;
     struct fake_request *reqs;
-    size_t nreq = 0;
-    if (fake_requests(env.fake, &reqs, &nreq) == 0)
-        fake_requests_free(reqs, nreq);
-    int64_t rows = tu_db_int(&env, "SELECT count(*) FROM records", NULL);
-    int diff = tu_mirror_diff(&env, "acme", "users");
-    printf("backfill %7d users, latency %2d ms: %7lld records in %6.2f s = %8.0f records/s, "
+    if (fake_requests(env->fake, &reqs, &r.requests) == 0) {
+        for (size_t i = 0; i < r.requests; i++)
+            r.limited += reqs[i].status == 429;
+        fake_requests_free(reqs, r.requests);
+    }
+    r.rows = tu_db_int(env, "SELECT count(*) FROM records", NULL);
+    return r;
+}
+
+static double per_s(int64_t n, int64_t ms)
+{
+    return ms > 0 ? (double)n * 1000.0 / (double)ms : 0.0;
+}
+
+static const char *complete(struct tu_env *env)
+{
+    return tu_mirror_diff(env, "acme", "users") == 0 ? "" : "  (MIRROR INCOMPLETE)";
+}
+
+static void exec_sql(struct tu_env *env, const char *sql)
+{
+    sqlite3 *db;
+    if (sqlite3_open(env->db_path, &db) != SQLITE_OK ||
+        sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        fprintf(stderr, "bench_sync: %s: %s\n", sql, sqlite3_errmsg(db));
+        exit(1);
+    }
+    sqlite3_close(db);
+}
+
+static void print_backfill(const char *what, int users, int latency_ms, const struct run *r,
+                           const char *note)
+{
+    printf("%-14s %7d users, latency %2d ms: %7lld records in %6.2f s = %8.0f records/s, "
            "%6zu requests, daemon peak RSS %6ld KiB, exit %d%s\n",
-           bc->users, bc->latency_ms, (long long)rows, (double)wall / 1000.0,
-           wall > 0 ? (double)rows * 1000.0 / (double)wall : 0.0, nreq, ru.ru_maxrss,
-           WIFEXITED(status) ? WEXITSTATUS(status) : -1, diff == 0 ? "" : "  (MIRROR INCOMPLETE)");
+           what, users, latency_ms, (long long)r->rows, (double)r->wall_ms / 1000.0,
+           per_s(r->rows, r->wall_ms), r->requests, r->rss_kib,
+           WIFEXITED(r->status) ? WEXITSTATUS(r->status) : -1, note);
+    fflush(stdout);
+}
+
+/* CPU of this thread (the engine's loop; the fake has threads of its own). */
+static int64_t thread_cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static bool one_scan(void *arg)
+{
+    return tu_scans_at_least(((struct tu_engine *)arg)->e, 1);
+}
+
+/* An incremental scan of a mirror that is up to date, in this process. */
+static void incremental_noop(struct tu_env *env)
+{
+    fake_requests_clear(env->fake);
+    struct tu_engine te;
+    int64_t c0 = thread_cpu_us();
+    tu_engine_start(env, &te);
+    int64_t c1 = thread_cpu_us();
+    bool done = tu_run_until(&te, one_scan, &te, 30000);
+    int64_t c2 = thread_cpu_us();
+    tu_engine_stop(&te);
+    size_t n = 0;
+    struct fake_request *reqs;
+    if (fake_requests(env->fake, &reqs, &n) == 0)
+        fake_requests_free(reqs, n);
+    printf("incremental scan, nothing new: %zu request(s), %.3f ms CPU for the scan "
+           "(%.3f ms more to open the engine)%s\n",
+           n, (double)(c2 - c1) / 1000.0, (double)(c1 - c0) / 1000.0, done ? "" : " [TIMED OUT]");
+    fflush(stdout);
+}
+
+/* Backfill, then a reconciliation of the unchanged mirror, then an
+ * incremental scan that finds nothing. */
+static double backfill_case(int users, bool follow_ups)
+{
+    struct tu_env env;
+    env_setup(&env, users, 0, 0);
+    struct run r = run_daemon(&env);
+    print_backfill("backfill", users, 0, &r, complete(&env));
+    double rate = per_s(r.rows, r.wall_ms);
+    if (follow_ups) {
+        exec_sql(&env, "UPDATE checkpoints SET updated_after = '1970-01-01T00:00:00.000Z'");
+        struct run f = run_daemon(&env);
+        int64_t skipped = tu_db_int(&env, "SELECT skipped FROM scans ORDER BY id DESC LIMIT 1",
+                                    NULL);
+        printf("reconcile      %7d users, all unchanged: %7lld skipped in %6.2f s = %8.0f "
+               "records/s, %6zu requests, daemon peak RSS %6ld KiB%s\n",
+               users, (long long)skipped, (double)f.wall_ms / 1000.0, per_s(skipped, f.wall_ms),
+               f.requests, f.rss_kib, complete(&env));
+        fflush(stdout);
+        incremental_noop(&env);
+    }
+    tu_env_cleanup(&env);
+    return rate;
+}
+
+static void latency_case(int users, int latency_ms)
+{
+    struct tu_env env;
+    env_setup(&env, users, latency_ms, 0);
+    struct run r = run_daemon(&env);
+    int pages = (users + PAGE_SIZE - 1) / PAGE_SIZE;
+    double ideal_ms = (double)pages / CONCURRENCY * latency_ms;
+    char note[96];
+    snprintf(note, sizeof(note), "; %.1f%% of pages / (%d x %d ms) from process start%s",
+             100.0 * ideal_ms / (double)r.wall_ms, CONCURRENCY, latency_ms, complete(&env));
+    print_backfill("backfill", users, latency_ms, &r, note);
+    tu_env_cleanup(&env);
+}
+
+static void rate_limit_case(int users, int rps)
+{
+    struct tu_env env;
+    env_setup(&env, users, 0, rps);
+    struct run r = run_daemon(&env);
+    size_t ok = r.requests - r.limited;
+    printf("rate limit %d/s %5d users: %zu requests in %.2f s, %.1f%% of the allowed rate, "
+           "%zu answered 429 (%.1f%%)%s\n",
+           rps, users, r.requests, (double)r.wall_ms / 1000.0,
+           100.0 * per_s((int64_t)ok, r.wall_ms) / rps, r.limited,
+           r.requests ? 100.0 * (double)r.limited / (double)r.requests : 0.0, complete(&env));
     fflush(stdout);
     tu_env_cleanup(&env);
 }
 
-static struct bench_case cases[] = {{10000, 0}, {100000, 0}, {100000, 20}};
-static size_t ncases = ARRAY_SIZE(cases);
+/* utime + stime of a process, in clock ticks (/proc/PID/stat fields 14, 15). */
+static long proc_cpu_ticks(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return -1;
+    return (long)(ut + st);
+}
+
+/* A daemon that has synced sits between polls: its CPU over IDLE_S. */
+static void idle_case(int users)
+{
+    struct tu_env env;
+    env_setup(&env, users, 0, 0);
+    struct run r = run_daemon(&env); /* the mirror is complete: the next scan finds nothing */
+    (void)r;
+    int idle_s = getenv("IDLE_S") ? (int)strtol(getenv("IDLE_S"), NULL, 10) : 60;
+    pid_t pid = tu_daemon_spawn(&env, NULL, NULL);
+    int64_t scans = tu_db_int(&env, "SELECT count(*) FROM scans", NULL);
+    for (int i = 0; i < 300 && tu_db_int(&env, "SELECT count(*) FROM scans", NULL) <= scans; i++)
+        usleep(100 * 1000);
+    long t0 = proc_cpu_ticks(pid);
+    sleep((unsigned)idle_s);
+    long t1 = proc_cpu_ticks(pid);
+    kill(pid, SIGTERM);
+    int status;
+    waitpid(pid, &status, 0);
+    double cpu = (double)(t1 - t0) / (double)sysconf(_SC_CLK_TCK);
+    printf("idle daemon (poll.interval 1h, %d users synced): %.2f CPU seconds over %d s idle "
+           "(%.3f%% of a core)\n",
+           users, cpu, idle_s, 100.0 * cpu / idle_s);
+    fflush(stdout);
+    tu_env_cleanup(&env);
+}
+
+static int one_users = 0, one_latency = 0;
 
 /* The harness asserts with Check, so the cases run as one Check test. */
 START_TEST(bench_all)
 {
-    for (size_t i = 0; i < ncases; i++)
-        run_case(&cases[i]);
+    if (one_users > 0) {
+        if (one_latency > 0)
+            latency_case(one_users, one_latency);
+        else
+            backfill_case(one_users, false);
+        return;
+    }
+    double r10k = backfill_case(10000, false);
+    double r100k = backfill_case(100000, true);
+    double lo = r10k < r100k ? r10k : r100k, hi = r10k < r100k ? r100k : r10k;
+    if (getenv("BIG") && strcmp(getenv("BIG"), "1") == 0) {
+        double r1m = backfill_case(1000000, false);
+        lo = r1m < lo ? r1m : lo;
+        hi = r1m > hi ? r1m : hi;
+    } else {
+        printf("backfill 1,000,000 users: skipped (make bench BIG=1)\n");
+    }
+    printf("flat in size: slowest size at %.0f%% of the fastest in records/s\n",
+           hi > 0 ? 100.0 * lo / hi : 0.0);
+    latency_case(20000, 20);
+    rate_limit_case(3000, 20);
+    idle_case(1000);
 }
 END_TEST
 
 int main(int argc, char **argv)
 {
-    if (argc == 3) { /* bench_sync USERS LATENCY_MS: one case */
-        cases[0].users = (int)strtol(argv[1], NULL, 10);
-        cases[0].latency_ms = (int)strtol(argv[2], NULL, 10);
-        ncases = 1;
+    if (argc == 3) {
+        one_users = (int)strtol(argv[1], NULL, 10);
+        one_latency = (int)strtol(argv[2], NULL, 10);
     }
-    printf("vomo-sync backfill benchmark (%ld cores online; page size 15, max_concurrency 4)\n",
-           sysconf(_SC_NPROCESSORS_ONLN));
+    printf("vomo-sync scan benchmark (%ld cores online; page size %d, max_concurrency %d)\n",
+           sysconf(_SC_NPROCESSORS_ONLN), PAGE_SIZE, CONCURRENCY);
     fflush(stdout);
     Suite *s = suite_create("bench_sync");
     TCase *tc = tcase_create("backfill");
-    tcase_set_timeout(tc, 900);
+    tcase_set_timeout(tc, 3600);
     tcase_add_test(tc, bench_all);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
