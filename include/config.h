@@ -25,6 +25,11 @@ int resource_parse(const char *s, enum resource *out) WUR;
 
 enum dest_kind { DEST_SQLITE, DEST_WEBHOOK };
 enum checkpoint_mode { CKPT_DLQ, CKPT_HOLD };
+/* [daemon] litestream: whether Litestream replicates the state database, so
+ * that checkpoints are left to it (off: SQLite's own, on: Litestream's,
+ * auto: on when Litestream's traces are found beside or in the database). */
+enum litestream_mode { LITESTREAM_OFF, LITESTREAM_ON, LITESTREAM_AUTO };
+const char *litestream_mode_name(enum litestream_mode m);
 
 struct tenant_cfg {
     char *name; /* from [tenant.NAME] */
@@ -47,7 +52,9 @@ struct config {
     char *state_db;
     enum log_level log_level;
     enum log_format log_format;
-    int64_t shutdown_timeout_ms; /* shutdown_timeout = 10s */
+    int64_t shutdown_timeout_ms;     /* shutdown_timeout = 10s */
+    enum litestream_mode litestream; /* litestream = auto */
+    int64_t litestream_wal_max;      /* litestream_wal_max = 64MiB: TRUNCATE backstop */
 
     /* [vomo] */
     char *base_url; /* no trailing slash */

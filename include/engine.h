@@ -25,6 +25,7 @@
 #include "lane.h"
 #include "store.h"
 #include "tenant.h"
+#include "walguard.h"
 
 struct dlqproc;
 struct outboxproc;
@@ -51,6 +52,7 @@ struct engine {
     uv_timer_t commit_timer; /* group commit of decided pages (scan.c) */
     void *commit_queue;      /* pages waiting for it, owned by scan.c */
     int64_t commit_ms;       /* how long the last group commit took (scan.c) */
+    struct walguard wal;     /* checkpoints left to Litestream, with a backstop */
     bool progress;           /* live progress lines on a terminal */
     bool stopping;
     bool http_closed;

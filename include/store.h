@@ -16,6 +16,7 @@
 #define VOMO_STORE_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,20 @@ void store_set_busy_timeout(struct store *s, int ms);
 /* Whether errors are also logged with log_emit (default on; the CLI turns
  * it off and prints store_errmsg() itself). */
 void store_set_log_errors(int on);
+
+/* ---- the WAL and Litestream (store_wal.c) ---- */
+/* *found: Litestream has been at this database (a `.NAME-litestream`
+ * folder beside it, or its `_litestream_seq` table inside). */
+int store_litestream_detected(struct store *s, bool *found) WUR;
+/* on: no automatic checkpoints (wal_autocheckpoint = 0) and none when the
+ * connection closes, leaving them to Litestream; off: SQLite's defaults. */
+int store_set_litestream(struct store *s, bool on) WUR;
+/* Bytes in the -wal file beside the database (0 when there is none). */
+int64_t store_wal_size(struct store *s);
+/* PRAGMA wal_checkpoint(TRUNCATE), waiting at most busy_ms for readers.
+ * *done is false when a reader or writer kept it from finishing (not an
+ * error: try again later). */
+int store_wal_truncate(struct store *s, int busy_ms, bool *done) WUR;
 
 /* Current PRAGMA user_version. */
 int store_version(struct store *s, int *version) WUR;

@@ -17,6 +17,7 @@ enum cfg_type {
     CFG_T_PATH,     /* char *, a file name */
     CFG_T_LEVEL,    /* enum log_level */
     CFG_T_FORMAT,   /* enum log_format */
+    CFG_T_REPLICA,  /* enum litestream_mode */
     CFG_T_URL,      /* char *, https:// (http:// for loopback only) */
     CFG_T_DURATION, /* int64_t milliseconds */
     CFG_T_SIZE,     /* int64_t bytes */

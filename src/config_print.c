@@ -46,6 +46,10 @@ static void print_key(const struct config *cfg, const struct cfg_key *k, FILE *o
     case CFG_T_FORMAT:
         fprintf(out, "%s = %s\n", k->name, log_format_name(*CFG_CFIELD(cfg, k, enum log_format)));
         return;
+    case CFG_T_REPLICA:
+        fprintf(out, "%s = %s\n", k->name,
+                litestream_mode_name(*CFG_CFIELD(cfg, k, enum litestream_mode)));
+        return;
     case CFG_T_DURATION:
         cfg_format_duration(*CFG_CFIELD(cfg, k, int64_t), v);
         break;

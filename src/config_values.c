@@ -29,6 +29,9 @@ const struct cfg_key cfg_keys[] = {
     KEY("daemon", "log_level", CFG_T_LEVEL, log_level, 0, 0, "info"),
     KEY("daemon", "log_format", CFG_T_FORMAT, log_format, 0, 0, "json"),
     KEY("daemon", "shutdown_timeout", CFG_T_DURATION, shutdown_timeout_ms, MS(1), MIN(10), "10s"),
+    KEY("daemon", "litestream", CFG_T_REPLICA, litestream, 0, 0, "auto"),
+    KEY("daemon", "litestream_wal_max", CFG_T_SIZE, litestream_wal_max, 64 * 1024,
+        (int64_t)16 * 1024 * 1024 * 1024, "64MiB"),
     KEY("vomo", "base_url", CFG_T_URL, base_url, 0, 0, "https://api.vomo.org/v1"),
     KEY("vomo", "request_timeout", CFG_T_DURATION, request_timeout_ms, MS(1), HOUR(1), "30s"),
     KEY("vomo", "connect_timeout", CFG_T_DURATION, connect_timeout_ms, MS(1), HOUR(1), "10s"),
@@ -65,6 +68,23 @@ const char *const cfg_tenant_keys[CFG_TK_COUNT] = {
     "token_file",      "resources",   "destination",
     "checkpoint_mode", "webhook_url", "webhook_secret_file",
 };
+
+static const char *const litestream_names[] = {"off", "on", "auto"};
+
+const char *litestream_mode_name(enum litestream_mode m)
+{
+    return (unsigned)m < ARRAY_SIZE(litestream_names) ? litestream_names[m] : "?";
+}
+
+static int litestream_mode_parse(const char *s, enum litestream_mode *out)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(litestream_names); i++)
+        if (strcmp(s, litestream_names[i]) == 0) {
+            *out = (enum litestream_mode)i;
+            return 0;
+        }
+    return -EINVAL;
+}
 
 /* "1ms..1h" for a key's bounds, in its own units. */
 static char *range_text(const struct cfg_key *k)
@@ -175,6 +195,10 @@ void cfg_set_value(struct loader *L, const struct cfg_key *k, const char *key, c
                           "'%s' is not a log format; accepted: json, text, "
                           "journal",
                           value);
+        break;
+    case CFG_T_REPLICA:
+        if (litestream_mode_parse(value, CFG_FIELD(L->cfg, k, enum litestream_mode)) < 0)
+            cfg_add_error(L, L->lineno, key, "'%s' is not valid; accepted: on, off, auto", value);
         break;
     case CFG_T_URL:
         if (cfg_check_url(value, &why) < 0) {

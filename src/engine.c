@@ -46,12 +46,13 @@ int engine_new(uv_loop_t *loop, struct config *cfg, struct store *store, struct 
         free(e);
         return rc;
     }
-    e->open_handles = 4; /* http client, stop, progress and commit timers */
+    e->open_handles = 5; /* http client, stop, progress, commit and WAL timers */
     breaker_init(&e->vomo_breaker, cfg->breaker_failure_threshold, cfg->breaker_open_timeout_ms);
     set_policies(e);
     uv_timer_init(loop, &e->stop_timer);
     uv_timer_init(loop, &e->progress_timer);
     uv_timer_init(loop, &e->commit_timer);
+    walguard_init(&e->wal, loop, store);
     e->progress = isatty(STDOUT_FILENO) && log_get_level() > LOG_DEBUG;
     struct tenant **tail = &e->tenants;
     for (size_t i = 0; i < cfg->ntenants; i++) {
@@ -74,6 +75,7 @@ int engine_start(struct engine *e)
         tenant_start(t);
     dlqproc_start(e->dlq);
     outboxproc_start(e->outbox);
+    walguard_start(&e->wal, e->cfg);
     if (e->progress)
         uv_timer_start(&e->progress_timer, on_progress, PROGRESS_MS, PROGRESS_MS);
     log_info("sync engine started: %zu tenant(s), poll interval %lld ms", e->cfg->ntenants,
@@ -206,6 +208,7 @@ void engine_reload(struct engine *e, struct config *cfg)
     while (*tail)
         tail = &(*tail)->next;
     apply_limits(e);
+    walguard_configure(&e->wal, cfg);
     for (size_t i = 0; i < cfg->ntenants; i++) {
         struct tenant *t = engine_tenant(e, cfg->tenants[i].name);
         if (t) {
@@ -281,6 +284,8 @@ static void teardown(struct engine *e)
     uv_close((uv_handle_t *)&e->progress_timer, on_engine_handle_closed);
     e->commit_timer.data = e;
     uv_close((uv_handle_t *)&e->commit_timer, on_engine_handle_closed);
+    e->wal.timer.data = e;
+    walguard_close(&e->wal, on_engine_handle_closed);
 }
 
 void engine_idle_check(struct engine *e)

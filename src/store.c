@@ -42,6 +42,7 @@ sqlite3 *store_db(struct store *s)
 
 void store_set_busy_timeout(struct store *s, int ms)
 {
+    s->busy_timeout_ms = ms;
     sqlite3_busy_timeout(s->db, ms);
 }
 
@@ -192,7 +193,8 @@ int store_version(struct store *s, int *version)
 /*
  * A file is ours when its application_id says so.  A brand-new (empty)
  * database has application_id 0 and no schema: *fresh tells the caller to
- * claim it.  Anything else is somebody else's SQLite file and is refused
+ * claim it (Litestream's own tables do not count: it may have reached a new
+ * file first).  Anything else is somebody else's SQLite file and is refused
  * before a single byte of it is changed.
  */
 static int check_application_id(struct store *s, int *fresh)
@@ -200,7 +202,10 @@ static int check_application_id(struct store *s, int *fresh)
     int64_t app = 0, objects = 0, version = 0;
     int rc = query_int(s, "PRAGMA application_id", &app);
     if (rc == 0)
-        rc = query_int(s, "SELECT count(*) FROM sqlite_master", &objects);
+        rc = query_int(s,
+                       "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE '\\_litestream\\_%' "
+                       "ESCAPE '\\'",
+                       &objects);
     if (rc == 0)
         rc = query_int(s, "PRAGMA user_version", &version);
     if (rc < 0)
@@ -239,7 +244,7 @@ static int configure(struct store *s)
 {
     int fresh = 0;
     sqlite3_extended_result_codes(s->db, 1);
-    sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+    store_set_busy_timeout(s, STORE_BUSY_TIMEOUT_MS);
     int rc = check_application_id(s, &fresh);
     if (rc == 0)
         rc = set_journal_wal(s);

@@ -1,6 +1,6 @@
 /*
  * store_priv.h - what the files of the store module (store.c,
- * store_records.c, store_dlq.c, store_state.c) share and nobody else sees:
+ * store_records.c, store_dlq.c, store_state.c, store_wal.c) share and nobody else sees:
  * the struct store itself, the prepared-statement cache and the error
  * mapping.  Every SQL statement the daemon runs per record is prepared once
  * (SQLITE_PREPARE_PERSISTENT), kept in the cache by its id, and reset after
@@ -84,6 +84,7 @@ enum store_stmt_id {
     STMT_SAVEPOINT,
     STMT_RELEASE,
     STMT_ROLLBACK_TO,
+    STMT_LITESTREAM_SEQ,
     STMT_COUNT
 };
 
@@ -92,6 +93,7 @@ struct store {
     char *path;
     char errmsg[512];
     int sp_owns_txn; /* the open savepoint began the transaction */
+    int busy_timeout_ms;
     sqlite3_stmt *stmts[STMT_COUNT];
 };
 

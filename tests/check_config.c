@@ -878,7 +878,8 @@ START_TEST(test_example_config)
     ck_assert_int_eq(read_whole_file(path, 1 << 20, &text, NULL), 0);
     static const char *const keys[] = {
         "state_db",         "log_level",          "log_format",
-        "shutdown_timeout", "base_url",           "request_timeout",
+        "shutdown_timeout", "litestream",         "litestream_wal_max",
+        "base_url",         "request_timeout",
         "connect_timeout",  "max_concurrency",    "max_response_size",
         "interval",         "reconcile_interval", "jitter",
         "safety_margin",    "scan_passes",        "max_attempts",

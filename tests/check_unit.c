@@ -410,6 +410,8 @@ static const char *const config_keys[][2] = {
     {"daemon", "log_level"},
     {"daemon", "log_format"},
     {"daemon", "shutdown_timeout"},
+    {"daemon", "litestream"},
+    {"daemon", "litestream_wal_max"},
     {"vomo", "base_url"},
     {"vomo", "request_timeout"},
     {"vomo", "connect_timeout"},

@@ -121,6 +121,8 @@ static const char *const defaults[][3] = {
     {"daemon", "log_level", "error"},
     {"daemon", "log_format", "text"},
     {"daemon", "shutdown_timeout", "2s"},
+    {"daemon", "litestream", "off"},
+    {"daemon", "litestream_wal_max", "64MiB"},
     {"vomo", "base_url", NULL},
     {"vomo", "request_timeout", "2s"},
     {"vomo", "connect_timeout", "1s"},
