@@ -163,9 +163,10 @@ install: $(BUILD)/vomo-sync
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/vomo-sync \
 	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(BUILD)/vomo-sync $(DESTDIR)$(PREFIX)/bin/vomo-sync
-	sed 's|@BINDIR@|$(PREFIX)/bin|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' systemd/vomo-sync.service.in \
-	  > $(DESTDIR)$(UNITDIR)/vomo-sync.service
-	chmod 0644 $(DESTDIR)$(UNITDIR)/vomo-sync.service
+	for u in vomo-sync.service vomo-sync@.service; do \
+	  sed 's|@BINDIR@|$(PREFIX)/bin|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' systemd/$$u.in \
+	    > $(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
 	install -m 0644 systemd/vomo-sync.socket $(DESTDIR)$(UNITDIR)/vomo-sync.socket
 	test -e $(DESTDIR)$(SYSCONFDIR)/vomo-sync/vomo-sync.ini || \
 	  install -m 0640 config/vomo-sync.ini $(DESTDIR)$(SYSCONFDIR)/vomo-sync/vomo-sync.ini

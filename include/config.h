@@ -147,6 +147,15 @@ void cfg_errors_print(const struct cfg_errors *errs, FILE *out);
 #define CFG_SECRET_MAX (64 * 1024)
 int cfg_secret_read(const char *path, char **out, char **why, char **warning) WUR;
 
+/*
+ * Adds warnings to errs about the other *.ini files in the folder of cfg
+ * (the other instances of vomo-sync@.service): a tenant whose VOMO token
+ * (compared by content, or by file when unreadable) another one also
+ * configures, and a state database another one also uses.  Invalid
+ * siblings are skipped.  No token is ever part of a message.
+ */
+void cfg_check_siblings(const struct config *cfg, struct cfg_errors *errs);
+
 /* The effective configuration as INI text; secrets print as "[REDACTED]". */
 void cfg_print(const struct config *cfg, FILE *out);
 

@@ -4,6 +4,8 @@
  * to stderr, then either the effective configuration (secrets redacted) to
  * stdout with exit 0, or every error as "FILE:LINE: section.key: message"
  * to stderr with exit 2.  An operator runs it before a restart or SIGHUP.
+ * It also warns about the other INI files of the folder (other instances)
+ * that configure the same tenant token or the same state database.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,7 +17,9 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: vomo-sync [--config FILE] check-config [--quiet]\n\n"
                  "Validates the configuration file and the token and secret files it names,\n"
-                 "then prints the effective configuration (secrets redacted).\n\n"
+                 "then prints the effective configuration (secrets redacted).  Warns when\n"
+                 "another *.ini file in the same folder (another instance) configures the\n"
+                 "same tenant token or the same state database.\n\n"
                  "options:\n"
                  "  --quiet   print nothing when the configuration is valid\n"
                  "  --help    this text\n\n"
@@ -41,6 +45,8 @@ int cmd_check_config(int argc, char **argv, const char *config_path)
     struct config *cfg;
     struct cfg_errors errs;
     int rc = cfg_load(config_path, 0, &cfg, &errs);
+    if (rc == 0)
+        cfg_check_siblings(cfg, &errs);
     cfg_errors_print(&errs, stderr);
     if (rc == 0 && !quiet)
         cfg_print(cfg, stdout);

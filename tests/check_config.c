@@ -757,8 +757,7 @@ START_TEST(test_connect_timeout_follows_request_timeout)
 
     /* The documented example with only request_timeout lowered loads. */
     char *text;
-    ck_assert_int_eq(read_whole_file(SOURCE_ROOT "/config/vomo-sync.ini", 1 << 20, &text, NULL),
-                     0);
+    ck_assert_int_eq(read_whole_file(SOURCE_ROOT "/config/vomo-sync.ini", 1 << 20, &text, NULL), 0);
     char *at = strstr(text, "\nrequest_timeout = 30s\n");
     ck_assert_ptr_nonnull(at);
     char *lowered = xasprintf("%.*s\nrequest_timeout = 5s\n%s", (int)(at - text), text,
@@ -877,17 +876,22 @@ START_TEST(test_example_config)
     char *text;
     ck_assert_int_eq(read_whole_file(path, 1 << 20, &text, NULL), 0);
     static const char *const keys[] = {
-        "state_db",         "log_level",          "log_format",
-        "shutdown_timeout", "litestream",         "litestream_wal_max",
-        "base_url",         "request_timeout",
-        "connect_timeout",  "max_concurrency",    "max_response_size",
-        "interval",         "reconcile_interval", "jitter",
-        "safety_margin",    "scan_passes",        "max_attempts",
-        "base_delay",       "max_delay",          "budget",
-        "budget_cost",      "budget_refill",      "failure_threshold",
-        "open_timeout",     "batch_size",         "timeout",
-        "token_file",       "resources",          "destination",
-        "checkpoint_mode",  "webhook_url",        "webhook_secret_file",
+        "state_db",           "log_level",
+        "log_format",         "shutdown_timeout",
+        "litestream",         "litestream_wal_max",
+        "base_url",           "request_timeout",
+        "connect_timeout",    "max_concurrency",
+        "max_response_size",  "interval",
+        "reconcile_interval", "jitter",
+        "safety_margin",      "scan_passes",
+        "max_attempts",       "base_delay",
+        "max_delay",          "budget",
+        "budget_cost",        "budget_refill",
+        "failure_threshold",  "open_timeout",
+        "batch_size",         "timeout",
+        "token_file",         "resources",
+        "destination",        "checkpoint_mode",
+        "webhook_url",        "webhook_secret_file",
     };
     for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
         char *k = xasprintf("\n%s = ", keys[i]);
@@ -997,7 +1001,8 @@ START_TEST(test_print_long_paths)
     name[sizeof(name) - 1] = '\0';
     char *tok = xasprintf("%.174s.token", name);
     write_file(tok, TOKEN "\n", 0600);
-    char *text = xasprintf("[daemon]\nstate_db = %s.db\n[tenant.acme]\ntoken_file = %s\n", name, tok);
+    char *text =
+        xasprintf("[daemon]\nstate_db = %s.db\n[tenant.acme]\ntoken_file = %s\n", name, tok);
     write_file("long.ini", text, 0600);
     char *ini = tpath("long.ini"), *out, *err;
     const char *argv[] = {"vomo-sync", "--config", ini, "check-config", NULL};
@@ -1028,6 +1033,71 @@ START_TEST(test_print_long_paths)
     free(err);
     free(text);
     free(tok);
+}
+END_TEST
+
+/* Two instances' INI files in one folder: the same token (by content, from
+ * two files, or the same file) and the same state database are warned
+ * about, without ever printing the token; distinct ones are not. */
+START_TEST(test_sibling_instances)
+{
+    char *out, *err;
+    write_file("acme.token", TOKEN, 0600);
+    write_file("copy.token", "  " TOKEN "\n", 0600);
+    write_file("other.token", "tok-another-one", 0600);
+    char *db1 = tpath("one.db"), *db2 = tpath("two.db");
+    char *one = xasprintf("[daemon]\nstate_db = %s\n" TENANT, db1);
+    char *two = xasprintf("[daemon]\nstate_db = %s\n[tenant.x]\ntoken_file = other.token\n"
+                          "[tenant.acme2]\ntoken_file = copy.token\n",
+                          db2);
+    write_file("shard1.ini", one, 0600);
+    write_file("shard2.ini", two, 0600);
+    write_file("broken.ini", "[daemon]\nlog_level = loud\n" TENANT, 0600);
+    char *p1 = tpath("shard1.ini"), *p2 = tpath("shard2.ini");
+    const char *a1[] = {"vomo-sync", "--config", p1, "check-config", NULL};
+    ck_assert_int_eq(run_bin(a1, &out, &err), 0);
+    char *want = xasprintf("warning: %s:3: tenant.acme.token_file: [tenant.acme2] in %s has the "
+                           "same VOMO token",
+                           p1, p2);
+    ck_assert_msg(strstr(err, want), "no warning in:\n%s", err);
+    ck_assert_ptr_null(strstr(err, "[tenant.x]"));
+    ck_assert_ptr_null(strstr(err, "broken.ini")); /* invalid siblings are skipped */
+    ck_assert_ptr_null(strstr(err, "state database"));
+    ck_assert_ptr_null(strstr(err, TOKEN));
+    ck_assert_ptr_null(strstr(out, TOKEN));
+    free(want);
+    free(out);
+    free(err);
+
+    /* The very same token file counts too, and so does the same state
+     * database. */
+    free(two);
+    two = xasprintf("[daemon]\nstate_db = %s\n[tenant.b]\ntoken_file = acme.token\n", db1);
+    write_file("shard2.ini", two, 0600);
+    ck_assert_int_eq(run_bin(a1, &out, &err), 0);
+    want = xasprintf("%s:3: tenant.acme.token_file: [tenant.b] in %s has the same", p1, p2);
+    ck_assert_msg(strstr(err, want), "no warning in:\n%s", err);
+    free(want);
+    want = xasprintf("%s: daemon.state_db: %s uses the same state database", p1, p2);
+    ck_assert_msg(strstr(err, want), "no state_db warning in:\n%s", err);
+    free(want);
+    free(out);
+    free(err);
+
+    /* Distinct tokens and databases: nothing to say. */
+    free(two);
+    two = xasprintf("[daemon]\nstate_db = %s\n[tenant.x]\ntoken_file = other.token\n", db2);
+    write_file("shard2.ini", two, 0600);
+    ck_assert_int_eq(run_bin(a1, &out, &err), 0);
+    ck_assert_msg(!strstr(err, "warning"), "unexpected warning:\n%s", err);
+    free(out);
+    free(err);
+    free(one);
+    free(two);
+    free(db1);
+    free(db2);
+    free(p1);
+    free(p2);
 }
 END_TEST
 
@@ -1063,6 +1133,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_print);
     tcase_add_test(tc, test_print_long_paths);
     tcase_add_test(tc, test_example_config);
+    tcase_add_test(tc, test_sibling_instances);
     tcase_add_test(tc, test_cli);
     suite_add_tcase(s, tc);
     return s;

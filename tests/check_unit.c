@@ -2,8 +2,10 @@
  * check_unit.c - the systemd unit as shipped: `systemd-analyze verify`
  * accepts it (with ExecStart pointing at the freshly built binary) and
  * `systemd-analyze security --offline=true` rates its exposure at 2.0 or
- * lower.  Both commands work without systemd running as PID 1.  When
- * systemd-analyze is not installed at all, the suite says so and passes.
+ * lower; the template unit vomo-sync@.service for many instances passes
+ * the same checks and keeps every hardening line of the main unit.  Both
+ * commands work without systemd running as PID 1.  When systemd-analyze
+ * is not installed at all, the suite says so and passes.
  */
 #include <check.h>
 #include <errno.h>
@@ -144,20 +146,27 @@ static bool has_placeholder(const char *s)
     return false;
 }
 
-/* The shipped unit with its placeholders filled in the way `make install`
- * does, except that ExecStart runs the binary this tree just built. */
-static char *installed_unit_text(void)
+/* A shipped unit (systemd/NAME.in) with its placeholders filled in the way
+ * `make install` does, except that ExecStart runs the binary this tree just
+ * built. */
+static char *unit_text(const char *name)
 {
     char *in;
     size_t len;
-    ck_assert_int_eq(
-        read_whole_file(SOURCE_ROOT "/systemd/vomo-sync.service.in", 1 << 20, &in, &len), 0);
+    char *src = xasprintf("%s/systemd/%s.in", SOURCE_ROOT, name);
+    ck_assert_int_eq(read_whole_file(src, 1 << 20, &in, &len), 0);
     char *a = replace_all(in, "@BINDIR@/vomo-sync", VOMO_SYNC_BIN);
     char *b = replace_all(a, "@SYSCONFDIR@", "/etc");
     free(in);
     free(a);
-    ck_assert_msg(!has_placeholder(b), "an @PLACEHOLDER@ is left in the unit");
+    free(src);
+    ck_assert_msg(!has_placeholder(b), "an @PLACEHOLDER@ is left in %s", name);
     return b;
+}
+
+static char *installed_unit_text(void)
+{
+    return unit_text("vomo-sync.service");
 }
 
 /* Lines of output that mention needle, joined, or NULL when there are none. */
@@ -320,6 +329,91 @@ START_TEST(bare_unit_exposure_is_high)
     ck_assert_msg(exposure > 2.0, "a bare unit rated %.1f", exposure);
     free(path);
     free(analyze);
+}
+END_TEST
+
+/* ---- the template unit for many instances ---- */
+
+#define TEMPLATE "vomo-sync@.service"
+#define INSTANCE "vomo-sync@shard1.service"
+
+/* The template written to tmpdir; returns the path of an instance of it
+ * (systemd-analyze loads the template for it and fills in %i). */
+static char *write_template(const char *text)
+{
+    free(write_unit(TEMPLATE, text));
+    return xasprintf("%s/%s", tmpdir, INSTANCE);
+}
+
+START_TEST(template_instance_passes_verify)
+{
+    char *analyze = find_program("systemd-analyze");
+    if (!analyze) {
+        printf("check_unit: systemd-analyze is not installed; template not verified\n");
+        return;
+    }
+    char *text = unit_text(TEMPLATE);
+    ck_assert_ptr_nonnull(strstr(text, "--config /etc/vomo-sync/%i.ini run\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nStateDirectory=vomo-sync/%i\n"));
+    char *path = write_template(text);
+    struct cmd_result r = verify(analyze, path);
+    char *complaints = lines_mentioning(r.output, "vomo-sync");
+    ck_assert_msg(r.status == 0, "systemd-analyze verify exited %d:\n%s", r.status, r.output);
+    ck_assert_msg(complaints == NULL, "systemd-analyze verify complains:\n%s", complaints);
+    free(r.output);
+    /* The check can fail: a misspelt key in the template is reported. */
+    char *broken = replace_all(text, "ProtectSystem=strict", "ProtectSystme=strict");
+    free(write_template(broken));
+    r = verify(analyze, path);
+    complaints = lines_mentioning(r.output, "ProtectSystme");
+    ck_assert_msg(complaints != NULL, "verify did not notice a misspelt key:\n%s", r.output);
+    free(complaints);
+    free(r.output);
+    free(broken);
+    free(path);
+    free(text);
+    free(analyze);
+}
+END_TEST
+
+/* An instance is sandboxed like the single unit: every line of the main
+ * unit's [Service] section is in the template, except the three that name
+ * the instance, and the measured exposure is the same. */
+START_TEST(template_is_hardened_like_the_main_unit)
+{
+    char *main_text = installed_unit_text();
+    char *tmpl = unit_text(TEMPLATE);
+    const char *line = strstr(main_text, "\n[Service]\n");
+    ck_assert_ptr_nonnull(line);
+    const char *end = strstr(line, "\n[Install]");
+    for (line = line + 1; line < end;) {
+        const char *eol = strchr(line, '\n');
+        char *l = xstrndup(line, (size_t)(eol - line));
+        bool own = strncmp(l, "ExecStart=", 10) == 0 || strncmp(l, "StateDirectory=", 15) == 0 ||
+                   l[0] == '#' || l[0] == '\0';
+        char *want = xasprintf("\n%s\n", l);
+        ck_assert_msg(own || strstr(tmpl, want), "the template lacks '%s'", l);
+        free(want);
+        free(l);
+        line = eol + 1;
+    }
+    char *analyze = find_program("systemd-analyze");
+    if (analyze) {
+        char *mpath = write_unit("vomo-sync.service", main_text);
+        char *ipath = write_template(tmpl);
+        double m = security_exposure(analyze, mpath);
+        double t = security_exposure(analyze, ipath);
+        printf("check_unit: vomo-sync@.service exposure level %.1f (vomo-sync.service %.1f)\n", t,
+               m);
+        ck_assert_msg(t <= m + 0.05, "template exposure %.1f above the main unit's %.1f", t, m);
+        free(mpath);
+        free(ipath);
+        free(analyze);
+    } else {
+        printf("check_unit: systemd-analyze is not installed; exposure not measured\n");
+    }
+    free(tmpl);
+    free(main_text);
 }
 END_TEST
 
@@ -556,6 +650,8 @@ static Suite *unit_suite(void)
     tcase_add_test(tc, unit_exposure_is_at_most_2);
     tcase_add_test(tc, bare_unit_exposure_is_high);
     tcase_add_test(tc, unit_documentation_pages_resolve);
+    tcase_add_test(tc, template_instance_passes_verify);
+    tcase_add_test(tc, template_is_hardened_like_the_main_unit);
     suite_add_tcase(s, tc);
     TCase *man = tcase_create("man");
     tcase_set_timeout(man, 30);
