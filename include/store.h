@@ -121,6 +121,7 @@ struct record_state {
     char updated_at[TS_LEN];
     char hash[HASH_HEX_LEN];
     int deleted;
+    char deleted_at[TS_LEN]; /* when it was found deleted ("" when live); store_record_get only */
 };
 int store_record_get(struct store *s, const char *tenant, const char *resource, const char *id,
                      struct record_state *out) WUR;
@@ -180,6 +181,7 @@ struct dlq_row {
     char *note;                   /* may be NULL */
     char created_at[TS_LEN];
     char updated_at[TS_LEN];
+    bool is_delete; /* action 'delete': record_updated_at is the deletion time */
 };
 void dlq_row_free(struct dlq_row *r);               /* frees the strings, not r itself */
 void dlq_rows_free(struct dlq_row *rows, size_t n); /* frees strings and the array */
@@ -195,6 +197,7 @@ struct dlq_new {
     const char *last_error;
     const char *payload;
     const char *now;
+    bool is_delete; /* a deletion that was not delivered (record_updated_at: its time) */
 };
 /*
  * Dead-letters a record.  If an open row (pending or manual_review) exists

@@ -225,6 +225,13 @@ static int write_delivered(struct dlq_job *j, const char *now)
     return rc;
 }
 
+/* The records table already says deleted (since the deletion failed). */
+static int write_deletion_delivered(struct dlq_job *j, const char *now)
+{
+    j->p->stats.resolved++;
+    return write_resolved(j, now, "delivered");
+}
+
 static void on_delivered(struct delivery *dl, const struct delivery_result *r)
 {
     struct dlq_job *j = container_of(dl, struct dlq_job, dl);
@@ -234,6 +241,11 @@ static void on_delivered(struct delivery *dl, const struct delivery_result *r)
     } else if (r->cls != EC_NONE) {
         j->fail_review = r->treatment == TR_DEAD_LETTER;
         job_failed(j, r->cls, r->status, r->message);
+    } else if (j->row.is_delete) {
+        log_emit(LOG_INFO, &f, "dead letter %lld: deletion (found at %s) delivered",
+                 (long long)j->row.id, j->row.record_updated_at);
+        write_outcome(j, write_deletion_delivered);
+        job_free(j);
     } else {
         log_emit(LOG_INFO, &f, "dead letter %lld delivered at version %s", (long long)j->row.id,
                  j->rec.updated_at);
@@ -251,12 +263,67 @@ static void on_claim_granted(struct claim *c);
  * waits for that one to end and be saved, and never sends a version older
  * than what the destination then holds.
  */
+/* Claims the job's record; false when it waits for another delivery. */
+static bool claim_record(struct dlq_job *j, const char *id)
+{
+    if (j->claim.state != CLAIM_IDLE)
+        return true;
+    j->claim = (struct claim){.granted = on_claim_granted, .owner = j};
+    if (claim_take(&j->t->dest->claims, &j->claim, j->row.resource, id))
+        return true;
+    struct log_fields f = job_fields(j);
+    log_emit(LOG_DEBUG, &f, "dead letter %lld waits: another delivery of the record is in flight",
+             (long long)j->row.id);
+    return false;
+}
+
+/*
+ * A deletion that was not delivered is sent again as a deletion (nothing is
+ * read from VOMO), with the time it was found, which the records table
+ * keeps (records.deleted_at = the row's record_updated_at): the same body
+ * and Idempotency-Key as the first attempt, across retries and restarts.
+ * A record that is live again, or was deleted again later, supersedes it.
+ */
+static void decide_delete(struct dlq_job *j)
+{
+    struct record_state held;
+    int rc = store_record_get(j->p->e->store, j->row.tenant, j->row.resource, j->row.record_id,
+                              &held);
+    struct log_fields f = job_fields(j);
+    if (rc < 0 && rc != -ENOENT) {
+        log_emit(LOG_ERROR, &f, "dead letter %lld not tried: %s (it stays as it was)",
+                 (long long)j->row.id, store_errmsg(j->p->e->store));
+        job_free(j);
+        return;
+    }
+    if (rc == -ENOENT || !held.deleted || strcmp(held.deleted_at, j->row.record_updated_at) != 0) {
+        log_emit(LOG_INFO, &f, "dead letter %lld superseded: the deletion no longer stands",
+                 (long long)j->row.id);
+        write_outcome(j, write_superseded);
+        job_free(j);
+        return;
+    }
+    if (!claim_record(j, j->row.record_id))
+        return;
+    j->dl = (struct delivery){.resource = j->row.resource,
+                              .id = j->row.record_id,
+                              .updated_at = j->row.record_updated_at,
+                              .is_delete = true,
+                              .trace_id = j->trace_id,
+                              .done = on_delivered};
+    dest_deliver(j->t->dest, &j->dl);
+}
+
 static void decide(struct dlq_job *j)
 {
     struct store *st = j->p->e->store;
     struct record_state held;
     if (j->p->e->stopping) {
         job_free(j); /* nothing sent, the row stays as it was */
+        return;
+    }
+    if (j->row.is_delete) {
+        decide_delete(j);
         return;
     }
     sign_sha256_hex(j->rec.payload, strlen(j->rec.payload), j->hash);
@@ -271,16 +338,8 @@ static void decide(struct dlq_job *j)
         job_free(j);
         return;
     }
-    if (j->claim.state == CLAIM_IDLE) {
-        j->claim = (struct claim){.granted = on_claim_granted, .owner = j};
-        if (!claim_take(&j->t->dest->claims, &j->claim, j->row.resource, j->rec.id)) {
-            struct log_fields f = job_fields(j);
-            log_emit(LOG_DEBUG, &f,
-                     "dead letter %lld waits: another delivery of the record is in flight",
-                     (long long)j->row.id);
-            return;
-        }
-    }
+    if (!claim_record(j, j->rec.id))
+        return;
     j->dl = (struct delivery){.resource = j->row.resource,
                               .id = j->rec.id,
                               .updated_at = j->rec.updated_at,
@@ -399,6 +458,10 @@ static void start_job(struct dlqproc *p, struct tenant *t, struct dlq_row *row)
     p->running++;
     e->busy++;
     t->busy++;
+    if (j->row.is_delete) {
+        decide(j); /* a deletion: nothing to read from VOMO */
+        return;
+    }
     char *url = vomo_get_url(e->cfg->base_url, j->row.resource, j->row.record_id);
     const char *headers[] = {t->auth_header, "Accept: application/json", NULL};
     call_init(&j->call, "GET", url, NULL, 0, headers);

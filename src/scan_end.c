@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dlqsched.h"
 #include "engine.h"
 
 static void finish(struct scan *s, const char *status);
@@ -57,6 +58,62 @@ static void deletion_done(struct scan *s)
     finish(s, s->aborted || s->failed ? "failed" : "complete");
 }
 
+/*
+ * A deletion the destination did not take is dead-lettered like an upsert,
+ * in one transaction with marking the record deleted at the time the
+ * deletion was found: the DLQ processor sends it again with that time (and
+ * so the same Idempotency-Key), and the next reconciliation leaves it to
+ * the dead letter.
+ */
+static int dead_letter_deletion(struct scan *s, struct del_work *dw,
+                                const struct delivery_result *r)
+{
+    struct engine *e = s->e;
+    bool terminal = r->treatment == TR_DEAD_LETTER || !dlqsched_retryable(r->cls);
+    char next[TS_LEN] = "", now[TS_LEN];
+    if (!terminal) {
+        struct dlq_decision d =
+            dlqsched_after_failure(&e->dlq_policy, r->cls, 1, clock_wall_ms(), rand_u64());
+        terminal = d.escalate;
+        ts_format(d.next_attempt_at, next);
+    }
+    scan_now(now);
+    struct dlq_new n = {.tenant = s->t->name,
+                        .resource = s->resource,
+                        .record_id = dw->id,
+                        .record_updated_at = s->deleted_at,
+                        .status = terminal ? "manual_review" : "pending",
+                        .error_class = err_class_name(r->cls),
+                        .http_status = (int)r->status,
+                        .attempts = 1,
+                        .next_attempt_at = terminal ? NULL : next,
+                        .last_error = r->message,
+                        .now = now,
+                        .is_delete = true};
+    int rc = store_begin(e->store);
+    if (rc == 0)
+        rc = store_record_mark_deleted(e->store, s->t->name, s->resource, dw->id, s->deleted_at);
+    if (rc == 0)
+        rc = store_dlq_add(e->store, &n, NULL);
+    if (rc == 0)
+        rc = store_commit(e->store);
+    if (rc < 0)
+        store_rollback(e->store);
+    struct log_fields f = scan_log_fields(s);
+    f.record_id = dw->id;
+    f.error_class = n.error_class;
+    f.http_status = n.http_status;
+    if (rc < 0)
+        log_emit(LOG_ERROR, &f,
+                 "deletion not delivered (%s) and not saved (%s); the next reconciliation "
+                 "retries it",
+                 r->message, store_errmsg(e->store));
+    else
+        log_emit(terminal ? LOG_ERROR : LOG_WARN, &f, "deletion dead-lettered as %s: %s", n.status,
+                 r->message);
+    return rc;
+}
+
 static void on_deleted(struct delivery *dl, const struct delivery_result *r)
 {
     struct del_work *dw = container_of(dl, struct del_work, dl);
@@ -66,10 +123,8 @@ static void on_deleted(struct delivery *dl, const struct delivery_result *r)
     if (r->cancelled) {
         s->aborted = true;
     } else if (r->cls != EC_NONE) {
-        f.error_class = err_class_name(r->cls);
-        f.http_status = (int)r->status;
-        log_emit(LOG_WARN, &f, "deletion not delivered (%s); the next reconciliation retries it",
-                 r->message);
+        if (dead_letter_deletion(s, dw, r) == 0)
+            s->n_failed++;
     } else {
         int rc =
             store_record_mark_deleted(s->e->store, s->t->name, s->resource, dw->id, s->deleted_at);
@@ -78,7 +133,16 @@ static void on_deleted(struct delivery *dl, const struct delivery_result *r)
         else
             s->n_deleted++;
     }
+    claim_release(&s->t->dest->claims, &dw->claim);
     deletion_done(s);
+}
+
+/* The delivery of this record that was in flight (the DLQ processor's) has
+ * ended: VOMO no longer has the record, so the deletion goes now. */
+static void on_deletion_granted(struct claim *c)
+{
+    struct del_work *dw = container_of(c, struct del_work, claim);
+    dest_deliver(dw->s->t->dest, &dw->dl);
 }
 
 /* Delivers the deletions scan_confirm.c confirmed (VOMO answered 404). */
@@ -99,7 +163,9 @@ void scan_deliver_deletions(struct scan *s)
                                    .is_delete = true,
                                    .trace_id = s->trace_id,
                                    .done = on_deleted};
-        dest_deliver(s->t->dest, &dw->dl);
+        dw->claim = (struct claim){.granted = on_deletion_granted, .owner = dw};
+        if (claim_take(&s->t->dest->claims, &dw->claim, s->resource, dw->id))
+            dest_deliver(s->t->dest, &dw->dl);
     }
     deletion_done(s);
 }

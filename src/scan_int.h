@@ -54,6 +54,7 @@ struct confirm;
 /* A deletion found by a complete full scan. */
 struct del_work {
     struct delivery dl;
+    struct claim claim; /* held while the deletion is delivered and saved */
     struct scan *s;
     char *id;
 };

@@ -16,7 +16,8 @@
 
 #define DLQ_COLS                                                                                   \
     "id, tenant, resource, record_id, record_updated_at, status, error_class, http_status, "       \
-    "attempts, next_attempt_at, last_error, payload, resolution, note, created_at, updated_at"
+    "attempts, next_attempt_at, last_error, payload, resolution, note, created_at, updated_at, " \
+    "action"
 #define OPEN_STATUSES "('pending', 'manual_review')"
 
 void dlq_row_free(struct dlq_row *r)
@@ -66,6 +67,8 @@ static void read_row(sqlite3_stmt *st, struct dlq_row *r)
     r->note = store_col_dup(st, 13);
     store_col_ts(st, 14, r->created_at);
     store_col_ts(st, 15, r->updated_at);
+    const unsigned char *action = sqlite3_column_text(st, 16);
+    r->is_delete = action && strcmp((const char *)action, "delete") == 0;
 }
 
 static void bind_http_status(sqlite3_stmt *st, int i, int http_status)
@@ -253,8 +256,8 @@ static int insert_row(struct store *s, const struct dlq_new *n, int64_t *id)
     sqlite3_stmt *st = store_stmt(
         s, STMT_DLQ_INSERT,
         "INSERT INTO dlq (tenant, resource, record_id, record_updated_at, status, error_class, "
-        "  http_status, attempts, next_attempt_at, last_error, payload, created_at, updated_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
+        "  http_status, attempts, next_attempt_at, last_error, payload, created_at, updated_at, "
+        "  action) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13)",
         &rc);
     if (!st)
         return rc;
@@ -271,6 +274,7 @@ static int insert_row(struct store *s, const struct dlq_new *n, int64_t *id)
     store_bind_text(st, 10, n->last_error);
     store_bind_text(st, 11, n->payload);
     store_bind_text(st, 12, n->now);
+    store_bind_text(st, 13, n->is_delete ? "delete" : "upsert");
     if ((rc = store_exec_stmt(s, st, "adding a dead letter")) < 0)
         return rc;
     *id = sqlite3_last_insert_rowid(s->db);

@@ -137,7 +137,8 @@ int store_record_get(struct store *s, const char *tenant, const char *resource, 
 {
     int rc = 0;
     sqlite3_stmt *st = store_stmt(s, STMT_REC_GET,
-                                  "SELECT updated_at, hash, deleted_at IS NOT NULL FROM records "
+                                  "SELECT updated_at, hash, deleted_at IS NOT NULL, deleted_at "
+                                  "FROM records "
                                   "WHERE tenant = ?1 AND resource = ?2 AND id = ?3",
                                   &rc);
     if (!st)
@@ -150,6 +151,7 @@ int store_record_get(struct store *s, const char *tenant, const char *resource, 
         store_col_ts(st, 0, out->updated_at);
         snprintf(out->hash, HASH_HEX_LEN, "%s", h ? (const char *)h : "");
         out->deleted = sqlite3_column_int(st, 2);
+        store_col_ts(st, 3, out->deleted_at);
     }
     store_done(st);
     if (r == SQLITE_DONE)

@@ -1109,6 +1109,137 @@ START_TEST(forbidden_resource_waits_without_spending_attempts)
 }
 END_TEST
 
+/* ---- deletions ---- */
+
+struct deletions {
+    int n, ok;
+    char key[160];   /* the Idempotency-Key of the last one */
+    bool keys_equal; /* every one carried the same key */
+    bool data_null;  /* every one carried "data":null */
+};
+
+/* Deletions of one record the sink received. */
+static struct deletions sink_deletions(struct tu_env *env, const char *id)
+{
+    struct deletions out = {.keys_equal = true, .data_null = true};
+    char needle[96];
+    snprintf(needle, sizeof(needle), "\"action\":\"delete\",\"id\":\"%s\"", id);
+    struct fake_delivery *d;
+    size_t n;
+    ck_assert_int_eq(fake_deliveries(env->fake, &d, &n), 0);
+    for (size_t i = 0; i < n; i++) {
+        if (!strstr(d[i].body, needle))
+            continue;
+        if (out.n && strcmp(out.key, d[i].idempotency_key) != 0)
+            out.keys_equal = false;
+        out.data_null = out.data_null && strstr(d[i].body, "\"data\":null");
+        snprintf(out.key, sizeof(out.key), "%s", d[i].idempotency_key);
+        out.n++;
+        out.ok += d[i].status / 100 == 2;
+    }
+    fake_deliveries_free(d, n);
+    return out;
+}
+
+struct del_wait {
+    struct tu_env *env;
+    const char *id;
+    const char *status;
+};
+
+static bool deletion_row(void *arg)
+{
+    struct del_wait *w = arg;
+    return tu_db_int(w->env,
+                     "SELECT count(*) FROM dlq WHERE record_id = ?1 AND action = 'delete' AND "
+                     "status = ?2",
+                     w->id, w->status, NULL) == 1;
+}
+
+static bool all_ten_held(void *arg)
+{
+    struct del_wait *w = arg;
+    return tu_db_int(w->env, "SELECT count(*) FROM records", NULL) == 10;
+}
+
+/*
+ * A reconciliation's deletion that the sink answers 503 is dead-lettered
+ * (action delete, the deletion time stored in records.deleted_at); after a
+ * restart the processor sends it again as a deletion, without reading the
+ * record from VOMO, with the same Idempotency-Key.
+ */
+START_TEST(failed_deletion_is_dead_lettered_and_resent_with_its_key)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 10, 0, 0);
+    tu_fake_start(&env);
+    char ids[1][32];
+    first_ids(&env, "users", ids, 1);
+    char *ini = webhook_tenant(&env, "acme", "users");
+    tu_config(&env,
+              "retry.max_attempts = 2\ndlq.base_delay = 1h\ndlq.max_delay = 6h\n"
+              "poll.reconcile_interval = 500ms\n",
+              ini);
+    struct tu_engine te;
+    tu_engine_start(&env, &te);
+    struct del_wait w = {.env = &env, .id = ids[0], .status = "pending"};
+    ck_assert(tu_run_until(&te, all_ten_held, &w, 10000));
+    char needle[96];
+    snprintf(needle, sizeof(needle), "\"action\":\"delete\",\"id\":\"%s\"", ids[0]);
+    struct fake_fault down = {
+        .path = "/_hooks/*", .body_contains = needle, .kind = FAKE_FAULT_STATUS, .status = 503};
+    ck_assert_int_gt(fake_add_fault(env.fake, &down), 0);
+    ck_assert_int_eq(fake_delete_id(env.fake, "acme", "users", ids[0]), 0);
+    ck_assert_msg(tu_run_until(&te, deletion_row, &w, 10000), "the deletion was not dead-lettered");
+    tu_run_for(&te, 1200); /* later reconciliations leave it to the dead letter */
+    tu_engine_stop(&te);
+    struct deletions first = sink_deletions(&env, ids[0]);
+    ck_assert_int_eq(first.n, 2); /* retry.max_attempts, then the DLQ */
+    ck_assert_int_eq(first.ok, 0);
+    ck_assert(first.keys_equal);
+    char *deleted_at =
+        tu_db_text(&env, "SELECT deleted_at FROM records WHERE id = ?1", ids[0], NULL);
+    char *version =
+        tu_db_text(&env, "SELECT record_updated_at FROM dlq WHERE record_id = ?1", ids[0], NULL);
+    ck_assert_ptr_nonnull(deleted_at);
+    ck_assert_str_eq(version, deleted_at);
+    char want_key[160];
+    snprintf(want_key, sizeof(want_key), "acme:users:%s:%s", ids[0], deleted_at);
+    ck_assert_str_eq(first.key, want_key);
+
+    /* Restart; the receiver is back; the dead letter comes due. */
+    fake_clear_faults(env.fake);
+    fake_deliveries_clear(env.fake);
+    fake_requests_clear(env.fake);
+    tu_config(&env, "dlq.interval = 50ms\ndlq.base_delay = 1h\ndlq.max_delay = 6h\n", ini);
+    tu_engine_start(&env, &te);
+    int64_t row_id = tu_db_int(&env, "SELECT id FROM dlq WHERE record_id = ?1", ids[0], NULL);
+    char now[TS_LEN];
+    ts_format(clock_wall_ms(), now);
+    ck_assert_int_eq(store_dlq_requeue(te.store, row_id, "test", now), 0);
+    w.status = "resolved";
+    ck_assert(tu_run_until(&te, deletion_row, &w, 10000));
+    tu_engine_stop(&te);
+    struct deletions again = sink_deletions(&env, ids[0]);
+    ck_assert_int_eq(again.n, 1);
+    ck_assert_int_eq(again.ok, 1);
+    ck_assert(again.data_null);
+    ck_assert_str_eq(again.key, want_key);
+    ck_assert_int_eq(vomo_gets(&env, "users", ids[0]), 0); /* a deletion, not a re-read upsert */
+    char status[32], resolution[32];
+    row_state(&env, "users", ids[0], status, resolution, NULL);
+    ck_assert_str_eq(resolution, "delivered");
+    char *still = tu_db_text(&env, "SELECT deleted_at FROM records WHERE id = ?1", ids[0], NULL);
+    ck_assert_str_eq(still, deleted_at);
+    free(still);
+    free(deleted_at);
+    free(version);
+    free(ini);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 static Suite *dlq_suite(void)
 {
     Suite *s = suite_create("dlq");
@@ -1130,6 +1261,10 @@ static Suite *dlq_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, dlq_delivery_never_lands_after_a_newer_scan_delivery);
     tcase_add_test(tc, dlq_waits_for_a_scan_delivery_in_flight);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("deletions");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, failed_deletion_is_dead_lettered_and_resent_with_its_key);
     suite_add_tcase(s, tc);
     return s;
 }
