@@ -155,6 +155,12 @@ static void write_one(struct scan *s, struct confirm *cf,
     }
 }
 
+/* Gives back the candidate's claim on its record (idle: nothing). */
+static void confirm_release(struct confirm *cf)
+{
+    claim_release(&cf->s->t->dest->claims, &cf->rw.claim);
+}
+
 static void on_delivered(struct delivery *dl, const struct delivery_result *r)
 {
     struct rec_work *rw = container_of(dl, struct rec_work, dl);
@@ -173,20 +179,19 @@ static void on_delivered(struct delivery *dl, const struct delivery_result *r)
         write_one(s, cf, scan_write_failure);
         s->n_failed++;
     }
+    confirm_release(cf);
     confirm_end(cf);
 }
 
-/* VOMO still has it (it was missed, not deleted): applied like a change. */
-static void found(struct scan *s, struct confirm *cf)
+/*
+ * Decides a record VOMO still has, with its claim held: skipped when the
+ * destination holds it already, else delivered.  The claim is held until
+ * the outcome is written (on_delivered), so a DLQ delivery of the same
+ * record can neither overtake this one nor be overtaken by it.
+ */
+static void decide_found(struct scan *s, struct confirm *cf)
 {
-    struct log_fields f = scan_log_fields(s);
-    f.record_id = cf->id;
-    log_emit(LOG_INFO, &f,
-             "record %s was not listed but VOMO still has it (it moved between pages): kept",
-             cf->id);
     struct rec_work *rw = &cf->rw;
-    rw->rec = &cf->rec;
-    sign_sha256_hex(cf->rec.payload, strlen(cf->rec.payload), rw->hash);
     rw->look = (struct record_lookup){
         .id = cf->rec.id, .updated_at = cf->rec.updated_at, .hash = rw->hash};
     int skip = store_lookup_page(s->e->store, s->t->name, s->resource, &rw->look, 1);
@@ -201,6 +206,7 @@ static void found(struct scan *s, struct confirm *cf)
             store_hold_clear(s->e->store, s->t->name, s->resource, cf->id) < 0)
             scan_fail(s, "state database write failed", store_errmsg(s->e->store));
         s->n_skipped += skip > 0;
+        confirm_release(cf);
         confirm_end(cf);
         return;
     }
@@ -211,6 +217,31 @@ static void found(struct scan *s, struct confirm *cf)
                                .trace_id = s->trace_id,
                                .done = on_delivered};
     dest_deliver(s->t->dest, &rw->dl);
+}
+
+/* Another delivery of the record (the DLQ processor's) has ended: decide
+ * again from what it left. */
+static void on_found_granted(struct claim *c)
+{
+    struct rec_work *rw = container_of(c, struct rec_work, claim);
+    struct confirm *cf = container_of(rw, struct confirm, rw);
+    decide_found(cf->s, cf);
+}
+
+/* VOMO still has it (it was missed, not deleted): applied like a change. */
+static void found(struct scan *s, struct confirm *cf)
+{
+    struct log_fields f = scan_log_fields(s);
+    f.record_id = cf->id;
+    log_emit(LOG_INFO, &f,
+             "record %s was not listed but VOMO still has it (it moved between pages): kept",
+             cf->id);
+    struct rec_work *rw = &cf->rw;
+    rw->rec = &cf->rec;
+    sign_sha256_hex(cf->rec.payload, strlen(cf->rec.payload), rw->hash);
+    rw->claim = (struct claim){.granted = on_found_granted, .owner = cf};
+    if (claim_take(&s->t->dest->claims, &rw->claim, s->resource, cf->rec.id))
+        decide_found(s, cf);
 }
 
 /* VOMO answered 404: gone.  Its hold ends now; a record the destination
