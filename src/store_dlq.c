@@ -176,6 +176,25 @@ static int why_unchanged(struct store *s, int64_t id)
     return rc;
 }
 
+/*
+ * A dead letter was closed or retried: a hold on its record at that version
+ * or before has nothing left to wait for (the row's version was delivered,
+ * superseded, found gone, settled by a person, or is the DLQ's again).  A
+ * hold on a newer version is a newer failure and stays.
+ */
+static int release_row_hold(struct store *s, int64_t id)
+{
+    struct dlq_row row;
+    int rc = store_dlq_get(s, id, &row);
+    if (rc < 0)
+        return rc;
+    if (row.record_updated_at[0])
+        rc = store_hold_release(s, row.tenant, row.resource, row.record_id,
+                                row.record_updated_at);
+    dlq_row_free(&row);
+    return rc;
+}
+
 /* Closes one open row and records the event, inside the caller's unit. */
 static int close_row(struct store *s, int64_t id, const char *status, const char *resolution,
                      const char *note, const char *actor, const char *now)
@@ -197,6 +216,8 @@ static int close_row(struct store *s, int64_t id, const char *status, const char
         return rc;
     if (sqlite3_changes(s->db) == 0)
         return why_unchanged(s, id);
+    if ((rc = release_row_hold(s, id)) < 0)
+        return rc;
     const char *action = strcmp(status, "discarded") == 0        ? "discarded"
                          : strcmp(resolution, "superseded") == 0 ? "superseded"
                                                                  : "resolved";
@@ -301,7 +322,13 @@ static int add_in_unit(struct store *s, const struct dlq_new *n, int64_t *id)
 {
     struct open_rows o;
     int64_t same = 0, newer = 0;
-    int rc = open_rows_get(s, n->tenant, n->resource, n->record_id, &o);
+    /* The dead letter owns the record now: a hold on it would pin the
+     * checkpoint while scans skip the version the dead letter owns. */
+    int rc = store_hold_release(s, n->tenant, n->resource, n->record_id, NULL);
+    if (rc == 0)
+        rc = open_rows_get(s, n->tenant, n->resource, n->record_id, &o);
+    else
+        memset(&o, 0, sizeof(o));
     for (size_t i = 0; rc == 0 && i < o.n; i++) {
         int c = version_cmp(o.versions[i], n->record_updated_at);
         if (c == 0)
@@ -514,6 +541,8 @@ static int retry_in_unit(struct store *s, int64_t id, unsigned flags, const char
         store_bind_text(st, 2, now);
         rc = store_exec_stmt(s, st, "requeueing a dead letter");
     }
+    if (rc == 0)
+        rc = release_row_hold(s, id);
     if (rc == 0) {
         char note[64];
         snprintf(note, sizeof(note), "%s -> pending", row.status);

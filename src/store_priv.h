@@ -70,6 +70,7 @@ enum store_stmt_id {
     STMT_HOLD_CLEAR,
     STMT_HOLD_OLDEST,
     STMT_HOLD_EACH,
+    STMT_HOLD_RELEASE,
     STMT_RECON_BLOCK_SET,
     STMT_RECON_BLOCK_CLEAR,
     STMT_RECON_ALLOW,
@@ -112,6 +113,15 @@ void store_done(sqlite3_stmt *st);
 int store_fail(struct store *s, int sqlite_rc, const char *what);
 /* Steps a statement that returns no rows to completion, resets it: 0 or store_fail(). */
 int store_exec_stmt(struct store *s, sqlite3_stmt *st, const char *what);
+
+/*
+ * Ends the hold of a record (hold checkpoint mode) whose held version is at
+ * or before `upto` (NULL: any version), inside the caller's unit.  Every
+ * path that settles a record calls it: dead-lettered, applied, marked
+ * deleted, a dead letter closed or retried.
+ */
+int store_hold_release(struct store *s, const char *tenant, const char *resource,
+                       const char *record_id, const char *upto);
 
 /* Binds text, or NULL when v is NULL; the _opt form also binds "" as NULL
  * (an empty timestamp means none). */

@@ -93,6 +93,21 @@ int store_hold_clear(struct store *s, const char *tenant, const char *resource,
     return store_exec_stmt(s, st, "clearing a hold");
 }
 
+int store_hold_release(struct store *s, const char *tenant, const char *resource,
+                       const char *record_id, const char *upto)
+{
+    int rc = 0;
+    sqlite3_stmt *st = store_stmt(s, STMT_HOLD_RELEASE,
+                                  "DELETE FROM holds WHERE tenant = ?1 AND resource = ?2 AND "
+                                  "record_id = ?3 AND (?4 IS NULL OR record_updated_at <= ?4)",
+                                  &rc);
+    if (!st)
+        return rc;
+    bind_key3(st, tenant, resource, record_id);
+    store_bind_text(st, 4, upto);
+    return store_exec_stmt(s, st, "ending a hold");
+}
+
 int store_hold_oldest(struct store *s, const char *tenant, const char *resource,
                       char version[TS_LEN])
 {
