@@ -28,6 +28,7 @@ struct lane_job {
     struct lane_job *next;
     int64_t not_before;
     bool breaker_probe;                   /* set when admitted as a half-open breaker's probe */
+    bool pause_probe;                     /* set when admitted as a paused lane's one probe */
     int64_t gate_seq;                     /* the rate gate's sequence number of its start */
     void (*start)(struct lane_job *job);  /* admitted: the lane counts it in flight */
     void (*cancel)(struct lane_job *job); /* dropped by lane_cancel_all, never started */
@@ -55,8 +56,12 @@ struct lane {
 
 void lane_init(struct lane *l, uv_loop_t *loop, const char *name, int max_in_flight);
 void lane_push(struct lane *l, struct lane_job *job);
-/* A started job finished: frees its slot and admits what can start. */
-void lane_done(struct lane *l);
+/* A started job finished: frees its slot and admits what can start.
+ * pause_probe is the job's flag of that name, read before the job was
+ * retried or freed: the probe of a paused lane that ended without a
+ * verdict (its owner neither resumed nor paused the lane again, e.g. a
+ * 503) gives its slot back, so the next job is the next probe. */
+void lane_done(struct lane *l, bool pause_probe);
 void lane_pump(struct lane *l);
 /* Pumps every lane (a shared breaker changed state). */
 void lane_wake_all(void);

@@ -259,7 +259,8 @@ static bool maybe_reread(struct call *c, enum treatment *tr, long status)
 static void on_http_done(const struct http_response *resp, void *arg)
 {
     struct call *c = arg;
-    int64_t now = clock_mono_ms(); /* breaker, rate gate and backoff measure durations */
+    int64_t now = clock_mono_ms();         /* breaker, rate gate and backoff measure durations */
+    bool pause_probe = c->job.pause_probe; /* a retry or done may reuse or free the job */
     bool cancelled = resp->curl_code == CURLE_ABORTED_BY_CALLBACK || c->lane->closing;
     struct outcome o = {.ctx = c->ctx,
                         .curl_code = resp->curl_code,
@@ -311,5 +312,5 @@ static void on_http_done(const struct http_response *resp, void *arg)
             describe(resp, cls, r.message, sizeof(r.message));
         finish(c, &r);
     }
-    lane_done(lane);
+    lane_done(lane, pause_probe);
 }

@@ -35,6 +35,7 @@ void lane_push(struct lane *l, struct lane_job *job)
     }
     job->next = NULL;
     job->breaker_probe = false;
+    job->pause_probe = false;
     struct lane_job **pp = &l->head;
     while (*pp)
         pp = &(*pp)->next;
@@ -42,10 +43,12 @@ void lane_push(struct lane *l, struct lane_job *job)
     lane_pump(l);
 }
 
-void lane_done(struct lane *l)
+void lane_done(struct lane *l, bool pause_probe)
 {
     if (l->in_flight > 0)
         l->in_flight--;
+    if (pause_probe)
+        l->probing = false;
     lane_pump(l);
 }
 
@@ -96,6 +99,7 @@ static void admit(struct lane *l, struct lane_job *job, int64_t now)
     /* The one job a half-open breaker lets through is its probe: only its
      * answer may close or re-open the breaker. */
     job->breaker_probe = l->breaker && l->breaker->state == BREAKER_HALF_OPEN;
+    job->pause_probe = l->paused;
     if (l->paused)
         l->probing = true; /* the one job a paused lane lets out */
     if (l->gate)

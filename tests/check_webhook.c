@@ -105,6 +105,39 @@ START_TEST(gone_endpoint_pauses_then_resumes)
 }
 END_TEST
 
+/* A probe of a paused destination that gets a retryable answer (503) says
+ * nothing about the misconfiguration: the lane goes on probing (it used to
+ * stay paused with its probe slot taken until SIGHUP), and once the endpoint
+ * answers 2xx everything is delivered. */
+START_TEST(retryable_answer_to_a_probe_keeps_probing)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 40, 0, 0);
+    tu_fake_start(&env);
+    struct fake_fault rule = {.path = "/_hooks/*", .kind = FAKE_FAULT_STATUS, .status = 404};
+    ck_assert_int_gt(fake_add_fault(env.fake, &rule), 0);
+    char *ini = tu_webhook_tenant_ini(&env, "acme", "users", "s3cret-value", NULL, NULL);
+    tu_config(&env, "breaker.open_timeout = 300ms\nretry.max_attempts = 3\n", ini);
+    struct tu_engine te;
+    tu_engine_start(&env, &te);
+    struct ctx c = {.env = &env, .want = 40};
+    ck_assert(tu_run_until(&te, paused, &c, 5000));
+    fake_clear_faults(env.fake);
+    struct fake_fault busy = {
+        .path = "/_hooks/*", .kind = FAKE_FAULT_STATUS, .status = 503, .count = 1};
+    int id = fake_add_fault(env.fake, &busy);
+    ck_assert_int_gt(id, 0);
+    ck_assert(tu_run_until(&te, all_held, &c, 8000));
+    tu_engine_stop(&te);
+    ck_assert_int_eq(fake_fault_hits(env.fake, id), 1);
+    ck_assert_int_eq(deliveries(&env, 200), 40);
+    ck_assert_int_eq(tu_db_int(&env, "SELECT count(*) FROM dlq", NULL), 0);
+    free(ini);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 /* A wrong secret: the sink rejects every signature.  Probes are an hour
  * apart, so only the fixed secret file can resume deliveries - at once. */
 START_TEST(fixed_secret_file_resumes_at_once)
@@ -286,6 +319,7 @@ int main(void)
     tcase_add_test(tc, forbidden_endpoint_pauses_then_resumes);
     tcase_add_test(tc, missing_endpoint_pauses_then_resumes);
     tcase_add_test(tc, gone_endpoint_pauses_then_resumes);
+    tcase_add_test(tc, retryable_answer_to_a_probe_keeps_probing);
     tcase_add_test(tc, fixed_secret_file_resumes_at_once);
     suite_add_tcase(s, tc);
     tc = tcase_create("one record");
