@@ -1,7 +1,9 @@
 # vomo-sync build.  `make` builds the daemon, `make check` runs every Check
 # suite under AddressSanitizer and UndefinedBehaviorSanitizer, `make demo`
 # runs the daemon against the bundled fake VOMO, `make bench` prints figures,
-# `make fuzz` runs the libFuzzer targets (FUZZ_SECONDS each, default 60).
+# `make fuzz` runs the libFuzzer targets (FUZZ_SECONDS each, default 60),
+# `make deb` builds the Debian package into build/deb, `make deb-test`
+# installs it (root), checks it and removes it again.
 # Every source file is found by wildcard: a new module is a new src/X.c plus
 # include/X.h, a new suite is a new tests/check_X.c.
 
@@ -75,7 +77,7 @@ BENCH_BINS   := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
 
-.PHONY: all setup check test-build demo bench install clean format fake fuzz fuzz-build
+.PHONY: all setup check test-build demo bench install clean format fake fuzz fuzz-build deb deb-test
 FAKE_BIN := $(if $(wildcard tools/vomo-fake/main.c),$(BUILD)/vomo-fake)
 
 all: $(BUILD)/vomo-sync $(FAKE_BIN)
@@ -136,7 +138,8 @@ setup:
 
 # make check: set up the machine, build everything with ASan + UBSan and run
 # every suite.  Suites run one after another; the summary names the failures.
-check: setup
+check:
+	@sh scripts/setup check
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined test-build
 	@sh scripts/run-tests build/san
 
@@ -158,6 +161,19 @@ fuzz:
 bench: setup
 	@$(MAKE) --no-print-directory all $(BENCH_BINS)
 	@sh scripts/bench $(BUILD)
+
+# make deb: dpkg-buildpackage -us -uc -b on a copy of the tree in
+# build/deb/src (nothing lands beside the checkout), the .deb files copied
+# to build/deb, lintian run on them (an error fails).  make deb-test: dpkg -i,
+# --version, check-config on the shipped example, dpkg -r and --purge, each
+# step asserted (root; it refuses where vomo-sync is already installed).
+deb:
+	@sh scripts/setup deb
+	@sh scripts/deb
+
+deb-test:
+	@sh scripts/setup deb
+	@sh scripts/deb-test
 
 install: $(BUILD)/vomo-sync
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/vomo-sync \
