@@ -74,6 +74,12 @@ struct call {
      * each attempt uses a fresh connection, which libcurl never re-sends
      * on its own. */
     bool no_blind_resend;
+    /* Called after each attempt that got an outcome (not a cancelled one),
+     * before it is retried or done runs (may be NULL): an owner that must
+     * answer someone quickly learns the first answer while the call goes
+     * on retrying.  cls is that attempt's class; resp is valid only
+     * during the call. */
+    void (*on_attempt)(struct call *c, const struct http_response *resp, enum err_class cls);
     void *arg;
     /* private */
     char *method, *url, *body;

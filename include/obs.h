@@ -54,5 +54,8 @@ struct obs_scan {
 };
 /* A scan ended (status complete, incomplete, failed or aborted). */
 void obs_scan_end(const struct obs_scan *s);
+/* Records handled outside a scan (a read of one record by id). */
+void obs_records(const char *tenant, const char *resource, int64_t applied, int64_t skipped,
+                 int64_t failed, int64_t deleted);
 
 #endif

@@ -35,6 +35,7 @@ void call_init(struct call *c, const char *method, const char *url, const char *
     c->reread = NULL;
     c->before_send = NULL;
     c->no_blind_resend = false;
+    c->on_attempt = NULL;
     c->maybe_applied = false;
     c->job.start = call_begin;
     c->job.cancel = call_cancelled;
@@ -293,6 +294,8 @@ static void on_http_done(const struct http_response *resp, void *arg)
     }
     if (cls == EC_NONE && c->budget)
         budget_on_success(c->budget);
+    if (!cancelled && c->on_attempt)
+        c->on_attempt(c, resp, cls);
     /*
      * The lane admits the next job only once this outcome has been acted
      * on: after a 401 the owner stops the lane in done, and no request

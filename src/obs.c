@@ -290,16 +290,24 @@ void obs_scan_page(const char *tenant, const char *resource)
         metrics_add(obs_family("vomo_sync_scan_pages_total"), METRIC_L(tenant, resource), 1);
 }
 
+void obs_records(const char *t, const char *r, int64_t applied, int64_t skipped, int64_t failed,
+                 int64_t deleted)
+{
+    if (!reg)
+        return;
+    struct metric_family *rec = obs_family("vomo_sync_records_total");
+    metrics_add(rec, METRIC_L(t, r, "applied"), (double)applied);
+    metrics_add(rec, METRIC_L(t, r, "skipped"), (double)skipped);
+    metrics_add(rec, METRIC_L(t, r, "failed"), (double)failed);
+    metrics_add(rec, METRIC_L(t, r, "deleted"), (double)deleted);
+}
+
 void obs_scan_end(const struct obs_scan *s)
 {
     if (!reg)
         return;
     const char *t = s->tenant, *r = s->resource;
-    struct metric_family *rec = obs_family("vomo_sync_records_total");
-    metrics_add(rec, METRIC_L(t, r, "applied"), (double)s->applied);
-    metrics_add(rec, METRIC_L(t, r, "skipped"), (double)s->skipped);
-    metrics_add(rec, METRIC_L(t, r, "failed"), (double)s->failed);
-    metrics_add(rec, METRIC_L(t, r, "deleted"), (double)s->deleted);
+    obs_records(t, r, s->applied, s->skipped, s->failed, s->deleted);
     metrics_add(obs_family("vomo_sync_scans_total"), METRIC_L(t, r, s->kind, s->status), 1);
     metrics_observe(obs_family("vomo_sync_scan_duration_seconds"), METRIC_L(t, r), s->seconds);
     if (strcmp(s->status, "complete") == 0)

@@ -187,8 +187,10 @@ static void learn_meta(struct scan *s, struct page *pg, const struct http_respon
         s->have_server_time = true;
     } else if (!s->have_server_time && resp->date && !s->bad_date_logged) {
         /* An unusable Date must not become the checkpoint's cap. */
-        struct log_fields f = {.tenant = s->t->name, .resource = s->resource,
-                               .trace_id = s->trace_id, .delay_ms = LOG_NO_DELAY};
+        struct log_fields f = {.tenant = s->t->name,
+                               .resource = s->resource,
+                               .trace_id = s->trace_id,
+                               .delay_ms = LOG_NO_DELAY};
         log_emit(LOG_WARN, &f, "ignoring VOMO's Date header '%s': not an HTTP date in 0001..9999",
                  resp->date);
         s->bad_date_logged = true;
@@ -657,6 +659,7 @@ struct slot *scan_slot(const struct scan *s)
 
 void scan_free(struct scan *s)
 {
+    free(s->answer.body);
     idset_free(&s->seen);
     free(s);
 }

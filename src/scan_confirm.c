@@ -233,9 +233,12 @@ static void found(struct scan *s, struct confirm *cf)
 {
     struct log_fields f = scan_log_fields(s);
     f.record_id = cf->id;
-    log_emit(LOG_INFO, &f,
-             "record %s was not listed but VOMO still has it (it moved between pages): kept",
-             cf->id);
+    if (s->fetch)
+        log_emit(LOG_DEBUG, &f, "record %s read by id", cf->id);
+    else
+        log_emit(LOG_INFO, &f,
+                 "record %s was not listed but VOMO still has it (it moved between pages): kept",
+                 cf->id);
     struct rec_work *rw = &cf->rw;
     rw->rec = &cf->rec;
     sign_sha256_hex(cf->rec.payload, strlen(cf->rec.payload), rw->hash);
@@ -283,6 +286,10 @@ static void on_confirmed(struct call *c, const struct call_result *r)
     uint64_t sent_tag = c->sent_tag;
     char msg[256];
     snprintf(msg, sizeof(msg), "%s", r->message);
+    if (s->fetch) {
+        s->answer.attempts = r->attempts;
+        snprintf(s->answer.message, sizeof(s->answer.message), "%s", cancelled ? msg : r->message);
+    }
     call_release(c);
     if (cancelled) {
         s->aborted = true;
@@ -295,15 +302,41 @@ static void on_confirmed(struct call *c, const struct call_result *r)
         struct log_fields f = scan_log_fields(s);
         f.record_id = cf->id;
         f.error_class = err_class_name(cls);
-        log_emit(LOG_WARN, &f,
-                 "record %s was not listed, and reading it failed (%s): it is neither deleted "
-                 "nor released now; the next scan asks again",
-                 cf->id, msg);
+        if (s->fetch)
+            log_emit(LOG_INFO, &f, "reading record %s by id failed (%s): the next scan has it",
+                     cf->id, msg);
+        else
+            log_emit(LOG_WARN, &f,
+                     "record %s was not listed, and reading it failed (%s): it is neither "
+                     "deleted nor released now; the next scan asks again",
+                     cf->id, msg);
         s->n_deferred++;
         if (tr == TR_STOP_TENANT)
             tenant_auth_failed(s->t, sent_tag, s->trace_id, msg);
     }
     confirm_end(cf);
+}
+
+/* A fetch keeps each attempt's answer for its owner, who may have to
+ * answer someone before the retries end. */
+static void fetch_attempt(struct call *c, const struct http_response *resp, enum err_class cls)
+{
+    struct confirm *cf = container_of(c, struct confirm, call);
+    struct scan_fetch_answer *a = &cf->s->answer;
+    a->answered = true;
+    a->status = resp->status;
+    a->curl_code = resp->curl_code;
+    a->cls = cls;
+    a->attempts = c->attempt;
+    free(a->body);
+    a->body = NULL;
+    a->body_len = 0;
+    if (resp->curl_code == CURLE_OK) {
+        a->body = xstrndup(resp->body, resp->body_len);
+        a->body_len = resp->body_len;
+    }
+    if (cf->s->fetch_opts.on_answer)
+        cf->s->fetch_opts.on_answer(cf->s);
 }
 
 static void start_confirm(struct scan *s, struct confirm *cf)
@@ -323,6 +356,14 @@ static void start_confirm(struct scan *s, struct confirm *cf)
     c->gate = &s->t->gate;
     c->timeout_ms = e->cfg->request_timeout_ms;
     c->connect_timeout_ms = e->cfg->connect_timeout_ms;
+    if (s->fetch) {
+        int64_t t = s->fetch_opts.timeout_ms;
+        if (t > 0 && t < c->timeout_ms)
+            c->timeout_ms = t;
+        if (c->connect_timeout_ms > c->timeout_ms)
+            c->connect_timeout_ms = c->timeout_ms;
+        c->on_attempt = fetch_attempt;
+    }
     c->max_response = (size_t)e->cfg->max_response_size;
     c->tenant = s->t->name;
     c->resource = s->resource;
@@ -377,4 +418,48 @@ void scan_confirm_start(struct scan *s)
     if (s->ncands)
         log_emit(LOG_DEBUG, &f, "reading %zu records back that the scan did not see", s->ncands);
     confirm_fill(s);
+}
+
+/* ---- one record by id (scan.h) ---- */
+
+struct scan *scan_fetch_new(struct tenant *t, enum resource res, const char *id,
+                            const struct scan_fetch_opts *o, scan_done_fn done)
+{
+    struct scan *s = xcalloc(1, sizeof(*s));
+    s->slot = &t->slots[res];
+    s->t = t;
+    s->e = t->eng;
+    s->resource = resource_name(res);
+    s->done = done;
+    s->fetch = true;
+    s->fetch_opts = *o;
+    s->pass = 1;
+    s->max_total = -1;
+    s->started_mono = clock_mono_ms();
+    scan_now(s->started_at);
+    idset_init(&s->seen);
+    trace_id_new(s->trace_id);
+    struct record_state st;
+    int rc = store_record_get(s->e->store, t->name, s->resource, id, &st);
+    s->answer.was_held = rc == 0 && !st.deleted;
+    add_candidate(s, id, s->answer.was_held);
+    return s;
+}
+
+void scan_fetch_run(struct scan *s)
+{
+    struct log_fields f = scan_log_fields(s);
+    f.record_id = s->cands[0].id;
+    log_emit(LOG_DEBUG, &f, "reading record %s by id", s->cands[0].id);
+    confirm_fill(s);
+}
+
+const struct scan_fetch_answer *scan_fetch_answer(const struct scan *s)
+{
+    return &s->answer;
+}
+
+void *scan_fetch_arg(const struct scan *s)
+{
+    return s->fetch_opts.arg;
 }

@@ -231,8 +231,32 @@ static bool record_scan(struct scan *s, const char *status, const char *ckpt)
     return dropped;
 }
 
+/* A fetch of one record (scan_fetch_new) ends: its counts, no checkpoint,
+ * no scans row. */
+void scan_fetch_finish(struct scan *s, const char *status)
+{
+    struct scan_fetch_answer *a = &s->answer;
+    a->applied = s->n_applied;
+    a->skipped = s->n_skipped;
+    a->failed = s->n_failed;
+    a->deleted = s->n_deleted;
+    if (s->failed)
+        snprintf(a->message, sizeof(a->message), "%.250s", s->fail_msg);
+    struct engine_stats *st = &s->e->stats;
+    st->records_applied += s->n_applied;
+    st->records_skipped += s->n_skipped;
+    st->records_failed += s->n_failed;
+    st->records_deleted += s->n_deleted;
+    obs_records(s->t->name, s->resource, s->n_applied, s->n_skipped, s->n_failed, s->n_deleted);
+    s->done(s, s->aborted ? "aborted" : status);
+}
+
 static void finish(struct scan *s, const char *status)
 {
+    if (s->fetch) {
+        scan_fetch_finish(s, s->failed ? "failed" : status);
+        return;
+    }
     char ckpt[TS_LEN] = "";
     /* Without the reset count it started from, a scan cannot tell whether
      * the checkpoint is still its to move: it leaves it. */

@@ -67,7 +67,7 @@ struct scan {
     bool full;
     char trace_id[TRACE_ID_LEN];
     char old_checkpoint[TS_LEN];
-    int64_t old_resets; /* the checkpoint's reset count at the start */
+    int64_t old_resets;         /* the checkpoint's reset count at the start */
     char updated_after[TS_LEN]; /* "" for a full scan */
     char started_at[TS_LEN];
     int64_t started_mono;
@@ -90,6 +90,10 @@ struct scan {
     size_t ndels, dels_left;
     char deleted_at[TS_LEN];
     scan_done_fn done;
+    /* scan_fetch_new: one record by id (scan_confirm.c), no checkpoint */
+    bool fetch;
+    struct scan_fetch_opts fetch_opts;
+    struct scan_fetch_answer answer;
 };
 
 /* Log fields naming the scan (tenant, resource, trace id). */
@@ -110,5 +114,7 @@ int scan_write_failure(struct scan *s, struct rec_work *rw, const char *now);
  * deletions confirmed (scan_deliver_deletions, scan_end.c) and finishes. */
 void scan_confirm_start(struct scan *s);
 void scan_deliver_deletions(struct scan *s);
+/* How a fetch (scan_fetch_new) ends, instead of a scan's checkpoint. */
+void scan_fetch_finish(struct scan *s, const char *status);
 
 #endif
