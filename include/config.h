@@ -100,6 +100,13 @@ struct config {
     /* [http]: the local HTTP endpoint (metrics, status, health) */
     char *http_listen; /* listen = 127.0.0.1:9464: HOST:PORT, [IPV6]:PORT, or "off" */
 
+    /* [alerts]: the optional targets of the built-in alerts (alertsink.h);
+     * NULL when not configured */
+    char *alert_webhook_url;         /* webhook_url: POST per firing/resolved transition */
+    char *alert_webhook_secret_file; /* webhook_secret_file: required with webhook_url */
+    char *alert_webhook_secret;      /* its contents (never printed) */
+    char *alertmanager_url;          /* alertmanager_url: base URL of Alertmanager */
+
     struct tenant_cfg *tenants;
     size_t ntenants;
 };

@@ -239,6 +239,7 @@ static void parse_and_check(struct loader *L)
     resolve_path(L, &L->cfg->state_db);
     for (size_t i = 0; i < L->cfg->ntenants; i++)
         check_tenant(L, i);
+    cfg_check_alerts(L);
 }
 
 int cfg_load(const char *path, unsigned flags, struct config **out, struct cfg_errors *errs)
@@ -307,6 +308,10 @@ void cfg_free(struct config *cfg)
     free(cfg->state_db);
     free(cfg->base_url);
     free(cfg->http_listen);
+    free(cfg->alert_webhook_url);
+    free(cfg->alert_webhook_secret_file);
+    free_secret(cfg->alert_webhook_secret);
+    free(cfg->alertmanager_url);
     free(cfg);
 }
 

@@ -23,6 +23,8 @@ enum cfg_type {
     CFG_T_SIZE,     /* int64_t bytes */
     CFG_T_INT,      /* int */
     CFG_T_LISTEN,   /* char *, a numeric HOST:PORT or "off" (netaddr.h) */
+    CFG_T_OPT_URL,  /* char *, like CFG_T_URL; empty (the default) = NULL, not configured */
+    CFG_T_OPT_PATH, /* char *, a file name; empty (the default) = NULL, not configured */
 };
 
 struct cfg_key {
@@ -84,6 +86,10 @@ char *cfg_read_line(char *str, int num, void *stream);
 int cfg_on_key(void *user, const char *section, const char *name, const char *value);
 /* Trims white space around s in place; returns the new start. */
 char *cfg_trim(char *s);
+
+/* [alerts]: the webhook secret required by webhook_url, read and registered
+ * for redaction; config_alerts.c. */
+void cfg_check_alerts(struct loader *L);
 
 /* Value parsers; config_values.c.  key is "section.key" for messages. */
 void cfg_apply_defaults(struct loader *L);

@@ -7,6 +7,7 @@
  */
 #include "config_int.h"
 
+#include <stddef.h>
 #include <string.h>
 
 /*
@@ -29,10 +30,38 @@ static void print_path(FILE *out, const char *key, const char *path, const char 
     fprintf(out, strlen(key) + 3 + strlen(rel) <= CFG_LINE_MAX ? "%s = %s\n" : "%s=%s\n", key, rel);
 }
 
+/* "; token: [REDACTED] (32 bytes from /etc/...)" or "not read". */
+static void print_secret(const char *what, const char *value, const char *path, FILE *out)
+{
+    if (value)
+        fprintf(out, "; %s: [REDACTED] (%zu bytes from %s)\n", what, strlen(value), path);
+    else
+        fprintf(out, "; %s: not read (from %s)\n", what, path);
+}
+
+/* An optional key: "key =" when not configured, so the output loads. */
+static void print_optional(const struct config *cfg, const struct cfg_key *k, FILE *out)
+{
+    const char *v = *CFG_CFIELD(cfg, k, char *);
+    if (!v)
+        fprintf(out, "%s =\n", k->name);
+    else if (k->type == CFG_T_OPT_PATH)
+        print_path(out, k->name, v, cfg->dir ? cfg->dir : "");
+    else
+        fprintf(out, "%s = %s\n", k->name, v);
+    if (v && k->offset == offsetof(struct config, alert_webhook_secret_file) &&
+        cfg->alert_webhook_url)
+        print_secret("alerts webhook secret", cfg->alert_webhook_secret, v, out);
+}
+
 static void print_key(const struct config *cfg, const struct cfg_key *k, FILE *out)
 {
     char v[CFG_UNIT_LEN];
     switch (k->type) {
+    case CFG_T_OPT_URL:
+    case CFG_T_OPT_PATH:
+        print_optional(cfg, k, out);
+        return;
     case CFG_T_PATH:
         print_path(out, k->name, *CFG_CFIELD(cfg, k, char *), cfg->dir ? cfg->dir : "");
         return;
@@ -61,15 +90,6 @@ static void print_key(const struct config *cfg, const struct cfg_key *k, FILE *o
         break;
     }
     fprintf(out, "%s = %s\n", k->name, v);
-}
-
-/* "; token: [REDACTED] (32 bytes from /etc/...)" or "not read". */
-static void print_secret(const char *what, const char *value, const char *path, FILE *out)
-{
-    if (value)
-        fprintf(out, "; %s: [REDACTED] (%zu bytes from %s)\n", what, strlen(value), path);
-    else
-        fprintf(out, "; %s: not read (from %s)\n", what, path);
 }
 
 static void print_tenant(const struct config *cfg, const struct tenant_cfg *t, FILE *out)

@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const sections[] = {"daemon",  "vomo", "poll",    "retry",
-                                       "breaker", "dlq",  "webhook", "http"};
+static const char *const sections[] = {"daemon", "vomo",    "poll", "retry", "breaker",
+                                       "dlq",    "webhook", "http", "alerts"};
 
 char *cfg_trim(char *s)
 {
@@ -77,7 +77,7 @@ static const char *check_section(struct loader *L, const char *name)
     if (strncmp(name, "tenant.", 7) != 0) {
         cfg_add_error(L, L->lineno, NULL,
                       "unknown section [%s]; accepted: [daemon], [vomo], [poll], [retry], "
-                      "[breaker], [dlq], [webhook], [http], [tenant.NAME]",
+                      "[breaker], [dlq], [webhook], [http], [alerts], [tenant.NAME]",
                       name);
         return "#";
     }
@@ -213,7 +213,7 @@ static void global_key(struct loader *L, const char *section, const char *name, 
                       abs(L->key_line[i]));
     } else {
         size_t before = L->errs->count;
-        if (!*value)
+        if (!*value && cfg_keys[i].def[0])
             cfg_add_error(L, L->lineno, key, "empty value; remove the line to use the default (%s)",
                           cfg_keys[i].def);
         else

@@ -61,6 +61,9 @@ const struct cfg_key cfg_keys[] = {
     KEY("webhook", "timeout", CFG_T_DURATION, webhook_timeout_ms, MS(1), HOUR(1), "10s"),
     KEY("webhook", "max_concurrency", CFG_T_INT, webhook_max_concurrency, 1, 64, "4"),
     KEY("http", "listen", CFG_T_LISTEN, http_listen, 0, 0, "127.0.0.1:9464"),
+    KEY("alerts", "webhook_url", CFG_T_OPT_URL, alert_webhook_url, 0, 0, ""),
+    KEY("alerts", "webhook_secret_file", CFG_T_OPT_PATH, alert_webhook_secret_file, 0, 0, ""),
+    KEY("alerts", "alertmanager_url", CFG_T_OPT_URL, alertmanager_url, 0, 0, ""),
 };
 const size_t cfg_nkeys = ARRAY_SIZE(cfg_keys);
 
@@ -212,6 +215,18 @@ void cfg_set_value(struct loader *L, const struct cfg_key *k, const char *key, c
         break;
     case CFG_T_LISTEN:
         set_listen(L, key, value, str);
+        break;
+    case CFG_T_OPT_URL:
+        if (*value && cfg_check_url(value, &why) < 0) {
+            cfg_add_error(L, L->lineno, key, "'%s' %s", value, why);
+            break;
+        }
+        free(*str);
+        *str = *value ? xstrdup(value) : NULL;
+        break;
+    case CFG_T_OPT_PATH:
+        free(*str);
+        *str = *value ? xstrdup(value) : NULL;
         break;
     default:
         set_number(L, k, key, value);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "alertsink.h"
 #include "cli.h"
 #include "config.h"
 #include "engine.h"
@@ -38,6 +39,8 @@ struct daemon {
     struct sdnotify notify;
     struct engine *engine;
     struct web web;
+    struct alertsink sink; /* [alerts] webhook_url, alertmanager_url */
+    bool sink_open;
     int http_fd; /* bound before the loop exists; web takes it over */
     bool http_activated;
     const char *config_path;
@@ -118,9 +121,51 @@ static void on_handle_closed(uv_handle_t *h)
     (void)h;
 }
 
+/* The [alerts] targets as the sink takes them. */
+static void sink_opts(const struct daemon *d, const struct config *cfg, struct alertsink_opts *o,
+                      char instance[ALERTSINK_INSTANCE_MAX])
+{
+    char host[256] = "";
+    if (gethostname(host, sizeof(host) - 1) < 0)
+        host[0] = '\0';
+    alertsink_instance_name(host, d->config_path, instance);
+    alertsink_opts_default(o);
+    o->webhook_url = cfg->alert_webhook_url;
+    o->webhook_secret = cfg->alert_webhook_secret;
+    o->alertmanager_url = cfg->alertmanager_url;
+    o->instance = instance;
+    o->timeout_ms = cfg->webhook_timeout_ms;
+    o->connect_timeout_ms = cfg->connect_timeout_ms;
+}
+
+static void sink_log(const struct config *cfg)
+{
+    if (cfg->alert_webhook_url || cfg->alertmanager_url)
+        log_info("alert targets: webhook %s, alertmanager %s",
+                 cfg->alert_webhook_url ? "on" : "off",
+                 cfg->alertmanager_url ? cfg->alertmanager_url : "off");
+}
+
+/* The alert targets; without them the daemon runs on (alerts are logged). */
+static void start_sink(struct daemon *d)
+{
+    struct alertsink_opts o;
+    char instance[ALERTSINK_INSTANCE_MAX];
+    sink_opts(d, d->engine->cfg, &o, instance);
+    int rc = alertsink_init(&d->sink, &d->loop, &o);
+    if (rc < 0) {
+        log_error("alert targets unusable (%s): alerts are only logged", strerror(-rc));
+        return;
+    }
+    d->sink_open = true;
+    sink_log(d->engine->cfg);
+}
+
 static void on_engine_stopped(struct engine *e)
 {
     struct daemon *d = e->data;
+    if (d->sink_open)
+        alertsink_close(&d->sink, NULL);
     uv_close((uv_handle_t *)&d->sigterm, on_handle_closed);
     uv_close((uv_handle_t *)&d->sigint, on_handle_closed);
     uv_close((uv_handle_t *)&d->sighup, on_handle_closed);
@@ -178,6 +223,16 @@ static void on_sighup(uv_signal_t *s, int signum)
                      cfg->state_db);
         apply_logging(cfg);
         engine_reload(d->engine, cfg);
+        if (d->sink_open) {
+            struct alertsink_opts o;
+            char instance[ALERTSINK_INSTANCE_MAX];
+            sink_opts(d, d->engine->cfg, &o, instance);
+            if (alertsink_reconfigure(&d->sink, &o) < 0)
+                log_error(
+                    "alert targets: the new [alerts] keys were refused; the previous ones stay");
+            else
+                sink_log(d->engine->cfg);
+        }
         web_relisten(&d->web, d->engine->cfg->http_listen);
     }
     cfg_errors_free(&errs);
@@ -370,6 +425,7 @@ static int run_loop(struct daemon *d, struct config *cfg, struct store *store)
     }
     d->engine->data = d;
     d->engine->on_scan_done = on_scan_done;
+    start_sink(d);
     if (sdnotify_init(&d->notify, &d->loop) < 0)
         log_warn("systemd notification socket unusable: readiness will not be reported");
     start_loop_handles(d);

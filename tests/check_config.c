@@ -855,6 +855,77 @@ START_TEST(test_print)
 }
 END_TEST
 
+/*
+ * [alerts]: the optional targets.  Empty means not configured; webhook_url
+ * needs webhook_secret_file, whose contents are read, never printed, and
+ * the printed configuration loads again; a plain-http non-loopback target
+ * is refused like every other URL.
+ */
+START_TEST(test_alert_targets)
+{
+    struct config *cfg;
+    struct cfg_errors errs;
+    expect_ok("[alerts]\nwebhook_url =\nalertmanager_url =\n" TENANT, &cfg, &errs);
+    ck_assert_ptr_null(cfg->alert_webhook_url);
+    ck_assert_ptr_null(cfg->alertmanager_url);
+    ck_assert_uint_eq(errs.nwarnings, 0);
+    cfg_free(cfg);
+    cfg_errors_free(&errs);
+
+    expect_error("[alerts]\nwebhook_url = https://alerts.example.org/in\n" TENANT, 2,
+                 "alerts.webhook_secret_file", "missing");
+    expect_error("[alerts]\nwebhook_url = https://alerts.example.org/in\n"
+                 "webhook_secret_file = no.secret\n" TENANT,
+                 3, "alerts.webhook_secret_file", "No such file");
+    expect_error("[alerts]\nalertmanager_url = http://am.example.org:9093\n" TENANT, 2,
+                 "alerts.alertmanager_url", "");
+    expect_error("[alerts]\ninterval_x = 1s\n" TENANT, 2, "alerts.interval_x", "unknown key");
+
+    expect_ok("[alerts]\nwebhook_secret_file = alerts.secret\n" TENANT, &cfg, &errs);
+    ck_assert_uint_eq(errs.nwarnings, 1);
+    ck_assert_ptr_nonnull(strstr(errs.warnings[0], "alerts.webhook_secret_file: ignored"));
+    cfg_free(cfg);
+    cfg_errors_free(&errs);
+
+    write_file("alerts.secret", SECRET "\n", 0600);
+    expect_ok("[alerts]\nwebhook_url = https://alerts.example.org/in\n"
+              "webhook_secret_file = alerts.secret\nalertmanager_url = http://127.0.0.1:9093/\n" TENANT,
+              &cfg, &errs);
+    ck_assert_str_eq(cfg->alert_webhook_url, "https://alerts.example.org/in");
+    ck_assert_str_eq(cfg->alert_webhook_secret, SECRET);
+    ck_assert_str_eq(cfg->alertmanager_url, "http://127.0.0.1:9093/");
+    ck_assert_int_eq(cfg->alert_webhook_secret_file[0], '/');
+    char *out = print_to_string(cfg);
+    ck_assert_ptr_null(strstr(out, SECRET));
+    ck_assert_ptr_nonnull(strstr(out, "\n[alerts]\nwebhook_url = https://alerts.example.org/in\n"));
+    ck_assert_ptr_nonnull(strstr(out, "; alerts webhook secret: [REDACTED] (27 bytes from "));
+    write_file("printed.ini", out, 0600);
+    struct config *again;
+    struct cfg_errors errs2;
+    char *p = tpath("printed.ini");
+    ck_assert_int_eq(cfg_load(p, 0, &again, &errs2), 0);
+    ck_assert_str_eq(again->alert_webhook_secret, SECRET);
+    char *out2 = print_to_string(again);
+    ck_assert_str_eq(strchr(out2, '\n'), strchr(out, '\n'));
+    free(out2);
+    free(p);
+    cfg_free(again);
+    cfg_errors_free(&errs2);
+    free(out);
+    cfg_free(cfg);
+    cfg_errors_free(&errs);
+
+    /* Read-only commands do not read the secret. */
+    ck_assert_int_eq(load_text("[alerts]\nwebhook_url = https://a.example.org/\n"
+                               "webhook_secret_file = alerts.secret\n" TENANT,
+                               CFG_SKIP_SECRETS, &cfg, &errs),
+                     0);
+    ck_assert_ptr_null(cfg->alert_webhook_secret);
+    cfg_free(cfg);
+    cfg_errors_free(&errs);
+}
+END_TEST
+
 /* The documented example config loads, holds every key, shows the defaults. */
 START_TEST(test_example_config)
 {
@@ -892,9 +963,10 @@ START_TEST(test_example_config)
         "token_file",         "resources",
         "destination",        "checkpoint_mode",
         "webhook_url",        "webhook_secret_file",
+        "alertmanager_url",
     };
     for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-        char *k = xasprintf("\n%s = ", keys[i]);
+        char *k = xasprintf("\n%s =", keys[i]);
         ck_assert_msg(strstr(text, k) != NULL, "example config lacks %s", keys[i]);
         free(k);
     }
@@ -1132,6 +1204,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_jitter_scales_with_interval);
     tcase_add_test(tc, test_print);
     tcase_add_test(tc, test_print_long_paths);
+    tcase_add_test(tc, test_alert_targets);
     tcase_add_test(tc, test_example_config);
     tcase_add_test(tc, test_sibling_instances);
     tcase_add_test(tc, test_cli);
