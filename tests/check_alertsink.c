@@ -8,8 +8,9 @@
  * Alertmanager target against a recording server in the test (re-sent
  * while firing, replays included, retried after a 503, quiet once the
  * resolve was accepted) and against the real Alertmanager when the Debian
- * package prometheus-alertmanager is installed.  Every case closes its
- * handles and its loop.
+ * package prometheus-alertmanager is installed; and the real daemon with
+ * both targets configured (runs, stops cleanly, never shows the secret).
+ * Every case closes its handles and its loop.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -881,6 +882,52 @@ START_TEST(real_alertmanager_shows_then_resolves_the_alert)
 }
 END_TEST
 
+/* ---- the real daemon ---------------------------------------------------- */
+
+#define ALERT_SECRET "al3rt-s3cret-NEVER-LOGGED"
+
+/* The daemon with both targets configured syncs, stops cleanly (no leak,
+ * no handle left: ASan and the loop check), names its targets without the
+ * secret, and check-config shows the secret only as [REDACTED]. */
+START_TEST(daemon_runs_with_alert_targets)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 20, 2, 2);
+    tu_fake_start(&env);
+    tu_write(&env, "alerts.secret", ALERT_SECRET "\n");
+    char *tenant = tu_tenant_ini("acme", NULL);
+    char *ini = xasprintf("%s[alerts]\nwebhook_url = http://127.0.0.1:%u/_hooks/alerts\n"
+                          "webhook_secret_file = alerts.secret\n"
+                          "alertmanager_url = http://127.0.0.1:%u/am\n",
+                          tenant, env.port, env.port);
+    tu_config(&env, "daemon.log_level = info\n", ini);
+    const char *args[] = {"--exit-after-sync", NULL};
+    pid_t pid = tu_daemon_spawn(&env, args, NULL);
+    int rc = tu_daemon_wait(pid, 20000);
+    char *log = tu_daemon_log(&env);
+    ck_assert_msg(rc == 0, "daemon exit %d:\n%s", rc, log);
+    ck_assert_msg(strstr(log, "alert targets: webhook on, alertmanager http://127.0.0.1:"), "%s", log);
+    ck_assert_ptr_null(strstr(log, ALERT_SECRET));
+    free(log);
+
+    char *cmd = xasprintf("'%s' --config '%s' check-config 2>&1", VOMO_SYNC_BIN, env.config_path);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    char out[16384];
+    size_t n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    ck_assert_int_eq(pclose(p), 0);
+    ck_assert_ptr_null(strstr(out, ALERT_SECRET));
+    ck_assert_ptr_nonnull(strstr(out, "; alerts webhook secret: [REDACTED] (25 bytes from "));
+    ck_assert_ptr_nonnull(strstr(out, "\nalertmanager_url = http://127.0.0.1:"));
+    free(cmd);
+    free(ini);
+    free(tenant);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("alertsink");
@@ -908,6 +955,10 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, alertmanager_resends_while_firing_and_stops_after_resolve);
     tcase_add_test(tc, real_alertmanager_shows_then_resolves_the_alert);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("daemon");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, daemon_runs_with_alert_targets);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
