@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ struct listener {
     uv_poll_t poll;
     uv_timer_t timer;
     int open_handles;
+    bool closing;
     struct netaddr addr; /* as bound */
 };
 
@@ -44,16 +46,40 @@ struct httpd {
     struct httpd_limits lim;
     struct route *routes, **rtail;
     struct listener *cur;
-    int listeners; /* current and closing ones */
+    int listeners; /* current and closing ones, and the watch timer while it closes */
     bool closing;
     void (*closed)(void *arg);
     void *closed_arg;
+    uv_timer_t watch; /* checks deferred requests while any waits */
+    struct httpd_deferred *waiting;
+    unsigned nwaiting;
 };
+
+/* Where a deferral is: not deferred, waiting for its reply (suspended or
+ * still in the handler), reply ready to send, or to be closed unanswered. */
+enum defer_state { DEFER_NONE, DEFER_WAITING, DEFER_READY, DEFER_DEAD };
 
 /* What MHD keeps for one request between calls of the access handler. */
 struct conn_state {
     struct buf body;
     bool too_big;
+    struct listener *l;
+    enum defer_state defer;
+    bool suspended;
+    struct httpd_deferred *d; /* while deferred, until the reply is sent */
+    struct httpd_reply rep;   /* DEFER_READY: what to send */
+};
+
+struct httpd_deferred {
+    struct httpd_deferred *next, *prev; /* srv->waiting while DEFER_WAITING */
+    struct httpd *srv;
+    struct listener *l;
+    struct MHD_Connection *conn;
+    struct conn_state *cs;
+    int fd;
+    int64_t deadline; /* monotonic ms */
+    httpd_gone_fn gone;
+    void *arg;
 };
 
 int httpd_new(uv_loop_t *loop, const struct httpd_limits *limits, struct httpd **out)
@@ -62,6 +88,8 @@ int httpd_new(uv_loop_t *loop, const struct httpd_limits *limits, struct httpd *
     srv->loop = loop;
     srv->lim = limits ? *limits : HTTPD_LIMITS_DEFAULT;
     srv->rtail = &srv->routes;
+    uv_timer_init(loop, &srv->watch);
+    srv->watch.data = srv;
     *out = srv;
     return 0;
 }
@@ -93,6 +121,26 @@ const char *httpd_header(const struct httpd_request *req, const char *name)
 const char *httpd_arg(const struct httpd_request *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct args_walk {
+    int (*fn)(void *arg, const char *key, const char *value);
+    void *arg;
+};
+
+static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                              const char *value)
+{
+    (void)kind;
+    struct args_walk *w = cls;
+    return w->fn(w->arg, key, value) == 0 ? MHD_YES : MHD_NO;
+}
+
+int httpd_args_each(const struct httpd_request *req,
+                    int (*fn)(void *arg, const char *key, const char *value), void *arg)
+{
+    struct args_walk w = {fn, arg};
+    return MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, on_arg, &w);
 }
 
 void httpd_reply_header(struct httpd_reply *rep, const char *name, const char *value)
@@ -163,6 +211,15 @@ static void dispatch(struct httpd *srv, const struct httpd_request *req, struct 
         httpd_reply_error(rep, 404, "not found");
 }
 
+static void reply_free(struct httpd_reply *rep)
+{
+    for (size_t i = 0; i < HTTPD_MAX_HEADERS; i++) {
+        free(rep->headers[i]);
+        rep->headers[i] = NULL;
+    }
+    buf_free(&rep->body);
+}
+
 static enum MHD_Result send_reply(struct MHD_Connection *conn, struct httpd_reply *rep)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(
@@ -181,9 +238,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct httpd_repl
         rc = MHD_queue_response(conn, (unsigned)rep->status, resp);
         MHD_destroy_response(resp);
     }
-    for (size_t i = 0; i < HTTPD_MAX_HEADERS; i++)
-        free(rep->headers[i]);
-    buf_free(&rep->body);
+    reply_free(rep);
     return rc;
 }
 
@@ -194,29 +249,184 @@ static bool declared_too_big(struct httpd *srv, struct MHD_Connection *conn)
     return cl && parse_i64(cl, &n) == 0 && (n < 0 || (uint64_t)n > srv->lim.max_body);
 }
 
+/* ---- deferred replies ---- */
+
+static void on_watch(uv_timer_t *t);
+
+static void deferred_unlink(struct httpd_deferred *d)
+{
+    struct httpd *srv = d->srv;
+    if (d->prev)
+        d->prev->next = d->next;
+    else
+        srv->waiting = d->next;
+    if (d->next)
+        d->next->prev = d->prev;
+    d->next = d->prev = NULL;
+    if (--srv->nwaiting == 0)
+        uv_timer_stop(&srv->watch);
+}
+
+static void on_timer(uv_timer_t *t);
+
+/* A suspended connection goes back to MHD, which calls the access handler
+ * again on its next run: run it from the loop, never from inside MHD. */
+static void deferred_wake(struct httpd_deferred *d)
+{
+    struct conn_state *cs = d->cs;
+    if (!cs->suspended)
+        return; /* still inside the handler: on_access sends it */
+    cs->suspended = false;
+    MHD_resume_connection(d->conn);
+    uv_timer_start(&d->l->timer, on_timer, 0, 0);
+}
+
+struct httpd_deferred *httpd_defer(const struct httpd_request *req, int64_t timeout_ms,
+                                   httpd_gone_fn gone, void *arg)
+{
+    struct conn_state *cs = req->state;
+    struct listener *l = cs->l;
+    struct httpd *srv = l->srv;
+    if (cs->defer != DEFER_NONE || srv->closing || l->closing ||
+        srv->nwaiting >= srv->lim.max_deferred || !gone)
+        return NULL;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct httpd_deferred *d = xcalloc(1, sizeof(*d));
+    d->srv = srv;
+    d->l = l;
+    d->conn = req->conn;
+    d->cs = cs;
+    d->fd = ci ? ci->connect_fd : -1;
+    d->deadline = clock_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    d->gone = gone;
+    d->arg = arg;
+    d->next = srv->waiting;
+    if (d->next)
+        d->next->prev = d;
+    srv->waiting = d;
+    if (srv->nwaiting++ == 0)
+        uv_timer_start(&srv->watch, on_watch, HTTPD_DEFER_TICK_MS, HTTPD_DEFER_TICK_MS);
+    cs->d = d;
+    cs->defer = DEFER_WAITING;
+    return d;
+}
+
+static void reply_take(struct httpd_reply *to, struct httpd_reply *from)
+{
+    *to = *from;
+    memset(from, 0, sizeof(*from));
+    buf_init(&from->body, 0);
+}
+
+void httpd_resume(struct httpd_deferred *d, struct httpd_reply *rep)
+{
+    struct conn_state *cs = d->cs;
+    deferred_unlink(d);
+    reply_take(&cs->rep, rep);
+    cs->defer = DEFER_READY;
+    deferred_wake(d);
+}
+
+unsigned httpd_deferred_count(const struct httpd *srv)
+{
+    return srv->nwaiting;
+}
+
+/* Ends a deferral without the owner's reply: the owner hears it first,
+ * then the client gets 504 or 503, or (gone itself) nothing. */
+static void deferred_end(struct httpd_deferred *d, enum httpd_gone why)
+{
+    struct conn_state *cs = d->cs;
+    deferred_unlink(d);
+    if (why == HTTPD_GONE_CLIENT) {
+        cs->defer = DEFER_DEAD;
+    } else {
+        cs->rep.status = why == HTTPD_GONE_TIMEOUT ? 504 : 503;
+        httpd_reply_error(&cs->rep, cs->rep.status,
+                          why == HTTPD_GONE_TIMEOUT ? "no answer in time"
+                                                    : "the server is stopping");
+        cs->defer = DEFER_READY;
+    }
+    d->gone(d, why, d->arg);
+    deferred_wake(d);
+}
+
+/* Whether the client closed its side (or the socket failed): MHD cannot
+ * see it while the connection is suspended. */
+static bool peer_gone(int fd)
+{
+    if (fd < 0)
+        return false;
+    struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
+}
+
+/* Every tick: deadlines and hang-ups.  An owner's `gone` may end other
+ * deferrals, so the walk starts over after each one it ends. */
+static void on_watch(uv_timer_t *t)
+{
+    struct httpd *srv = t->data;
+    int64_t now = clock_mono_ms();
+    bool again = true;
+    while (again) {
+        again = false;
+        for (struct httpd_deferred *d = srv->waiting; d; d = d->next) {
+            bool late = now >= d->deadline;
+            if (late || peer_gone(d->fd)) {
+                deferred_end(d, late ? HTTPD_GONE_TIMEOUT : HTTPD_GONE_CLIENT);
+                again = true;
+                break;
+            }
+        }
+    }
+}
+
+/* The reply a deferral ended with goes out now. */
+static enum MHD_Result send_deferred(struct MHD_Connection *conn, struct conn_state *cs)
+{
+    free(cs->d);
+    cs->d = NULL;
+    cs->defer = DEFER_NONE;
+    return send_reply(conn, &cs->rep);
+}
+
+/* ---- the access handler ---- */
+
 /*
  * MHD calls this first with the headers, then once per piece of body, then
  * once more with nothing: the handler runs on that last call, with the
- * whole body.  A body announced or grown past the cap gets 413.
+ * whole body.  A body announced or grown past the cap gets 413.  A
+ * deferred request is suspended here; once resumed, MHD calls again and
+ * its reply is sent (or the connection closed, the client being gone).
  */
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload,
                                  size_t *upload_size, void **con_cls)
 {
     (void)version;
-    struct httpd *srv = cls;
+    struct listener *l = cls;
+    struct httpd *srv = l->srv;
     struct conn_state *cs = *con_cls;
     struct httpd_reply rep = {.status = 200, .content_type = "application/json"};
     buf_init(&rep.body, 0);
     if (!cs) {
         cs = xcalloc(1, sizeof(*cs));
         buf_init(&cs->body, srv->lim.max_body);
+        buf_init(&cs->rep.body, 0);
+        cs->l = l;
         *con_cls = cs;
         if (!declared_too_big(srv, conn))
             return MHD_YES;
         httpd_reply_error(&rep, 413, "request body too large");
         return send_reply(conn, &rep);
     }
+    if (cs->defer == DEFER_READY)
+        return send_deferred(conn, cs);
+    if (cs->defer == DEFER_DEAD)
+        return MHD_NO;
+    if (cs->defer == DEFER_WAITING)
+        return MHD_YES;
     if (*upload_size) {
         if (!cs->too_big && buf_append(&cs->body, upload, *upload_size) < 0)
             cs->too_big = true;
@@ -227,12 +437,20 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                                 .path = url,
                                 .body = cs->body.data ? cs->body.data : "",
                                 .body_len = cs->body.len,
-                                .conn = conn};
+                                .conn = conn,
+                                .state = cs};
     if (cs->too_big)
         httpd_reply_error(&rep, 413, "request body too large");
     else
         dispatch(srv, &req, &rep);
-    return send_reply(conn, &rep);
+    if (cs->defer == DEFER_NONE)
+        return send_reply(conn, &rep);
+    reply_free(&rep);
+    if (cs->defer == DEFER_READY) /* answered from within the handler */
+        return send_deferred(conn, cs);
+    MHD_suspend_connection(conn);
+    cs->suspended = true;
+    return MHD_YES;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -244,6 +462,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct conn_state *cs = *con_cls;
     if (!cs)
         return;
+    if (cs->d && cs->defer == DEFER_WAITING) {
+        cs->suspended = false; /* MHD is done with it: nothing to resume */
+        deferred_end(cs->d, HTTPD_GONE_CLOSING);
+    }
+    free(cs->d);
+    reply_free(&cs->rep);
     buf_free(&cs->body);
     free(cs);
     *con_cls = NULL;
@@ -262,8 +486,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 /* ---- driving MHD from the loop ---- */
-
-static void on_timer(uv_timer_t *t);
 
 /* Does all ready work, then arms the timer for MHD's next deadline (0
  * when it has more to do at once). */
@@ -289,6 +511,26 @@ static void on_poll(uv_poll_t *p, int status, int events)
     drive(p->data);
 }
 
+/* One handle of the server finished closing (a listener's pair, or the
+ * watch timer); the last one frees the server. */
+static void srv_release(struct httpd *srv)
+{
+    srv->listeners--;
+    if (!srv->closing || srv->listeners > 0)
+        return;
+    for (struct route *r = srv->routes, *next; r; r = next) {
+        next = r->next;
+        free(r->method);
+        free(r->prefix);
+        free(r);
+    }
+    void (*cb)(void *) = srv->closed;
+    void *arg = srv->closed_arg;
+    free(srv);
+    if (cb)
+        cb(arg);
+}
+
 static void on_listener_closed(uv_handle_t *h)
 {
     struct listener *l = h->data;
@@ -296,25 +538,30 @@ static void on_listener_closed(uv_handle_t *h)
         return;
     struct httpd *srv = l->srv;
     free(l);
-    srv->listeners--;
-    if (srv->closing && srv->listeners == 0) {
-        for (struct route *r = srv->routes, *next; r; r = next) {
-            next = r->next;
-            free(r->method);
-            free(r->prefix);
-            free(r);
-        }
-        void (*cb)(void *) = srv->closed;
-        void *arg = srv->closed_arg;
-        free(srv);
-        if (cb)
-            cb(arg);
-    }
+    srv_release(srv);
 }
 
-/* libuv must stop watching the epoll descriptor before MHD closes it. */
+/*
+ * libuv must stop watching the epoll descriptor before MHD closes it, and
+ * MHD must have no suspended connection when it stops: every deferral of
+ * this listener ends (503), and one last run hands the resumed
+ * connections their answers.
+ */
 static void listener_close(struct listener *l)
 {
+    struct httpd *srv = l->srv;
+    l->closing = true;
+    bool again = true;
+    while (again) {
+        again = false;
+        for (struct httpd_deferred *d = srv->waiting; d; d = d->next)
+            if (d->l == l) {
+                deferred_end(d, HTTPD_GONE_CLOSING);
+                again = true;
+                break;
+            }
+    }
+    MHD_run(l->mhd);
     uv_poll_stop(&l->poll);
     uv_timer_stop(&l->timer);
     MHD_stop_daemon(l->mhd);
@@ -335,25 +582,24 @@ static void bound_address(int fd, struct netaddr *a)
 static int listener_start(struct httpd *srv, int fd, char *err, size_t errlen)
 {
     const struct httpd_limits *lim = &srv->lim;
-    struct netaddr addr;
-    bound_address(fd, &addr);
-    uint16_t port = addr.len ? netaddr_port(&addr) : 0;
+    struct listener *l = xcalloc(1, sizeof(*l));
+    l->srv = srv;
+    bound_address(fd, &l->addr);
+    uint16_t port = l->addr.len ? netaddr_port(&l->addr) : 0;
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_EPOLL | MHD_USE_ERROR_LOG, port, NULL, NULL, on_access, srv,
-        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, lim->max_connections,
+        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, port, NULL, NULL, on_access,
+        l, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, lim->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, lim->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         lim->memory_limit, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_END);
     if (!d) {
         close(fd);
+        free(l);
         snprintf(err, errlen, "libmicrohttpd could not start on the socket");
         return -EIO;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_EPOLL_FD);
-    struct listener *l = xcalloc(1, sizeof(*l));
-    l->srv = srv;
     l->mhd = d;
-    l->addr = addr;
     uv_poll_init(srv->loop, &l->poll, info->epoll_fd);
     uv_timer_init(srv->loop, &l->timer);
     l->poll.data = l->timer.data = l;
@@ -423,21 +669,20 @@ void httpd_address(const struct httpd *srv, char *out, size_t len)
         out[0] = '\0';
 }
 
+static void on_watch_closed(uv_handle_t *h)
+{
+    srv_release(h->data);
+}
+
 void httpd_close(struct httpd *srv, void (*closed)(void *arg), void *arg)
 {
     srv->closing = true;
     srv->closed = closed;
     srv->closed_arg = arg;
     httpd_unlisten(srv);
-    if (srv->listeners == 0) {
-        srv->listeners = 1; /* nothing was ever bound: free through the same path */
-        struct listener *l = xcalloc(1, sizeof(*l));
-        l->srv = srv;
-        uv_timer_init(srv->loop, &l->timer);
-        l->timer.data = l;
-        l->open_handles = 1;
-        uv_close((uv_handle_t *)&l->timer, on_listener_closed);
-    }
+    srv->listeners++; /* the watch timer, until closed */
+    uv_timer_stop(&srv->watch);
+    uv_close((uv_handle_t *)&srv->watch, on_watch_closed);
 }
 
 int httpd_socket_from_systemd(void)

@@ -30,6 +30,12 @@ struct rig {
     struct http_client http;
     bool srv_closed, http_closed;
     int hello_calls;
+    /* /slow: deferred replies, answered by `later` after 100 ms */
+    struct httpd_deferred *slow[8];
+    int nslow, gone[3], refused;
+    int64_t slow_timeout_ms;
+    bool never; /* /slow is never answered: its deadline or the client ends it */
+    uv_timer_t later;
 };
 
 struct answer {
@@ -58,6 +64,53 @@ static void on_tree(const struct httpd_request *req, struct httpd_reply *rep, vo
     (void)!buf_printf(&rep->body, "{\"path\": \"%s\"}", req->path);
 }
 
+static void on_slow_gone(struct httpd_deferred *d, enum httpd_gone why, void *arg)
+{
+    struct rig *r = arg;
+    r->gone[why]++;
+    for (int i = 0; i < r->nslow; i++)
+        if (r->slow[i] == d)
+            r->slow[i] = NULL;
+}
+
+static void on_later(uv_timer_t *t)
+{
+    struct rig *r = container_of(t, struct rig, later);
+    for (int i = 0; i < r->nslow; i++) {
+        if (!r->slow[i])
+            continue;
+        struct httpd_reply rep = {.status = 201, .content_type = "text/plain"};
+        buf_init(&rep.body, 0);
+        (void)!buf_printf(&rep.body, "late %d", i);
+        httpd_reply_header(&rep, "X-Late", "yes");
+        httpd_resume(r->slow[i], &rep);
+        ck_assert_uint_eq(rep.body.len, 0); /* taken over */
+        r->slow[i] = NULL;
+    }
+    r->nslow = 0;
+}
+
+static void on_slow(const struct httpd_request *req, struct httpd_reply *rep, void *ctx)
+{
+    struct rig *r = ctx;
+    struct httpd_deferred *d = httpd_defer(req, r->slow_timeout_ms, on_slow_gone, r);
+    if (!d) {
+        r->refused++;
+        httpd_reply_error(rep, 503, "too many waiting");
+        return;
+    }
+    if (httpd_arg(req, "now")) { /* answered from within the handler */
+        struct httpd_reply now = {.status = 202, .content_type = "text/plain"};
+        buf_init(&now.body, 0);
+        (void)!buf_puts(&now.body, "at once");
+        httpd_resume(d, &now);
+        return;
+    }
+    r->slow[r->nslow++] = d;
+    if (!r->never)
+        uv_timer_start(&r->later, on_later, 100, 0);
+}
+
 static void rig_open(struct rig *r, const char *addr)
 {
     memset(r, 0, sizeof(*r));
@@ -65,11 +118,15 @@ static void rig_open(struct rig *r, const char *addr)
     struct httpd_limits lim = HTTPD_LIMITS_DEFAULT;
     lim.max_body = 1000;
     lim.timeout_s = 1;
+    lim.max_deferred = 2;
     ck_assert_int_eq(httpd_new(&r->loop, &lim, &r->srv), 0);
     ck_assert_int_eq(httpd_route_add(r->srv, "GET", "/hello", on_hello, r), 0);
     ck_assert_int_eq(httpd_route_add(r->srv, "PUT", "/hello", on_hello, r), 0);
     ck_assert_int_eq(httpd_route_add(r->srv, "POST", "/tree/", on_tree, r), 0);
+    ck_assert_int_eq(httpd_route_add(r->srv, "GET", "/slow", on_slow, r), 0);
     ck_assert_int_eq(httpd_route_add(r->srv, "GET", "nope", on_tree, r), -EINVAL);
+    uv_timer_init(&r->loop, &r->later);
+    r->slow_timeout_ms = 5000;
     struct netaddr a;
     const char *why;
     ck_assert_int_eq(netaddr_parse(addr, &a, &why), 0);
@@ -89,8 +146,11 @@ static void on_http_closed(struct http_client *c)
     ((struct rig *)c->data)->http_closed = true;
 }
 
+static void on_closed_noop(uv_handle_t *h);
+
 static void rig_close(struct rig *r)
 {
+    uv_close((uv_handle_t *)&r->later, on_closed_noop);
     httpd_close(r->srv, on_srv_closed, r);
     r->http.data = r;
     http_close(&r->http, on_http_closed);
@@ -411,6 +471,100 @@ START_TEST(listen_addresses)
 }
 END_TEST
 
+/* Submits GET path without waiting; the answer lands in *a. */
+static void ask_async(struct rig *r, const char *path, struct answer *a, int64_t timeout_ms)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", httpd_port(r->srv), path);
+    struct http_request req = {
+        .method = "GET", .url = url, .timeout_ms = timeout_ms, .done = on_answer, .arg = a};
+    ck_assert_int_eq(http_submit(&r->http, &req), 0);
+}
+
+/* Deferred replies: they wait without holding the loop (other requests
+ * are answered meanwhile), the bound refuses one more, the reply is sent
+ * with its status, body and headers, a reply given inside the handler
+ * goes at once, and HEAD-less keep-alive connections go on working. */
+START_TEST(deferred_replies)
+{
+    struct rig r;
+    rig_open(&r, "127.0.0.1:0");
+    struct answer s[3] = {{0}};
+    for (int i = 0; i < 3; i++)
+        ask_async(&r, "/slow", &s[i], 5000);
+    for (int i = 0; i < 200 && r.nslow + r.refused < 3; i++)
+        uv_run(&r.loop, UV_RUN_ONCE);
+    ck_assert_int_eq(r.nslow + r.refused, 3);
+    ck_assert_int_eq(r.refused, 1); /* max_deferred = 2 */
+    ck_assert_uint_eq(httpd_deferred_count(r.srv), (unsigned)r.nslow);
+    /* While they wait, the loop answers others. */
+    struct answer a = ask(&r, "GET", "/hello?who=meanwhile", NULL, 0);
+    ck_assert_int_eq(a.status, 200);
+    for (int i = 0; i < 3; i++)
+        run_until_done(&r, &s[i]);
+    int late = 0;
+    for (int i = 0; i < 3; i++) {
+        if (s[i].status == 201) {
+            late++;
+            ck_assert_ptr_nonnull(strstr(s[i].body, "late "));
+        } else {
+            ck_assert_int_eq(s[i].status, 503);
+        }
+    }
+    ck_assert_int_eq(late, 3 - r.refused);
+    ck_assert_uint_eq(httpd_deferred_count(r.srv), 0);
+    a = ask(&r, "GET", "/slow?now=1", NULL, 0);
+    ck_assert_int_eq(a.status, 202);
+    ck_assert_str_eq(a.body, "at once");
+    ck_assert_int_eq(r.gone[HTTPD_GONE_CLIENT] + r.gone[HTTPD_GONE_TIMEOUT], 0);
+    rig_close(&r);
+}
+END_TEST
+
+/* A deferral nobody answers ends at its deadline with 504; a client that
+ * gives up first is noticed (gone: client) although MHD does not watch a
+ * suspended connection; closing the server ends the rest with 503. */
+START_TEST(deferred_deadline_client_and_close)
+{
+    struct rig r;
+    rig_open(&r, "127.0.0.1:0");
+    r.never = true;
+    r.slow_timeout_ms = 300;
+    struct answer a = ask(&r, "GET", "/slow", NULL, 0);
+    ck_assert_int_eq(a.status, 504);
+    ck_assert_int_eq(r.gone[HTTPD_GONE_TIMEOUT], 1);
+    r.slow_timeout_ms = 10000;
+    r.nslow = 0;
+    struct answer quitter = {0};
+    ask_async(&r, "/slow", &quitter, 200); /* the client gives up after 200 ms */
+    run_until_done(&r, &quitter);
+    ck_assert_int_eq(quitter.status, 0);
+    for (int i = 0; i < 100 && r.gone[HTTPD_GONE_CLIENT] == 0; i++) {
+        uv_run(&r.loop, UV_RUN_NOWAIT);
+        usleep(5000);
+    }
+    ck_assert_int_eq(r.gone[HTTPD_GONE_CLIENT], 1);
+    ck_assert_uint_eq(httpd_deferred_count(r.srv), 0);
+    /* Still serving after both. */
+    a = ask(&r, "GET", "/hello", NULL, 0);
+    ck_assert_int_eq(a.status, 200);
+    struct answer left = {0};
+    ask_async(&r, "/slow", &left, 5000);
+    for (int i = 0; i < 200 && httpd_deferred_count(r.srv) == 0; i++)
+        uv_run(&r.loop, UV_RUN_ONCE);
+    ck_assert_uint_eq(httpd_deferred_count(r.srv), 1);
+    uv_close((uv_handle_t *)&r.later, on_closed_noop);
+    httpd_close(r.srv, on_srv_closed, &r);
+    ck_assert_int_eq(r.gone[HTTPD_GONE_CLOSING], 1);
+    run_until_done(&r, &left);
+    r.http.data = &r;
+    http_close(&r.http, on_http_closed);
+    uv_run(&r.loop, UV_RUN_DEFAULT);
+    ck_assert(r.srv_closed && r.http_closed);
+    ck_assert_int_eq(uv_loop_close(&r.loop), 0);
+}
+END_TEST
+
 static Suite *httpd_suite(void)
 {
     Suite *s = suite_create("httpd");
@@ -423,6 +577,8 @@ static Suite *httpd_suite(void)
     tcase_add_test(tc, ipv6_loopback);
     tcase_add_test(tc, close_without_listening);
     tcase_add_test(tc, listen_addresses);
+    tcase_add_test(tc, deferred_replies);
+    tcase_add_test(tc, deferred_deadline_client_and_close);
     suite_add_tcase(s, tc);
     return s;
 }
