@@ -60,8 +60,8 @@ struct config {
     char *base_url; /* no trailing slash */
     int64_t request_timeout_ms;
     int64_t connect_timeout_ms; /* default min(10s, request_timeout); never above it */
-    int max_concurrency;       /* requests in flight per tenant */
-    int64_t max_response_size; /* bytes */
+    int max_concurrency;        /* requests in flight per tenant */
+    int64_t max_response_size;  /* bytes */
 
     /* [poll] */
     int64_t poll_interval_ms;
@@ -97,8 +97,13 @@ struct config {
     int64_t webhook_timeout_ms;  /* timeout = 10s */
     int webhook_max_concurrency; /* max_concurrency = 4, per tenant */
 
-    /* [http]: the local HTTP endpoint (metrics, status, health) */
-    char *http_listen; /* listen = 127.0.0.1:9464: HOST:PORT, [IPV6]:PORT, or "off" */
+    /* [http]: the local HTTP endpoint (metrics, status, health, read API) */
+    char *http_listen;            /* listen = 127.0.0.1:9464: HOST:PORT, [IPV6]:PORT, or "off" */
+    char *http_api_token_file;    /* api_token_file = "": the read API's bearer token ("" none);
+                                   * required when listen is not loopback */
+    char *http_api_token;         /* its contents (NULL when none or not read) */
+    int64_t http_live_timeout_ms; /* live_timeout = 2s: how long a live read waits for VOMO */
+    int64_t http_max_stale_ms;    /* max_stale = 7d: older mirrors are refused (503) */
 
     /* [alerts]: the optional targets of the built-in alerts (alertsink.h);
      * NULL when not configured */

@@ -9,12 +9,15 @@
 #include "config_int.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "netaddr.h"
 
 #define CFG_FILE_MAX (1024 * 1024)
 
@@ -227,6 +230,44 @@ static char *config_dir(const char *path)
     return dir;
 }
 
+/*
+ * The read API serves the mirror's records, so off loopback it needs a
+ * bearer token (api_token_file): without one the configuration is refused.
+ * The token is read like a tenant's (and redacted from logs).
+ */
+static void check_http(struct loader *L)
+{
+    struct config *c = L->cfg;
+    int line = key_line(L, "http", "listen");
+    int tline = key_line(L, "http", "api_token_file");
+    struct netaddr a;
+    const char *why;
+    bool open = strcmp(c->http_listen, "off") != 0 &&
+                netaddr_parse(c->http_listen, &a, &why) == 0 && !netaddr_is_loopback(&a);
+    if (!c->http_api_token_file) {
+        if (open && line > 0)
+            cfg_add_error(L, line, "http.listen",
+                          "listen = %s is not a loopback address: the read API (/api/v1/) then "
+                          "needs a bearer token; set [http] api_token_file = FILE (one line, "
+                          "chmod 600), or listen on 127.0.0.1",
+                          c->http_listen);
+        return;
+    }
+    resolve_path(L, &c->http_api_token_file);
+    if (L->flags & CFG_SKIP_SECRETS || tline < 0)
+        return;
+    char *why_read, *warning;
+    if (cfg_secret_read(c->http_api_token_file, &c->http_api_token, &why_read, &warning) < 0) {
+        cfg_add_error(L, tline, "http.api_token_file", "%s", why_read);
+        free(why_read);
+        return;
+    }
+    log_set_secret(c->http_api_token_file, c->http_api_token);
+    if (warning)
+        cfg_add_warning(L, tline, "http.api_token_file", warning);
+    free(warning);
+}
+
 static void parse_and_check(struct loader *L)
 {
     cfg_apply_defaults(L);
@@ -236,6 +277,7 @@ static void parse_and_check(struct loader *L)
                       "no [tenant.NAME] section: at least one tenant is required, e.g. "
                       "[tenant.acme] with token_file = /etc/vomo-sync/acme.token");
     check_globals(L);
+    check_http(L);
     resolve_path(L, &L->cfg->state_db);
     for (size_t i = 0; i < L->cfg->ntenants; i++)
         check_tenant(L, i);
@@ -312,6 +354,8 @@ void cfg_free(struct config *cfg)
     free(cfg->alert_webhook_secret_file);
     free_secret(cfg->alert_webhook_secret);
     free(cfg->alertmanager_url);
+    free(cfg->http_api_token_file);
+    free_secret(cfg->http_api_token);
     free(cfg);
 }
 

@@ -52,6 +52,8 @@ static void print_optional(const struct config *cfg, const struct cfg_key *k, FI
     if (v && k->offset == offsetof(struct config, alert_webhook_secret_file) &&
         cfg->alert_webhook_url)
         print_secret("alerts webhook secret", cfg->alert_webhook_secret, v, out);
+    if (v && k->offset == offsetof(struct config, http_api_token_file))
+        print_secret("api token", cfg->http_api_token, v, out);
 }
 
 static void print_key(const struct config *cfg, const struct cfg_key *k, FILE *out)

@@ -61,6 +61,9 @@ const struct cfg_key cfg_keys[] = {
     KEY("webhook", "timeout", CFG_T_DURATION, webhook_timeout_ms, MS(1), HOUR(1), "10s"),
     KEY("webhook", "max_concurrency", CFG_T_INT, webhook_max_concurrency, 1, 64, "4"),
     KEY("http", "listen", CFG_T_LISTEN, http_listen, 0, 0, "127.0.0.1:9464"),
+    KEY("http", "api_token_file", CFG_T_OPT_PATH, http_api_token_file, 0, 0, ""),
+    KEY("http", "live_timeout", CFG_T_DURATION, http_live_timeout_ms, MS(1), MIN(1), "2s"),
+    KEY("http", "max_stale", CFG_T_DURATION, http_max_stale_ms, MS(1), DAY(3650), "7d"),
     KEY("alerts", "webhook_url", CFG_T_OPT_URL, alert_webhook_url, 0, 0, ""),
     KEY("alerts", "webhook_secret_file", CFG_T_OPT_PATH, alert_webhook_secret_file, 0, 0, ""),
     KEY("alerts", "alertmanager_url", CFG_T_OPT_URL, alertmanager_url, 0, 0, ""),
@@ -152,8 +155,9 @@ static void set_number(struct loader *L, const struct cfg_key *k, const char *ke
 
 /*
  * [http] listen: "off" or a numeric address.  Anything but loopback is
- * allowed (a container may need it) but warned about: the endpoint has no
- * authentication.
+ * allowed (a container may need it) but warned about: /metrics and
+ * /status have no authentication (and the read API then needs
+ * api_token_file: config.c checks that once the whole file is read).
  */
 static void set_listen(struct loader *L, const char *key, const char *value, char **str)
 {
@@ -164,8 +168,8 @@ static void set_listen(struct loader *L, const char *key, const char *value, cha
         return;
     }
     if (strcmp(value, "off") != 0 && !netaddr_is_loopback(&a)) {
-        char *w = xasprintf("listen = %s is not a loopback address: the HTTP endpoint has no "
-                            "authentication, so anyone who can reach it reads status and "
+        char *w = xasprintf("listen = %s is not a loopback address: /metrics and /status have no "
+                            "authentication, so anyone who can reach them reads status and "
                             "metrics; firewall it or use 127.0.0.1",
                             value);
         cfg_add_warning(L, L->lineno, key, w);

@@ -888,9 +888,10 @@ START_TEST(test_alert_targets)
     cfg_errors_free(&errs);
 
     write_file("alerts.secret", SECRET "\n", 0600);
-    expect_ok("[alerts]\nwebhook_url = https://alerts.example.org/in\n"
-              "webhook_secret_file = alerts.secret\nalertmanager_url = http://127.0.0.1:9093/\n" TENANT,
-              &cfg, &errs);
+    expect_ok(
+        "[alerts]\nwebhook_url = https://alerts.example.org/in\n"
+        "webhook_secret_file = alerts.secret\nalertmanager_url = http://127.0.0.1:9093/\n" TENANT,
+        &cfg, &errs);
     ck_assert_str_eq(cfg->alert_webhook_url, "https://alerts.example.org/in");
     ck_assert_str_eq(cfg->alert_webhook_secret, SECRET);
     ck_assert_str_eq(cfg->alertmanager_url, "http://127.0.0.1:9093/");
@@ -923,6 +924,46 @@ START_TEST(test_alert_targets)
     ck_assert_ptr_null(cfg->alert_webhook_secret);
     cfg_free(cfg);
     cfg_errors_free(&errs);
+}
+END_TEST
+
+/* [http] for the read API: defaults; a non-loopback listen needs
+ * api_token_file (an error naming the key otherwise); the token is read,
+ * registered as a secret and redacted by check-config; bad values. */
+START_TEST(test_http_api_keys)
+{
+    struct config *cfg;
+    struct cfg_errors errs;
+    expect_ok(TENANT, &cfg, &errs);
+    ck_assert_int_eq(cfg->http_live_timeout_ms, 2000);
+    ck_assert_int_eq(cfg->http_max_stale_ms, 7LL * 24 * 3600 * 1000);
+    ck_assert_ptr_null(cfg->http_api_token_file);
+    ck_assert_ptr_null(cfg->http_api_token);
+    cfg_free(cfg);
+    cfg_errors_free(&errs);
+    expect_error("[http]\nlisten = 0.0.0.0:9464\n" TENANT, 2, "http.listen", "api_token_file");
+    expect_error("[http]\nlisten = [::]:9464\n" TENANT, 2, "http.listen", "api_token_file");
+    write_file("api.token", "api-" TOKEN "\n", 0600);
+    expect_ok("[http]\nlisten = 0.0.0.0:9464\napi_token_file = api.token\nlive_timeout = "
+              "250ms\nmax_stale = 2d\n" TENANT,
+              &cfg, &errs);
+    ck_assert_str_eq(cfg->http_api_token, "api-" TOKEN);
+    ck_assert_int_eq(cfg->http_live_timeout_ms, 250);
+    ck_assert_int_eq(cfg->http_max_stale_ms, 2LL * 24 * 3600 * 1000);
+    ck_assert_uint_eq(errs.nwarnings, 1); /* /metrics and /status stay open */
+    ck_assert_ptr_nonnull(strstr(errs.warnings[0], "no authentication"));
+    char *out = print_to_string(cfg);
+    ck_assert_ptr_null(strstr(out, "api-" TOKEN));
+    ck_assert_msg(strstr(out, "; api token: [REDACTED]"), "%s", out);
+    ck_assert_ptr_nonnull(strstr(out, "api_token_file = /"));
+    free(out);
+    cfg_free(cfg);
+    cfg_errors_free(&errs);
+    expect_error("[http]\napi_token_file = missing.token\n" TENANT, 2, "http.api_token_file",
+                 "missing.token");
+    expect_error("[http]\nlive_timeout = 0\n" TENANT, 2, "http.live_timeout", "out of range");
+    expect_error("[http]\nlive_timeout = 2m\n" TENANT, 2, "http.live_timeout", "out of range");
+    expect_error("[http]\nmax_stale = soon\n" TENANT, 2, "http.max_stale", "not valid");
 }
 END_TEST
 
@@ -963,7 +1004,8 @@ START_TEST(test_example_config)
         "token_file",         "resources",
         "destination",        "checkpoint_mode",
         "webhook_url",        "webhook_secret_file",
-        "alertmanager_url",
+        "alertmanager_url",   "live_timeout",
+        "max_stale",          "api_token_file",
     };
     for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
         char *k = xasprintf("\n%s =", keys[i]);
@@ -1206,6 +1248,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_print_long_paths);
     tcase_add_test(tc, test_alert_targets);
     tcase_add_test(tc, test_example_config);
+    tcase_add_test(tc, test_http_api_keys);
     tcase_add_test(tc, test_sibling_instances);
     tcase_add_test(tc, test_cli);
     suite_add_tcase(s, tc);

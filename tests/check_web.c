@@ -5,7 +5,8 @@
  * be bound (exit 1 naming the address, before the database is touched),
  * a socket passed by systemd (LISTEN_FDS), SIGHUP moving the endpoint,
  * stalled clients that do not hold up the sync, and check-config's
- * warning for an address that is not loopback.
+ * refusal of an address that is not loopback without the read API's token
+ * (and its warning with one).
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -251,8 +252,10 @@ START_TEST(stalled_clients_do_not_hold_up_the_sync)
 }
 END_TEST
 
-/* check-config: a non-loopback address is allowed with a warning; a name
- * instead of a number is an error naming the key. */
+/* check-config: a non-loopback address needs the read API's token file
+ * (an error naming both keys otherwise) and is then allowed with a
+ * warning, the token redacted; a name instead of a number is an error
+ * naming the key. */
 static int check_config(struct tu_env *env, char **out)
 {
     char cmd[1024];
@@ -273,12 +276,20 @@ START_TEST(check_config_warns_about_non_loopback)
     struct tu_env env;
     start(&env, "http.listen = 0.0.0.0:9464", NULL);
     char *out;
-    ck_assert_int_eq(check_config(&env, &out), 0);
-    ck_assert_msg(strstr(out, "warning:") && strstr(out, "no authentication") &&
-                      strstr(out, "listen = 0.0.0.0:9464"),
-                  "%s", out);
+    ck_assert_int_eq(check_config(&env, &out), 2);
+    ck_assert_msg(strstr(out, "http.listen") && strstr(out, "api_token_file"), "%s", out);
     free(out);
     char *ini = tu_tenant_ini("acme", NULL);
+    char ov[512];
+    snprintf(ov, sizeof(ov), "http.listen = 0.0.0.0:9464\nhttp.api_token_file = %s",
+             tu_write(&env, "api.token", "api-token-never-shown\n"));
+    tu_config(&env, ov, ini);
+    ck_assert_int_eq(check_config(&env, &out), 0);
+    ck_assert_msg(strstr(out, "warning:") && strstr(out, "no authentication") &&
+                      strstr(out, "listen = 0.0.0.0:9464") && strstr(out, "[REDACTED]") &&
+                      !strstr(out, "api-token-never-shown"),
+                  "%s", out);
+    free(out);
     tu_config(&env, "http.listen = localhost:9464", ini);
     ck_assert_int_eq(check_config(&env, &out), 2);
     ck_assert_msg(strstr(out, "http.listen") && strstr(out, "localhost:9464"), "%s", out);
