@@ -70,6 +70,7 @@ enum api_source {
     API_SRC_PASSED,   /* VOMO's 401, 403 or 404, passed on */
     API_SRC_SCANNED,  /* a list after the scan it hastened completed: the mirror */
     API_SRC_PENDING,  /* a list whose hastened scan did not end in time: the mirror */
+    API_SRC_REFUSED,  /* a live read of a tenant VOMO already refused (401, 403): not asked again */
 };
 
 struct api_fresh_in {

@@ -95,6 +95,8 @@ uint16_t httpd_port(const struct httpd *srv);
  * listening. */
 void httpd_address(const struct httpd *srv, char *out, size_t len);
 void httpd_close(struct httpd *srv, void (*closed)(void *arg), void *arg);
+/* The loop the server runs on. */
+uv_loop_t *httpd_loop(const struct httpd *srv);
 
 /* A request header or query argument; NULL when absent. */
 const char *httpd_header(const struct httpd_request *req, const char *name);

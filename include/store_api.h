@@ -41,4 +41,9 @@ int store_api_page(struct store *s, const char *tenant, const char *resource,
 int store_api_last_complete(struct store *s, const char *tenant, const char *resource,
                             char out[TS_LEN]) WUR;
 
+/* How the last scan (any outcome) of (tenant, resource) ended, from its
+ * checkpoint: "complete", "incomplete", "failed", or "" when none. */
+int store_api_last_status(struct store *s, const char *tenant, const char *resource,
+                          char out[16]) WUR;
+
 #endif

@@ -1,8 +1,9 @@
 /*
  * web.h - the daemon's local HTTP endpoint (ARCHITECTURE.md, "The local
  * HTTP endpoint"): the server of httpd.h with the routes every release
- * keeps, GET /metrics, /status, /healthz and /readyz, over one running
- * engine.  Later endpoints add their routes to web->srv.
+ * keeps, GET /metrics, /status, /healthz and /readyz, and the read API
+ * over the mirror (GET /api/v1/, web_api.c), over one running engine.
+ * Later endpoints add their routes to web->srv.
  *
  * The endpoint reads the engine but the engine never calls it: daemon.c
  * (or a test) owns both and tells the endpoint the daemon's phase.
@@ -19,6 +20,7 @@
 #include "httpd.h"
 
 struct engine;
+struct web_api;
 
 enum web_phase { WEB_STARTING, WEB_READY, WEB_STOPPING };
 
@@ -29,6 +31,7 @@ struct web {
     char listen[80];  /* the [http] listen value it follows */
     char address[80]; /* what it listens on, for logs and `status`; "" when not */
     bool socket_activated;
+    struct web_api *api; /* the read API's state (web_api.c) */
     void (*closed)(struct web *w);
     void *data; /* for the owner */
 };

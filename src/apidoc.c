@@ -181,6 +181,9 @@ void apidoc_fresh(const struct api_fresh_in *in, enum api_source src, int fwd_st
     case API_SRC_PENDING:
         cs = "vomo-sync; hit; detail=scan-pending";
         break;
+    case API_SRC_REFUSED:
+        cs = "vomo-sync; detail=upstream-refused";
+        break;
     case API_SRC_MIRROR:
         break;
     }

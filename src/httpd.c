@@ -685,6 +685,11 @@ void httpd_close(struct httpd *srv, void (*closed)(void *arg), void *arg)
     uv_close((uv_handle_t *)&srv->watch, on_watch_closed);
 }
 
+uv_loop_t *httpd_loop(const struct httpd *srv)
+{
+    return srv->loop;
+}
+
 int httpd_socket_from_systemd(void)
 {
     int n = sd_listen_fds(1);

@@ -142,3 +142,20 @@ int store_api_last_complete(struct store *s, const char *tenant, const char *res
         return store_fail(s, r, "reading the last complete scan");
     return found ? 0 : -ENOENT;
 }
+
+int store_api_last_status(struct store *s, const char *tenant, const char *resource, char out[16])
+{
+    sqlite3_stmt *st;
+    int rc = prepare(s,
+                     "SELECT last_scan_status FROM checkpoints WHERE tenant = ?1 AND "
+                     "resource = ?2",
+                     tenant, resource, &st, "reading the last scan");
+    if (rc < 0)
+        return rc;
+    int r = sqlite3_step(st);
+    out[0] = '\0';
+    if (r == SQLITE_ROW)
+        store_col_copy(st, 0, out, 16);
+    sqlite3_finalize(st);
+    return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : store_fail(s, r, "reading the last scan");
+}

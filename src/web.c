@@ -51,6 +51,8 @@ static void add_routes(struct web *w)
         rc = web_metrics_routes(w);
     if (rc == 0)
         rc = web_status_routes(w);
+    if (rc == 0)
+        rc = web_api_routes(w);
     if (rc < 0)
         log_error("http endpoint: a route could not be added: %s", strerror(-rc));
 }
@@ -136,12 +138,20 @@ uint16_t web_port(const struct web *w)
     return httpd_port(w->srv);
 }
 
+static void on_api_closed(struct web *w)
+{
+    if (w->closed)
+        w->closed(w);
+}
+
 static void on_srv_closed(void *arg)
 {
     struct web *w = arg;
     w->srv = NULL;
-    if (w->closed)
-        w->closed(w);
+    if (w->api)
+        web_api_close(w, on_api_closed);
+    else
+        on_api_closed(w);
 }
 
 void web_close(struct web *w, void (*closed)(struct web *w))

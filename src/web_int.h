@@ -1,6 +1,7 @@
 /*
  * web_int.h - what the files of the HTTP endpoint share (web.c: the server
- * and health; web_metrics.c: /metrics; web_status.c: /status): each file adds its own routes.
+ * and health; web_metrics.c: /metrics; web_status.c: /status; web_api.c:
+ * the read API): each file adds its own routes.
  * Nobody else includes it; web.h is the public face.
  */
 #ifndef VOMO_WEB_INT_H
@@ -12,5 +13,10 @@
 int web_metrics_routes(struct web *w) WUR;
 /* GET /status (web_status.c). */
 int web_status_routes(struct web *w) WUR;
+/* GET /api/v1/ (web_api.c): allocates w->api. */
+int web_api_routes(struct web *w) WUR;
+/* After the server closed (no request waits any more): frees w->api from
+ * the loop, then calls closed. */
+void web_api_close(struct web *w, void (*closed)(struct web *w));
 
 #endif

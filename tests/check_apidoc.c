@@ -167,6 +167,8 @@ START_TEST(sources_and_live_outcomes)
     apidoc_fresh(&in, API_SRC_PENDING, 0, &f);
     ck_assert_str_eq(f.cache_status, "vomo-sync; hit; detail=scan-pending");
     ck_assert(!f.stale);
+    apidoc_fresh(&in, API_SRC_REFUSED, 401, &f);
+    ck_assert_str_eq(f.cache_status, "vomo-sync; detail=upstream-refused");
     ck_assert_int_eq(apidoc_live_outcome(200, true), API_LIVE_FRESH);
     ck_assert_int_eq(apidoc_live_outcome(200, false), API_LIVE_FALLBACK);
     ck_assert_int_eq(apidoc_live_outcome(401, false), API_LIVE_PASS);

@@ -169,6 +169,11 @@ START_TEST(last_complete_scan)
         store_checkpoint_set(st, "acme", "groups", NULL, "2026-01-06T00:00:00.000Z", "failed", 0),
         0);
     ck_assert_int_eq(store_api_last_complete(st, "acme", "groups", at), -ENOENT);
+    char status[16];
+    ck_assert_int_eq(store_api_last_status(st, "acme", "groups", status), 0);
+    ck_assert_str_eq(status, "failed");
+    ck_assert_int_eq(store_api_last_status(st, "acme", "projects", status), 0);
+    ck_assert_str_eq(status, "");
 }
 END_TEST
 

@@ -1,0 +1,641 @@
+/*
+ * check_web_api.c - the read API of the running engine against the fake
+ * VOMO, asked over HTTP from a client thread while the test's loop turns:
+ * a fresh answer with its headers (Cache-Status, Age, Last-Modified) and
+ * the payload byte for byte as VOMO sent it; 400 for bad parameters and
+ * 404 for unknown tenants, resources and records; pages of 100 in id order
+ * whose links walk the whole list exactly once, updated_after kept; a
+ * deleted record (410 with deleted_at, gone from lists); stale past twice
+ * the poll interval and 503 with Retry-After past max_stale while the fake
+ * answers 503; the bearer token; live list reads that hasten a scan and
+ * see a change at once, fall back (stale, upstream-down) while VOMO fails
+ * and while the breaker is open, and are shed with 429 in a flood that
+ * does not hold up the scans.
+ */
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "apidoc.h"
+#include "testutil.h"
+#include "web.h"
+
+struct rig {
+    struct tu_env env;
+    struct tu_engine te;
+    struct web web;
+    bool web_closed;
+};
+
+static void rig_start(struct rig *r, int users, const char *overrides, const char *more)
+{
+    tu_env_init(&r->env, NULL);
+    if (overrides && strstr(overrides, "api_token_file")) /* relative to the config file */
+        tu_write(&r->env, "api.token", "s3cret-api-token\n");
+    tu_tenant(&r->env, "acme", users, 5, 5);
+    tu_fake_start(&r->env);
+    char *ini = tu_tenant_ini("acme", more);
+    tu_config(&r->env, overrides, ini);
+    free(ini);
+    tu_engine_start(&r->env, &r->te);
+    int fd;
+    bool activated;
+    char err[256];
+    ck_assert_int_eq(web_bind("127.0.0.1:0", &fd, &activated, err, sizeof(err)), 0);
+    ck_assert_int_eq(
+        web_open(&r->web, &r->te.loop, r->te.e, "127.0.0.1:0", fd, false, err, sizeof(err)), 0);
+    web_set_phase(&r->web, WEB_READY);
+}
+
+static void on_web_closed(struct web *w)
+{
+    struct rig *r = container_of(w, struct rig, web);
+    r->web_closed = true;
+}
+
+static void rig_stop(struct rig *r)
+{
+    web_close(&r->web, on_web_closed);
+    tu_engine_stop(&r->te);
+    ck_assert(r->web_closed);
+    tu_env_cleanup(&r->env);
+}
+
+static bool first_scans(void *arg)
+{
+    return tu_scans_at_least(arg, 1);
+}
+
+static void wait_synced(struct rig *r)
+{
+    ck_assert(tu_run_until(&r->te, first_scans, r->te.e, 20000));
+}
+
+/* ---- a blocking client on its own thread ---- */
+
+struct req {
+    uint16_t port;
+    char path[512];
+    const char *hdr[4];
+    long status;
+    struct buf body, headers;
+    volatile bool done;
+    pthread_t th;
+};
+
+static size_t on_data(char *p, size_t size, size_t n, void *arg)
+{
+    (void)!buf_append(arg, p, size * n);
+    return size * n;
+}
+
+static void *req_thread(void *arg)
+{
+    struct req *q = arg;
+    CURL *c = curl_easy_init();
+    char url[600];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", q->port, q->path);
+    struct curl_slist *h = NULL;
+    for (int i = 0; i < 4 && q->hdr[i]; i++)
+        h = curl_slist_append(h, q->hdr[i]);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &q->body);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &q->headers);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &q->status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    (void)!buf_puts(&q->body, "");
+    (void)!buf_puts(&q->headers, "");
+    q->done = true;
+    return NULL;
+}
+
+static void req_start(struct rig *r, struct req *q, const char *path, const char *h1,
+                      const char *h2)
+{
+    memset(q, 0, sizeof(*q));
+    q->port = web_port(&r->web);
+    snprintf(q->path, sizeof(q->path), "%s", path);
+    q->hdr[0] = h1;
+    q->hdr[1] = h1 ? h2 : NULL;
+    buf_init(&q->body, 0);
+    buf_init(&q->headers, 0);
+    ck_assert_int_eq(pthread_create(&q->th, NULL, req_thread, q), 0);
+}
+
+static bool req_done(void *arg)
+{
+    return ((struct req *)arg)->done;
+}
+
+static void req_wait(struct rig *r, struct req *q)
+{
+    ck_assert_msg(tu_run_until(&r->te, req_done, q, 15000), "no answer to %s", q->path);
+    pthread_join(q->th, NULL);
+}
+
+static void req_free(struct req *q)
+{
+    buf_free(&q->body);
+    buf_free(&q->headers);
+}
+
+/* GET path (headers h1, h2 may be NULL); the answer stays in *q. */
+static long get(struct rig *r, struct req *q, const char *path, const char *h1, const char *h2)
+{
+    req_start(r, q, path, h1, h2);
+    req_wait(r, q);
+    return q->status;
+}
+
+/* A response header's value ("" when absent), copied into a static slot. */
+static const char *header(const struct req *q, const char *name)
+{
+    static char slots[4][256];
+    static int next;
+    char *out = slots[next++ % 4];
+    out[0] = '\0';
+    size_t n = strlen(name);
+    for (const char *p = q->headers.data; p && *p;) {
+        const char *eol = strstr(p, "\r\n");
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        if (len > n + 1 && strncasecmp(p, name, n) == 0 && p[n] == ':') {
+            const char *v = p + n + 1;
+            while (*v == ' ')
+                v++;
+            snprintf(out, 256, "%.*s", (int)(len - (size_t)(v - p)), v);
+        }
+        p = eol ? eol + 2 : p + len;
+    }
+    return out;
+}
+
+static cJSON *json_of(const struct req *q)
+{
+    cJSON *j = cJSON_Parse(q->body.data);
+    ck_assert_msg(j, "not JSON: %s", q->body.data);
+    return j;
+}
+
+static cJSON *meta_of(cJSON *j, const char *key)
+{
+    return cJSON_GetObjectItem(cJSON_GetObjectItem(j, "meta"), key);
+}
+
+/* The fake's users in id order (the caller frees). */
+static struct fake_record *users(struct rig *r, size_t *n)
+{
+    struct fake_record *recs;
+    ck_assert_int_eq(fake_records(r->env.fake, "acme", "users", &recs, n), 0);
+    return recs;
+}
+
+/* ---- mirror reads ---- */
+
+START_TEST(fresh_answer_with_headers)
+{
+    struct rig r;
+    rig_start(&r, 40, NULL, "resources = users, groups");
+    wait_synced(&r);
+    size_t n;
+    struct fake_record *recs = users(&r, &n);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/acme/users/%s", recs[3].id);
+    struct req q;
+    ck_assert_int_eq(get(&r, &q, path, NULL, NULL), 200);
+    ck_assert_str_eq(header(&q, "Cache-Status"), "vomo-sync; hit");
+    ck_assert_str_eq(header(&q, "Content-Type"), "application/json");
+    int64_t age = atoll(header(&q, "Age"));
+    ck_assert_msg(header(&q, "Age")[0] && age >= 0 && age < 5, "Age: %s", header(&q, "Age"));
+    int64_t ms;
+    ck_assert_int_eq(ts_parse(recs[3].updated_at, &ms), 0);
+    char date[APIDOC_HTTP_DATE_LEN];
+    apidoc_http_date(ms, date);
+    ck_assert_str_eq(header(&q, "Last-Modified"), date);
+    /* data is the payload as VOMO sent it: the mirror's own bytes. */
+    char *stored = tu_db_text(&r.env,
+                              "SELECT payload FROM records WHERE tenant = 'acme' AND "
+                              "resource = 'users' AND id = ?1",
+                              recs[3].id, NULL);
+    ck_assert_ptr_nonnull(stored);
+    char *want = xasprintf("{\"data\": %s, \"meta\": {", stored);
+    ck_assert_msg(strncmp(q.body.data, want, strlen(want)) == 0, "%s", q.body.data);
+    free(want);
+    free(stored);
+    cJSON *j = json_of(&q);
+    ck_assert(cJSON_IsFalse(meta_of(j, "stale")));
+    ck_assert_str_eq(meta_of(j, "upstream")->valuestring, "ok");
+    ck_assert(cJSON_IsString(meta_of(j, "as_of")));
+    cJSON_Delete(j);
+    req_free(&q);
+    /* HEAD answers too, without a body. */
+    fake_records_free(recs, n);
+    /* 404: tenant, resource, a resource the tenant does not sync, a record. */
+    const char *missing[] = {"/api/v1/nobody/users/1", "/api/v1/acme/widgets/1",
+                             "/api/v1/acme/projects/1", "/api/v1/acme/users/999999",
+                             "/api/v1/acme/projects"};
+    for (size_t i = 0; i < ARRAY_SIZE(missing); i++) {
+        ck_assert_msg(get(&r, &q, missing[i], NULL, NULL) == 404, "%s: %ld", missing[i], q.status);
+        j = json_of(&q);
+        ck_assert(cJSON_IsString(cJSON_GetObjectItem(j, "error")));
+        cJSON_Delete(j);
+        req_free(&q);
+    }
+    /* 400: bad parameters, each with a JSON error naming it. */
+    const char *bad[] = {"/api/v1/acme/users?page=0",
+                         "/api/v1/acme/users?page=two",
+                         "/api/v1/acme/users?updated_after=yesterday",
+                         "/api/v1/acme/users?email_like=x",
+                         "/api/v1/acme/users/1?page=2",
+                         "/api/v1/acme/users?live=maybe",
+                         "/api/v1/acme/users/1/2",
+                         "/api/v1/acme/users/"};
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        ck_assert_msg(get(&r, &q, bad[i], NULL, NULL) == 400, "%s: %ld", bad[i], q.status);
+        j = json_of(&q);
+        ck_assert(cJSON_IsString(cJSON_GetObjectItem(j, "error")));
+        cJSON_Delete(j);
+        req_free(&q);
+    }
+    rig_stop(&r);
+}
+END_TEST
+
+/* Walks every page by its links.next: each id exactly once, in order. */
+START_TEST(paging_in_id_order)
+{
+    struct rig r;
+    rig_start(&r, 250, NULL, NULL);
+    wait_synced(&r);
+    size_t n;
+    struct fake_record *recs = users(&r, &n);
+    ck_assert_uint_eq(n, 250);
+    char path[512] = "/api/v1/acme/users";
+    char prev_id[64] = "";
+    int seen = 0, pages = 0;
+    while (path[0]) {
+        struct req q;
+        ck_assert_int_eq(get(&r, &q, path, NULL, NULL), 200);
+        cJSON *j = json_of(&q);
+        cJSON *data = cJSON_GetObjectItem(j, "data"), *it;
+        pages++;
+        ck_assert_int_eq(meta_of(j, "total")->valueint, 250);
+        ck_assert_int_eq(meta_of(j, "per_page")->valueint, 100);
+        ck_assert_int_eq(meta_of(j, "current_page")->valueint, pages);
+        ck_assert_int_eq(meta_of(j, "last_page")->valueint, 3);
+        ck_assert_int_eq(cJSON_GetArraySize(data), pages < 3 ? 100 : 50);
+        cJSON_ArrayForEach(it, data)
+        {
+            cJSON *id = cJSON_GetObjectItem(it, "id");
+            char idtext[64];
+            if (cJSON_IsNumber(id))
+                snprintf(idtext, sizeof(idtext), "%d", id->valueint);
+            else
+                snprintf(idtext, sizeof(idtext), "%s", id->valuestring);
+            ck_assert_msg(strcmp(prev_id, idtext) < 0, "%s after %s", idtext, prev_id);
+            snprintf(prev_id, sizeof(prev_id), "%s", idtext);
+            seen++;
+        }
+        ck_assert(cJSON_IsString(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "links"), "first")));
+        cJSON *next = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "links"), "next");
+        path[0] = '\0';
+        if (cJSON_IsString(next)) {
+            const char *p = strstr(next->valuestring, "/api/v1/");
+            ck_assert_ptr_nonnull(p);
+            ck_assert(strncmp(next->valuestring, "http://127.0.0.1:", 17) == 0);
+            snprintf(path, sizeof(path), "%s", p);
+        }
+        cJSON_Delete(j);
+        req_free(&q);
+    }
+    ck_assert_int_eq(pages, 3);
+    ck_assert_int_eq(seen, 250);
+    /* updated_after: inclusive, kept in the links. */
+    const char *cut = recs[n / 2].updated_at;
+    int want = 0;
+    for (size_t i = 0; i < n; i++)
+        want += strcmp(recs[i].updated_at, cut) >= 0;
+    snprintf(path, sizeof(path), "/api/v1/acme/users?updated_after=%s", cut);
+    struct req q;
+    ck_assert_int_eq(get(&r, &q, path, NULL, NULL), 200);
+    cJSON *j = json_of(&q);
+    ck_assert_int_eq(meta_of(j, "total")->valueint, want);
+    const char *first = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "links"), "first")->valuestring;
+    ck_assert_msg(strstr(first, "updated_after="), "%s", first);
+    cJSON_Delete(j);
+    req_free(&q);
+    /* Past the end: an empty page, like VOMO's. */
+    ck_assert_int_eq(get(&r, &q, "/api/v1/acme/users?page=9", NULL, NULL), 200);
+    j = json_of(&q);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "data")), 0);
+    cJSON_Delete(j);
+    req_free(&q);
+    fake_records_free(recs, n);
+    rig_stop(&r);
+}
+END_TEST
+
+START_TEST(deleted_records)
+{
+    struct rig r;
+    rig_start(&r, 30, NULL, NULL);
+    wait_synced(&r);
+    size_t n;
+    struct fake_record *recs = users(&r, &n);
+    ck_assert_int_eq(store_record_mark_deleted(r.te.store, "acme", "users", recs[0].id,
+                                               "2026-11-28T08:43:07.000Z"),
+                     0);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/acme/users/%s", recs[0].id);
+    struct req q;
+    ck_assert_int_eq(get(&r, &q, path, NULL, NULL), 410);
+    cJSON *j = json_of(&q);
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "deleted_at")->valuestring, "2026-11-28T08:43:07.000Z");
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "id")->valuestring, recs[0].id);
+    ck_assert_str_eq(header(&q, "Cache-Status"), "vomo-sync; hit");
+    cJSON_Delete(j);
+    req_free(&q);
+    ck_assert_int_eq(get(&r, &q, "/api/v1/acme/users", NULL, NULL), 200);
+    j = json_of(&q);
+    ck_assert_int_eq(meta_of(j, "total")->valueint, 29);
+    ck_assert_ptr_null(strstr(q.body.data, recs[0].payload));
+    cJSON_Delete(j);
+    req_free(&q);
+    fake_records_free(recs, n);
+    rig_stop(&r);
+}
+END_TEST
+
+static bool scan_failed_once(void *arg)
+{
+    struct rig *r = arg;
+    return tu_db_int(&r->env,
+                     "SELECT count(*) FROM scans WHERE tenant = 'acme' AND resource = 'users' "
+                     "AND status = 'failed'",
+                     NULL) > 0;
+}
+
+/* While VOMO answers 503: stale past twice the poll interval (200 ms),
+ * refused with 503 and Retry-After past max_stale (1 s). */
+START_TEST(stale_then_refused_past_max_stale)
+{
+    struct rig r;
+    rig_start(&r, 20, "http.max_stale = 1500ms\nretry.max_attempts = 1", NULL);
+    wait_synced(&r);
+    struct fake_fault f = {.path = "/v1/*", .kind = FAKE_FAULT_STATUS, .status = 503};
+    ck_assert_int_gt(fake_add_fault(r.env.fake, &f), 0);
+    ck_assert(tu_run_until(&r.te, scan_failed_once, &r, 10000));
+    tu_run_for(&r.te, 500);
+    struct req q;
+    ck_assert_int_eq(get(&r, &q, "/api/v1/acme/users", NULL, NULL), 200);
+    cJSON *j = json_of(&q);
+    ck_assert(cJSON_IsTrue(meta_of(j, "stale")));
+    ck_assert_str_eq(meta_of(j, "upstream")->valuestring, "unreachable");
+    ck_assert_int_ge(atoi(header(&q, "Age")), 0);
+    cJSON_Delete(j);
+    req_free(&q);
+    tu_run_for(&r.te, 1200);
+    ck_assert_int_eq(get(&r, &q, "/api/v1/acme/users", NULL, NULL), 503);
+    ck_assert_str_eq(header(&q, "Retry-After"), "1");
+    ck_assert_int_ge(atoi(header(&q, "Age")), 1);
+    j = json_of(&q);
+    ck_assert_ptr_nonnull(strstr(cJSON_GetObjectItem(j, "error")->valuestring, "max_stale"));
+    ck_assert(cJSON_IsTrue(meta_of(j, "stale")));
+    cJSON_Delete(j);
+    req_free(&q);
+    /* VOMO back: the next complete scan serves again. */
+    fake_clear_faults(r.env.fake);
+    for (int i = 0; i < 100; i++) {
+        tu_run_for(&r.te, 50);
+        long st = get(&r, &q, "/api/v1/acme/users", NULL, NULL);
+        req_free(&q);
+        if (st == 200)
+            break;
+    }
+    ck_assert_int_eq(q.status, 200);
+    rig_stop(&r);
+}
+END_TEST
+
+START_TEST(bearer_token)
+{
+    struct rig r;
+    rig_start(&r, 10, "http.api_token_file = api.token", NULL);
+    wait_synced(&r);
+    struct req q;
+    ck_assert_int_eq(get(&r, &q, "/api/v1/acme/users", NULL, NULL), 401);
+    ck_assert_ptr_nonnull(strstr(header(&q, "WWW-Authenticate"), "Bearer"));
+    ck_assert_ptr_null(strstr(q.body.data, "s3cret"));
+    req_free(&q);
+    ck_assert_int_eq(get(&r, &q, "/api/v1/acme/users", "Authorization: Bearer wrong", NULL), 401);
+    req_free(&q);
+    ck_assert_int_eq(
+        get(&r, &q, "/api/v1/acme/users", "Authorization: Bearer s3cret-api-token-and-more", NULL),
+        401);
+    req_free(&q);
+    ck_assert_int_eq(
+        get(&r, &q, "/api/v1/acme/users", "Authorization: Bearer s3cret-api-token", NULL), 200);
+    req_free(&q);
+    /* The other paths are not the API's. */
+    ck_assert_int_eq(get(&r, &q, "/healthz", NULL, NULL), 200);
+    req_free(&q);
+    rig_stop(&r);
+}
+END_TEST
+
+/* ---- live list reads ---- */
+
+static int fake_list_requests(struct rig *r)
+{
+    struct fake_request *reqs;
+    size_t n;
+    ck_assert_int_eq(fake_requests(r->env.fake, &reqs, &n), 0);
+    int c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += strcmp(reqs[i].path, "/v1/users") == 0;
+    fake_requests_free(reqs, n);
+    return c;
+}
+
+/* With poll.interval = 1h, a live list read hastens the scan: the change
+ * VOMO made shows at once, and says how it was had. */
+START_TEST(live_list_hastens_a_scan)
+{
+    struct rig r;
+    rig_start(&r, 30, "poll.interval = 1h", NULL);
+    wait_synced(&r);
+    tu_run_for(&r.te, 1100); /* past the gap in which a list counts as just scanned */
+    size_t n;
+    struct fake_record *before = users(&r, &n);
+    ck_assert_int_eq(fake_mutate_id(r.env.fake, "acme", "users", before[5].id), 0);
+    struct fake_record *after = users(&r, &n);
+    int lists = fake_list_requests(&r);
+    struct req q;
+    ck_assert_int_eq(get(&r, &q, "/api/v1/acme/users?live=1", NULL, NULL), 200);
+    ck_assert_int_gt(fake_list_requests(&r), lists);
+    ck_assert_str_eq(header(&q, "Cache-Status"),
+                     "vomo-sync; fwd=miss; fwd-status=200; detail=scan");
+    cJSON *j = json_of(&q);
+    ck_assert_str_eq(meta_of(j, "live")->valuestring, "scanned");
+    ck_assert(cJSON_IsFalse(meta_of(j, "stale")));
+    cJSON_Delete(j);
+    ck_assert_msg(strstr(q.body.data, after[5].payload), "the change is not in the answer");
+    req_free(&q);
+    /* Cache-Control: no-cache asks the same; just scanned, it is answered as it is. */
+    lists = fake_list_requests(&r);
+    ck_assert_int_eq(get(&r, &q, "/api/v1/acme/users", "Cache-Control: no-cache", NULL), 200);
+    j = json_of(&q);
+    ck_assert_str_eq(meta_of(j, "live")->valuestring, "recent");
+    cJSON_Delete(j);
+    ck_assert_int_eq(fake_list_requests(&r), lists);
+    req_free(&q);
+    fake_records_free(before, n);
+    fake_records_free(after, n);
+    rig_stop(&r);
+}
+END_TEST
+
+static bool breaker_open(void *arg)
+{
+    struct rig *r = arg;
+    return r->te.e->vomo_breaker.state == BREAKER_OPEN;
+}
+
+/* VOMO failing: the hastened scan fails and the mirror answers, stale,
+ * upstream-down; with the breaker open, at once without asking VOMO. */
+START_TEST(live_list_falls_back)
+{
+    struct rig r;
+    rig_start(&r, 20,
+              "poll.interval = 1h\nretry.max_attempts = 2\nbreaker.failure_threshold = 4\n"
+              "breaker.open_timeout = 1h",
+              NULL);
+    wait_synced(&r);
+    tu_run_for(&r.te, 1100);
+    struct fake_fault f = {.path = "/v1/*", .kind = FAKE_FAULT_STATUS, .status = 503};
+    ck_assert_int_gt(fake_add_fault(r.env.fake, &f), 0);
+    struct req q;
+    ck_assert_int_eq(get(&r, &q, "/api/v1/acme/users?live=1", NULL, NULL), 200);
+    ck_assert_str_eq(header(&q, "Cache-Status"), "vomo-sync; hit; detail=upstream-down");
+    cJSON *j = json_of(&q);
+    ck_assert(cJSON_IsTrue(meta_of(j, "stale")));
+    ck_assert_str_eq(meta_of(j, "live")->valuestring, "scan-failed");
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "data")), 20);
+    cJSON_Delete(j);
+    req_free(&q);
+    /* More failures open the breaker. */
+    ck_assert_int_eq(get(&r, &q, "/api/v1/acme/groups?live=1", NULL, NULL), 200);
+    req_free(&q);
+    ck_assert(tu_run_until(&r.te, breaker_open, &r, 5000));
+    int lists = fake_list_requests(&r);
+    ck_assert_int_eq(get(&r, &q, "/api/v1/acme/users?live=1", NULL, NULL), 200);
+    ck_assert_str_eq(header(&q, "Cache-Status"), "vomo-sync; hit; detail=upstream-down");
+    j = json_of(&q);
+    ck_assert(cJSON_IsTrue(meta_of(j, "stale")));
+    ck_assert_str_eq(meta_of(j, "upstream")->valuestring, "breaker_open");
+    cJSON_Delete(j);
+    req_free(&q);
+    ck_assert_int_eq(fake_list_requests(&r), lists); /* VOMO was not asked */
+    /* A plain read says the same about upstream, without being stale. */
+    ck_assert_int_eq(get(&r, &q, "/api/v1/acme/users", NULL, NULL), 200);
+    ck_assert_str_eq(header(&q, "Cache-Status"), "vomo-sync; hit");
+    j = json_of(&q);
+    ck_assert_str_eq(meta_of(j, "upstream")->valuestring, "breaker_open");
+    cJSON_Delete(j);
+    req_free(&q);
+    rig_stop(&r);
+}
+END_TEST
+
+#define FLOOD 24
+
+/* A flood of live reads: at most API_LIVE_PER_TENANT wait, the rest get
+ * 429 with Retry-After at once, and the scans go on. */
+START_TEST(flood_of_live_reads_is_shed)
+{
+    struct fake_opts o;
+    fake_opts_default(&o);
+    o.latency_ms = 300; /* each VOMO answer takes a while */
+    struct rig r;
+    tu_env_init(&r.env, &o);
+    tu_tenant(&r.env, "acme", 30, 5, 5);
+    tu_fake_start(&r.env);
+    char *ini = tu_tenant_ini("acme", NULL);
+    tu_config(&r.env, "poll.interval = 1h", ini);
+    free(ini);
+    tu_engine_start(&r.env, &r.te);
+    int fd;
+    bool activated;
+    char err[256];
+    ck_assert_int_eq(web_bind("127.0.0.1:0", &fd, &activated, err, sizeof(err)), 0);
+    ck_assert_int_eq(
+        web_open(&r.web, &r.te.loop, r.te.e, "127.0.0.1:0", fd, false, err, sizeof(err)), 0);
+    web_set_phase(&r.web, WEB_READY);
+    wait_synced(&r);
+    tu_run_for(&r.te, 1100);
+    int64_t scans = tu_slot_scans(r.te.e, "acme", "groups");
+    static struct req q[FLOOD];
+    for (int i = 0; i < FLOOD; i++)
+        req_start(&r, &q[i], i % 2 ? "/api/v1/acme/users?live=1" : "/api/v1/acme/projects?live=1",
+                  NULL, NULL);
+    /* Meanwhile a scan of another resource runs to its end. */
+    slot_schedule(&engine_tenant(r.te.e, "acme")->slots[RES_GROUPS], 0);
+    int ok = 0, shed = 0;
+    for (int i = 0; i < FLOOD; i++) {
+        req_wait(&r, &q[i]);
+        if (q[i].status == 429) {
+            shed++;
+            ck_assert_str_eq(header(&q[i], "Retry-After"), "1");
+        } else {
+            ck_assert_int_eq(q[i].status, 200);
+            ok++;
+        }
+        req_free(&q[i]);
+    }
+    ck_assert_int_ge(shed, FLOOD / 2); /* at most 2 at once, a few more after others ended */
+    ck_assert_int_ge(ok, 1);
+    struct tu_engine *te = &r.te;
+    for (int i = 0; i < 200 && tu_slot_scans(te->e, "acme", "groups") <= scans; i++)
+        tu_run_for(te, 20);
+    ck_assert_int_gt(tu_slot_scans(te->e, "acme", "groups"), scans);
+    rig_stop(&r);
+}
+END_TEST
+
+static Suite *web_api_suite(void)
+{
+    Suite *s = suite_create("web_api");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, fresh_answer_with_headers);
+    tcase_add_test(tc, paging_in_id_order);
+    tcase_add_test(tc, deleted_records);
+    tcase_add_test(tc, stale_then_refused_past_max_stale);
+    tcase_add_test(tc, bearer_token);
+    tcase_add_test(tc, live_list_hastens_a_scan);
+    tcase_add_test(tc, live_list_falls_back);
+    tcase_add_test(tc, flood_of_live_reads_is_shed);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    SRunner *sr = srunner_create(web_api_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    curl_global_cleanup();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
