@@ -39,7 +39,7 @@ struct api_path {
 /*
  * Parses what follows "/api/v1/": "TENANT/RESOURCE" or
  * "TENANT/RESOURCE/ID".  -EINVAL (answer 400) for another shape or an id
- * that is not 1..127 of [A-Za-z0-9._-]; -ENOENT (answer 404) for a tenant
+ * that is not 1..127 of [A-Za-z0-9_-]; -ENOENT (answer 404) for a tenant
  * or resource name no configuration could have.  *why: a static reason.
  */
 int apidoc_parse_path(const char *rest, struct api_path *out, const char **why) WUR;

@@ -1,9 +1,9 @@
 /*
  * statusdoc.h - the status document of `vomo-sync status --json` and of
- * GET /status: per tenant/resource the checkpoint, last scan, records and
- * dead letters; each tenant's state; each circuit breaker, as the state
- * database holds them.  Each section is computed on its own: one that
- * fails (a query that cannot run) becomes {"error": "..."} in its place and
+ * GET /status: per tenant/resource the checkpoint, last scan, last complete
+ * scan, records and dead letters; each tenant's state; each circuit
+ * breaker, as the state database holds them; the room the database has.  Each section is computed
+ * on its own: one that fails (a query that cannot run) becomes {"error": "..."} in its place and
  * the others are still there.
  *
  * Ownership: statusdoc_build() returns a new cJSON object the caller frees
@@ -18,7 +18,12 @@
 #include "config.h"
 #include "store.h"
 
-/* {database, schema_version, resources, tenants, breakers}.  *failed (may
+/* Below this much free space on the database's file system, storage.disk_low. */
+#define STATUSDOC_DISK_LOW_BYTES (64.0 * 1024 * 1024)
+
+/* {database, schema_version, resources (with last_complete_scan_at, the
+ * read API's as_of), tenants, breakers, storage (size_bytes, wal_bytes,
+ * disk_free_bytes, disk_low)}.  *failed (may
  * be NULL) tells whether a section holds an error.  cfg may be NULL; its
  * tenants appear even before their first scan. */
 cJSON *statusdoc_build(struct store *s, const char *db_path, const struct config *cfg,

@@ -19,9 +19,10 @@ const char *apidoc_upstream_name(enum api_upstream u)
     return (unsigned)u < ARRAY_SIZE(upstream_names) ? upstream_names[u] : "unknown";
 }
 
+/* Tenant names and record ids alike: letters, digits, '_' and '-'. */
 static bool name_char(char c)
 {
-    return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.';
+    return isalnum((unsigned char)c) || c == '_' || c == '-';
 }
 
 /* Copies the next '/'-separated part of *p into out[size]: its length, or
@@ -63,7 +64,7 @@ int apidoc_parse_path(const char *rest, struct api_path *out, const char **why)
     p++;
     n = next_part(&p, out->id, sizeof(out->id));
     if (n <= 0 || *p) {
-        *why = n < 0 || n == 0 ? "a record id is 1 to 127 of A-Z a-z 0-9 . _ -"
+        *why = n < 0 || n == 0 ? "a record id is 1 to 127 of A-Z a-z 0-9 _ -"
                                : "expected /api/v1/TENANT/RESOURCE/ID";
         return -EINVAL;
     }

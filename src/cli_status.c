@@ -209,12 +209,32 @@ static void print_attention(const cJSON *resources)
         printf("  nothing\n");
 }
 
+static void print_storage(const cJSON *st)
+{
+    if (!cJSON_GetObjectItem(st, "disk_free_bytes"))
+        return;
+    printf("\nstorage: %.1f MiB database, %.1f MiB WAL, %.1f MiB free on its file system%s\n",
+           num(st, "size_bytes") / 1048576, num(st, "wal_bytes") / 1048576,
+           num(st, "disk_free_bytes") / 1048576,
+           cJSON_IsTrue(cJSON_GetObjectItem(st, "disk_low"))
+               ? " (LOW: when it runs out, syncing stops and the read API serves what it has)"
+               : "");
+}
+
 static void print_text(const char *path, const cJSON *doc)
 {
-    static const char *const rcols[] = {
-        "tenant",           "resource",          "checkpoint", "last_scan_at",
-        "last_scan_status", "last_scan_records", "live",       "deleted",
-        "dlq_pending",      "dlq_manual_review", "holds"};
+    static const char *const rcols[] = {"tenant",
+                                        "resource",
+                                        "checkpoint",
+                                        "last_scan_at",
+                                        "last_scan_status",
+                                        "last_complete_scan_at",
+                                        "last_scan_records",
+                                        "live",
+                                        "deleted",
+                                        "dlq_pending",
+                                        "dlq_manual_review",
+                                        "holds"};
     static const char *const tcols[] = {"tenant", "status", "reason", "updated_at"};
     static const char *const bcols[] = {"name",   "state",     "failures",
                                         "reason", "opened_at", "updated_at"};
@@ -226,6 +246,7 @@ static void print_text(const char *path, const cJSON *doc)
                   "no state published yet (the daemon has not run)");
     print_section("breakers", cJSON_GetObjectItem(doc, "breakers"), bcols, ARRAY_SIZE(bcols),
                   "none recorded (all closed)");
+    print_storage(cJSON_GetObjectItem(doc, "storage"));
     print_live(cJSON_GetObjectItem(doc, "live"));
 }
 

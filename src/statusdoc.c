@@ -8,6 +8,9 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "migrations.h"
 #include "util.h"
@@ -25,6 +28,8 @@ static const char resources_sql[] =
     "  coalesce(c.updated_after, '" TS_EPOCH "') AS checkpoint, "
     "  l.finished_at AS last_scan_at, l.kind AS last_scan_kind, "
     "  l.status AS last_scan_status, l.records AS last_scan_records, "
+    "  (SELECT max(s.finished_at) FROM scans s WHERE s.tenant = k.tenant"
+    "   AND s.resource = k.resource AND s.status = 'complete') AS last_complete_scan_at, "
     "  c.last_full_scan_at, coalesce(rc.live, 0) AS live, coalesce(rc.deleted, 0) AS deleted, "
     "  (SELECT count(*) FROM dlq d WHERE d.tenant = k.tenant AND d.resource = k.resource"
     "   AND d.status = 'pending') AS dlq_pending, "
@@ -117,6 +122,46 @@ static char *configured_pairs(const struct config *cfg)
     return s;
 }
 
+static double file_size(const char *path, const char *suffix)
+{
+    char p[4200];
+    struct stat st;
+    snprintf(p, sizeof(p), "%s%s", path, suffix);
+    return stat(p, &st) == 0 ? (double)st.st_size : 0;
+}
+
+/*
+ * The "state database full" tier: how big the database is and how much
+ * room its file system has left.  While it has none, reads (status, the
+ * read API) go on and every write (a page, a checkpoint, a dead letter)
+ * fails whole and is retried: nothing is lost, nothing advances.
+ */
+static cJSON *storage_section(const char *db_path, bool *failed)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (strcmp(db_path, ":memory:") == 0)
+        return o;
+    cJSON_AddNumberToObject(o, "size_bytes", file_size(db_path, ""));
+    cJSON_AddNumberToObject(o, "wal_bytes", file_size(db_path, "-wal"));
+    char dir[4100];
+    snprintf(dir, sizeof(dir), "%s", db_path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    else
+        snprintf(dir, sizeof(dir), ".");
+    struct statvfs v;
+    if (statvfs(dir, &v) < 0) {
+        cJSON_AddStringToObject(o, "error", "the file system of the state database is unreadable");
+        *failed = true;
+        return o;
+    }
+    double free_bytes = (double)v.f_bavail * (double)v.f_frsize;
+    cJSON_AddNumberToObject(o, "disk_free_bytes", free_bytes);
+    cJSON_AddBoolToObject(o, "disk_low", free_bytes < STATUSDOC_DISK_LOW_BYTES);
+    return o;
+}
+
 cJSON *statusdoc_build(struct store *s, const char *db_path, const struct config *cfg, bool *failed)
 {
     bool bad = false;
@@ -131,6 +176,7 @@ cJSON *statusdoc_build(struct store *s, const char *db_path, const struct config
     cJSON_AddItemToObject(o, "tenants",
                           query(db, tenants_sql, NULL, "reading tenant states", &bad));
     cJSON_AddItemToObject(o, "breakers", query(db, breakers_sql, NULL, "reading breakers", &bad));
+    cJSON_AddItemToObject(o, "storage", storage_section(db_path, &bad));
     if (failed)
         *failed = bad;
     return o;

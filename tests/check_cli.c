@@ -386,6 +386,8 @@ START_TEST(test_status_text_and_json)
     ck_assert_ptr_nonnull(strstr(r.out, "auth_failed"));
     ck_assert_ptr_nonnull(strstr(r.out, "HTTP 401 from VOMO"));
     ck_assert_ptr_nonnull(strstr(r.out, "vomo "));
+    ck_assert_ptr_nonnull(strstr(r.out, "last_complete_scan_at"));
+    ck_assert_ptr_nonnull(strstr(r.out, "MiB free on its file system"));
     run_free(&r);
 
     r = RUN_EXPECT(0, "status", "--json");
@@ -399,7 +401,12 @@ START_TEST(test_status_text_and_json)
     ck_assert_str_eq(str(u, "checkpoint"), "2026-03-01T10:00:00.000Z");
     ck_assert_str_eq(str(u, "last_scan_at"), "2026-03-01T10:05:00.000Z");
     ck_assert_str_eq(str(u, "last_scan_status"), "complete");
+    ck_assert_str_eq(str(u, "last_complete_scan_at"), "2026-03-01T10:05:00.000Z");
     ck_assert_int_eq((int)num(u, "last_scan_records"), 42);
+    const cJSON *storage = cJSON_GetObjectItem(o, "storage");
+    ck_assert(num(storage, "size_bytes") > 0);
+    ck_assert(num(storage, "disk_free_bytes") > 0);
+    ck_assert(cJSON_IsBool(cJSON_GetObjectItem(storage, "disk_low")));
     ck_assert_int_eq((int)num(u, "live"), 1);
     ck_assert_int_eq((int)num(u, "deleted"), 1);
     ck_assert_int_eq((int)num(u, "dlq_pending"), 1);

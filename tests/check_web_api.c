@@ -9,7 +9,10 @@
  * the poll interval and 503 with Retry-After past max_stale while the fake
  * answers 503; the bearer token; live list reads that hasten a scan and
  * see a change at once, fall back (stale, upstream-down) while VOMO fails
- * and while the breaker is open, and are shed with 429 in a flood that
+ * and while the breaker is open; live reads of one record from VOMO
+ * (applied to the mirror), falling back on 503 and an open breaker, VOMO's
+ * 404 and 401 passed on, a client that leaves cancelling its read, and a
+ * flood shed with 429 that asks VOMO no more than the reads it admits and
  * does not hold up the scans.
  */
 #include <check.h>
@@ -22,6 +25,7 @@
 #include <unistd.h>
 
 #include "apidoc.h"
+#include "recordfetch.h"
 #include "testutil.h"
 #include "web.h"
 
@@ -32,9 +36,10 @@ struct rig {
     bool web_closed;
 };
 
-static void rig_start(struct rig *r, int users, const char *overrides, const char *more)
+static void rig_start_opts(struct rig *r, const struct fake_opts *o, int users,
+                           const char *overrides, const char *more)
 {
-    tu_env_init(&r->env, NULL);
+    tu_env_init(&r->env, o);
     if (overrides && strstr(overrides, "api_token_file")) /* relative to the config file */
         tu_write(&r->env, "api.token", "s3cret-api-token\n");
     tu_tenant(&r->env, "acme", users, 5, 5);
@@ -50,6 +55,11 @@ static void rig_start(struct rig *r, int users, const char *overrides, const cha
     ck_assert_int_eq(
         web_open(&r->web, &r->te.loop, r->te.e, "127.0.0.1:0", fd, false, err, sizeof(err)), 0);
     web_set_phase(&r->web, WEB_READY);
+}
+
+static void rig_start(struct rig *r, int users, const char *overrides, const char *more)
+{
+    rig_start_opts(r, NULL, users, overrides, more);
 }
 
 static void on_web_closed(struct web *w)
@@ -79,6 +89,7 @@ static void wait_synced(struct rig *r)
 /* ---- a blocking client on its own thread ---- */
 
 struct req {
+    long timeout_ms; /* the client gives up after this (0: 10 s) */
     uint16_t port;
     char path[512];
     const char *hdr[4];
@@ -105,7 +116,7 @@ static void *req_thread(void *arg)
         h = curl_slist_append(h, q->hdr[i]);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, q->timeout_ms ? q->timeout_ms : 10000L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &q->body);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
@@ -120,10 +131,11 @@ static void *req_thread(void *arg)
     return NULL;
 }
 
-static void req_start(struct rig *r, struct req *q, const char *path, const char *h1,
-                      const char *h2)
+static void req_start_t(struct rig *r, struct req *q, const char *path, const char *h1,
+                        const char *h2, long timeout_ms)
 {
     memset(q, 0, sizeof(*q));
+    q->timeout_ms = timeout_ms;
     q->port = web_port(&r->web);
     snprintf(q->path, sizeof(q->path), "%s", path);
     q->hdr[0] = h1;
@@ -131,6 +143,12 @@ static void req_start(struct rig *r, struct req *q, const char *path, const char
     buf_init(&q->body, 0);
     buf_init(&q->headers, 0);
     ck_assert_int_eq(pthread_create(&q->th, NULL, req_thread, q), 0);
+}
+
+static void req_start(struct rig *r, struct req *q, const char *path, const char *h1,
+                      const char *h2)
+{
+    req_start_t(r, q, path, h1, h2, 0);
 }
 
 static bool req_done(void *arg)
@@ -557,40 +575,235 @@ START_TEST(live_list_falls_back)
 }
 END_TEST
 
+/* ---- live reads of one record ---- */
+
+static int fake_gets_of(struct rig *r, const char *path, int status)
+{
+    struct fake_request *reqs;
+    size_t n;
+    ck_assert_int_eq(fake_requests(r->env.fake, &reqs, &n), 0);
+    int c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += strcmp(reqs[i].method, "GET") == 0 &&
+             (path ? strcmp(reqs[i].path, path) == 0
+                   : strncmp(reqs[i].path, "/v1/users/", 10) == 0) &&
+             (status == 0 || reqs[i].status == status);
+    fake_requests_free(reqs, n);
+    return c;
+}
+
+/* VOMO answers: the record as it is now, applied to the mirror too. */
+START_TEST(live_record_fresh)
+{
+    struct rig r;
+    rig_start(&r, 20, "poll.interval = 1h", NULL);
+    wait_synced(&r);
+    size_t n;
+    struct fake_record *before = users(&r, &n);
+    tu_run_for(&r.te, 1100); /* a new second: the change gets a newer updated_at */
+    ck_assert_int_eq(fake_mutate_id(r.env.fake, "acme", "users", before[2].id), 0);
+    struct fake_record *after = users(&r, &n);
+    ck_assert_str_ne(before[2].updated_at, after[2].updated_at);
+    char path[128], vpath[64];
+    snprintf(path, sizeof(path), "/api/v1/acme/users/%s?live=1", after[2].id);
+    snprintf(vpath, sizeof(vpath), "/v1/users/%s", after[2].id);
+    struct req q;
+    ck_assert_int_eq(get(&r, &q, path, NULL, NULL), 200);
+    ck_assert_int_eq(fake_gets_of(&r, vpath, 200), 1);
+    ck_assert_str_eq(header(&q, "Cache-Status"), "vomo-sync; fwd=miss; fwd-status=200");
+    ck_assert_str_eq(header(&q, "Age"), "0");
+    int64_t ms;
+    ck_assert_int_eq(ts_parse(after[2].updated_at, &ms), 0);
+    char date[APIDOC_HTTP_DATE_LEN];
+    apidoc_http_date(ms, date);
+    ck_assert_str_eq(header(&q, "Last-Modified"), date);
+    ck_assert_msg(strstr(q.body.data, after[2].payload), "%s", q.body.data);
+    cJSON *j = json_of(&q);
+    ck_assert(cJSON_IsFalse(meta_of(j, "stale")));
+    ck_assert_str_eq(meta_of(j, "upstream")->valuestring, "ok");
+    cJSON_Delete(j);
+    req_free(&q);
+    /* The mirror took it (a normal apply): a plain read now has it. */
+    char *ua = tu_db_text(&r.env,
+                          "SELECT updated_at FROM records WHERE tenant = 'acme' AND resource = "
+                          "'users' AND id = ?1",
+                          after[2].id, NULL);
+    ck_assert_str_eq(ua, after[2].updated_at);
+    free(ua);
+    snprintf(path, sizeof(path), "/api/v1/acme/users/%s", after[2].id);
+    ck_assert_int_eq(get(&r, &q, path, "Cache-Control: max-age=0", NULL), 200);
+    ck_assert_str_eq(header(&q, "Cache-Status"), "vomo-sync; hit");
+    ck_assert_msg(strstr(q.body.data, after[2].payload), "%s", q.body.data);
+    req_free(&q);
+    fake_records_free(before, n);
+    fake_records_free(after, n);
+    rig_stop(&r);
+}
+END_TEST
+
+/* VOMO failing (503), then its breaker open: the mirror answers, stale,
+ * upstream-down; with the breaker open VOMO is not asked at all. */
+START_TEST(live_record_falls_back)
+{
+    struct rig r;
+    rig_start(&r, 20,
+              "poll.interval = 1h\nretry.max_attempts = 1\nbreaker.failure_threshold = 3\n"
+              "breaker.open_timeout = 1h",
+              NULL);
+    wait_synced(&r);
+    size_t n;
+    struct fake_record *recs = users(&r, &n);
+    struct fake_fault f = {.path = "/v1/*", .kind = FAKE_FAULT_STATUS, .status = 503};
+    ck_assert_int_gt(fake_add_fault(r.env.fake, &f), 0);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/acme/users/%s?live=1", recs[1].id);
+    struct req q;
+    ck_assert_int_eq(get(&r, &q, path, NULL, NULL), 200);
+    ck_assert_str_eq(header(&q, "Cache-Status"), "vomo-sync; hit; detail=upstream-down");
+    ck_assert_msg(strstr(q.body.data, recs[1].payload), "%s", q.body.data);
+    cJSON *j = json_of(&q);
+    ck_assert(cJSON_IsTrue(meta_of(j, "stale")));
+    ck_assert_str_eq(meta_of(j, "upstream")->valuestring, "unreachable");
+    cJSON_Delete(j);
+    req_free(&q);
+    ck_assert_int_ge(fake_gets_of(&r, NULL, 503), 1);
+    for (int i = 0; i < 5 && !breaker_open(&r); i++) {
+        ck_assert_int_eq(get(&r, &q, path, NULL, NULL), 200);
+        req_free(&q);
+    }
+    ck_assert(tu_run_until(&r.te, breaker_open, &r, 5000));
+    int asked = fake_gets_of(&r, NULL, 0);
+    ck_assert_int_eq(get(&r, &q, path, NULL, NULL), 200);
+    ck_assert_str_eq(header(&q, "Cache-Status"), "vomo-sync; hit; detail=upstream-down");
+    j = json_of(&q);
+    ck_assert(cJSON_IsTrue(meta_of(j, "stale")));
+    ck_assert_str_eq(meta_of(j, "upstream")->valuestring, "breaker_open");
+    cJSON_Delete(j);
+    req_free(&q);
+    ck_assert_int_eq(fake_gets_of(&r, NULL, 0), asked);
+    fake_records_free(recs, n);
+    rig_stop(&r);
+}
+END_TEST
+
+/* VOMO's 404 and 401 are passed on, never masked by the mirror's copy. */
+START_TEST(live_record_passes_404_and_401)
+{
+    struct rig r;
+    rig_start(&r, 20, "poll.interval = 1h", NULL);
+    wait_synced(&r);
+    size_t n;
+    struct fake_record *recs = users(&r, &n);
+    ck_assert_int_eq(fake_delete_id(r.env.fake, "acme", "users", recs[4].id), 0);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/acme/users/%s?live=1", recs[4].id);
+    struct req q;
+    get(&r, &q, path, NULL, NULL);
+    ck_assert_msg(q.status == 404, "%ld %s %s", q.status, header(&q, "Cache-Status"), q.body.data);
+    ck_assert_str_eq(header(&q, "Cache-Status"), "vomo-sync; fwd=miss; fwd-status=404");
+    cJSON *j = json_of(&q);
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "upstream_status")->valueint, 404);
+    cJSON_Delete(j);
+    ck_assert_ptr_null(strstr(q.body.data, recs[4].payload));
+    req_free(&q);
+    /* The token revoked: 401 passed on, then remembered. */
+    ck_assert_int_eq(fake_revoke(r.env.fake, "acme", true), 0);
+    snprintf(path, sizeof(path), "/api/v1/acme/users/%s?live=1", recs[5].id);
+    ck_assert_int_eq(get(&r, &q, path, NULL, NULL), 401);
+    ck_assert_str_eq(header(&q, "Cache-Status"), "vomo-sync; fwd=miss; fwd-status=401");
+    ck_assert_ptr_null(strstr(q.body.data, recs[5].payload));
+    req_free(&q);
+    int asked = fake_gets_of(&r, NULL, 0);
+    ck_assert_int_eq(get(&r, &q, path, NULL, NULL), 401);
+    ck_assert_str_eq(header(&q, "Cache-Status"), "vomo-sync; detail=upstream-refused");
+    j = json_of(&q);
+    ck_assert_str_eq(meta_of(j, "upstream")->valuestring, "auth_failed");
+    cJSON_Delete(j);
+    req_free(&q);
+    ck_assert_int_eq(fake_gets_of(&r, NULL, 0), asked); /* not asked again */
+    /* A plain read still serves the mirror, saying why VOMO is not asked. */
+    snprintf(path, sizeof(path), "/api/v1/acme/users/%s", recs[5].id);
+    ck_assert_int_eq(get(&r, &q, path, NULL, NULL), 200);
+    j = json_of(&q);
+    ck_assert_str_eq(meta_of(j, "upstream")->valuestring, "auth_failed");
+    cJSON_Delete(j);
+    req_free(&q);
+    fake_records_free(recs, n);
+    rig_stop(&r);
+}
+END_TEST
+
+static bool no_fetch_open(void *arg)
+{
+    (void)arg;
+    return recordfetch_open_count() == 0;
+}
+
+/* A client that gives up cancels its read: its place is free again. */
+START_TEST(client_gone_cancels_its_read)
+{
+    struct fake_opts o;
+    fake_opts_default(&o);
+    struct rig r;
+    rig_start_opts(&r, &o, 20, "poll.interval = 1h\nhttp.live_timeout = 5s", NULL);
+    wait_synced(&r);
+    size_t n;
+    struct fake_record *recs = users(&r, &n);
+    struct fake_fault f = {.path = "/v1/users/*", .kind = FAKE_FAULT_DELAY, .delay_ms = 1500};
+    ck_assert_int_gt(fake_add_fault(r.env.fake, &f), 0);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/acme/users/%s?live=1", recs[0].id);
+    struct req q[2];
+    for (int i = 0; i < 2; i++) /* the tenant's two places, given up after 200 ms */
+        req_start_t(&r, &q[i], path, NULL, NULL, 200);
+    req_wait(&r, &q[0]);
+    req_wait(&r, &q[1]);
+    req_free(&q[0]);
+    req_free(&q[1]);
+    ck_assert_int_eq(q[0].status, 0); /* no answer: they left */
+    for (int i = 0; i < 100 && httpd_deferred_count(r.web.srv) > 0; i++)
+        tu_run_for(&r.te, 20);
+    ck_assert_uint_eq(httpd_deferred_count(r.web.srv), 0);
+    fake_clear_faults(r.env.fake);
+    ck_assert(tu_run_until(&r.te, no_fetch_open, NULL, 5000));
+    struct req again;
+    ck_assert_int_eq(get(&r, &again, path, NULL, NULL), 200);
+    ck_assert_str_eq(header(&again, "Cache-Status"), "vomo-sync; fwd=miss; fwd-status=200");
+    req_free(&again);
+    fake_records_free(recs, n);
+    rig_stop(&r);
+}
+END_TEST
+
 #define FLOOD 24
 
-/* A flood of live reads: at most API_LIVE_PER_TENANT wait, the rest get
- * 429 with Retry-After at once, and the scans go on. */
+/*
+ * A flood of live reads of single records while VOMO is slow: at most
+ * API_LIVE_PER_TENANT wait, the rest get 429 with Retry-After at once;
+ * VOMO sees one GET per admitted read and no more; a scan of another
+ * resource started meanwhile runs to its end.
+ */
 START_TEST(flood_of_live_reads_is_shed)
 {
     struct fake_opts o;
     fake_opts_default(&o);
     o.latency_ms = 300; /* each VOMO answer takes a while */
     struct rig r;
-    tu_env_init(&r.env, &o);
-    tu_tenant(&r.env, "acme", 30, 5, 5);
-    tu_fake_start(&r.env);
-    char *ini = tu_tenant_ini("acme", NULL);
-    tu_config(&r.env, "poll.interval = 1h", ini);
-    free(ini);
-    tu_engine_start(&r.env, &r.te);
-    int fd;
-    bool activated;
-    char err[256];
-    ck_assert_int_eq(web_bind("127.0.0.1:0", &fd, &activated, err, sizeof(err)), 0);
-    ck_assert_int_eq(
-        web_open(&r.web, &r.te.loop, r.te.e, "127.0.0.1:0", fd, false, err, sizeof(err)), 0);
-    web_set_phase(&r.web, WEB_READY);
+    rig_start_opts(&r, &o, 30, "poll.interval = 1h", NULL);
     wait_synced(&r);
-    tu_run_for(&r.te, 1100);
+    size_t n;
+    struct fake_record *recs = users(&r, &n);
     int64_t scans = tu_slot_scans(r.te.e, "acme", "groups");
+    fake_requests_clear(r.env.fake);
     static struct req q[FLOOD];
-    for (int i = 0; i < FLOOD; i++)
-        req_start(&r, &q[i], i % 2 ? "/api/v1/acme/users?live=1" : "/api/v1/acme/projects?live=1",
-                  NULL, NULL);
-    /* Meanwhile a scan of another resource runs to its end. */
+    for (int i = 0; i < FLOOD; i++) {
+        char path[128];
+        snprintf(path, sizeof(path), "/api/v1/acme/users/%s?live=1", recs[(size_t)i % n].id);
+        req_start(&r, &q[i], path, NULL, NULL);
+    }
+    uint64_t t0 = uv_now(&r.te.loop);
     slot_schedule(&engine_tenant(r.te.e, "acme")->slots[RES_GROUPS], 0);
-    int ok = 0, shed = 0;
+    int fwd = 0, shed = 0;
     for (int i = 0; i < FLOOD; i++) {
         req_wait(&r, &q[i]);
         if (q[i].status == 429) {
@@ -598,16 +811,22 @@ START_TEST(flood_of_live_reads_is_shed)
             ck_assert_str_eq(header(&q[i], "Retry-After"), "1");
         } else {
             ck_assert_int_eq(q[i].status, 200);
-            ok++;
+            fwd +=
+                strcmp(header(&q[i], "Cache-Status"), "vomo-sync; fwd=miss; fwd-status=200") == 0;
         }
         req_free(&q[i]);
     }
     ck_assert_int_ge(shed, FLOOD / 2); /* at most 2 at once, a few more after others ended */
-    ck_assert_int_ge(ok, 1);
-    struct tu_engine *te = &r.te;
-    for (int i = 0; i < 200 && tu_slot_scans(te->e, "acme", "groups") <= scans; i++)
-        tu_run_for(te, 20);
-    ck_assert_int_gt(tu_slot_scans(te->e, "acme", "groups"), scans);
+    ck_assert_int_ge(fwd, 2);
+    int gets = fake_gets_of(&r, NULL, 0);
+    ck_assert_msg(gets == fwd, "VOMO saw %d single reads for %d live answers", gets, fwd);
+    ck_assert_int_le(gets, FLOOD - shed);
+    for (int i = 0; i < 200 && tu_slot_scans(r.te.e, "acme", "groups") <= scans; i++)
+        tu_run_for(&r.te, 20);
+    ck_assert_int_gt(tu_slot_scans(r.te.e, "acme", "groups"), scans);
+    uv_update_time(&r.te.loop);
+    ck_assert_uint_lt(uv_now(&r.te.loop) - t0, 5000);
+    fake_records_free(recs, n);
     rig_stop(&r);
 }
 END_TEST
@@ -624,6 +843,10 @@ static Suite *web_api_suite(void)
     tcase_add_test(tc, bearer_token);
     tcase_add_test(tc, live_list_hastens_a_scan);
     tcase_add_test(tc, live_list_falls_back);
+    tcase_add_test(tc, live_record_fresh);
+    tcase_add_test(tc, live_record_falls_back);
+    tcase_add_test(tc, live_record_passes_404_and_401);
+    tcase_add_test(tc, client_gone_cancels_its_read);
     tcase_add_test(tc, flood_of_live_reads_is_shed);
     suite_add_tcase(s, tc);
     return s;
