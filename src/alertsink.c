@@ -485,6 +485,7 @@ int alertsink_reconfigure(struct alertsink *s, const struct alertsink_opts *o)
         am_forget_all(s);
     if (am_changed && endpoint) {
         s->am_failures = 0;
+        s->am_dirty = s->am_in_flight; /* that POST went to the old one */
         am_schedule(s, clock_mono_ms());
     }
     if (!endpoint)

@@ -732,6 +732,50 @@ START_TEST(alertmanager_resends_while_firing_and_stops_after_resolve)
 }
 END_TEST
 
+/* SIGHUP: a new Alertmanager gets the tracked alerts at once, a refused
+ * configuration (a webhook without secret) changes nothing, and a removed
+ * Alertmanager is forgotten. */
+START_TEST(reconfigure_moves_the_alertmanager)
+{
+    struct recorder one, two;
+    recorder_start(&one);
+    recorder_start(&two);
+    char url1[128], url2[128];
+    snprintf(url1, sizeof(url1), "http://127.0.0.1:%u/am", one.port);
+    snprintf(url2, sizeof(url2), "http://127.0.0.1:%u/am", two.port);
+    struct alertsink_opts o;
+    fast_opts(&o);
+    o.alertmanager_url = url1;
+    o.am_resend_ms = 60000; /* no re-send during the test: only changes send */
+    struct rig r;
+    rig_start(&r, &o);
+    struct alert_event f = event(50, "firing", false);
+    alertsink_notify(&r.s, &f);
+    struct rec_want w = {.rec = &one, .n = 1};
+    ck_assert(run_until(&r, has_recorded, &w, 5000));
+    struct alertsink_opts bad = o;
+    bad.webhook_url = "http://127.0.0.1:9/x"; /* no secret */
+    ck_assert_int_eq(alertsink_reconfigure(&r.s, &bad), -EINVAL);
+    ck_assert_ptr_null(r.s.opts.webhook_url);
+    o.alertmanager_url = url2;
+    ck_assert_int_eq(alertsink_reconfigure(&r.s, &o), 0);
+    w = (struct rec_want){.rec = &two, .n = 1};
+    ck_assert(run_until(&r, has_recorded, &w, 5000));
+    pthread_mutex_lock(&two.mu);
+    ck_assert_ptr_nonnull(strstr(two.bodies[0], "\"alertname\":\"VomoServerErrors\""));
+    pthread_mutex_unlock(&two.mu);
+    ck_assert_int_eq(recorded(&one), 1);
+    o.alertmanager_url = NULL;
+    ck_assert_int_eq(alertsink_reconfigure(&r.s, &o), 0);
+    ck_assert_uint_eq(r.s.nam, 0);
+    run_until(&r, NULL, NULL, 100);
+    ck_assert_int_eq(recorded(&two), 1);
+    rig_stop(&r);
+    recorder_stop(&one);
+    recorder_stop(&two);
+}
+END_TEST
+
 /* ---- the real Alertmanager -------------------------------------------- */
 
 static const char *find_alertmanager(void)
@@ -907,7 +951,8 @@ START_TEST(daemon_runs_with_alert_targets)
     int rc = tu_daemon_wait(pid, 20000);
     char *log = tu_daemon_log(&env);
     ck_assert_msg(rc == 0, "daemon exit %d:\n%s", rc, log);
-    ck_assert_msg(strstr(log, "alert targets: webhook on, alertmanager http://127.0.0.1:"), "%s", log);
+    ck_assert_msg(strstr(log, "alert targets: webhook on, alertmanager http://127.0.0.1:"), "%s",
+                  log);
     ck_assert_ptr_null(strstr(log, ALERT_SECRET));
     free(log);
 
@@ -954,6 +999,7 @@ int main(void)
     tc = tcase_create("alertmanager");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, alertmanager_resends_while_firing_and_stops_after_resolve);
+    tcase_add_test(tc, reconfigure_moves_the_alertmanager);
     tcase_add_test(tc, real_alertmanager_shows_then_resolves_the_alert);
     suite_add_tcase(s, tc);
     tc = tcase_create("daemon");
