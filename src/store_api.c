@@ -62,21 +62,25 @@ void store_api_record_free(struct api_record *r)
     r->payload = NULL;
 }
 
-#define LIST_WHERE                                                                                 \
-    "WHERE tenant = ?1 AND resource = ?2 AND deleted_at IS NULL "                                  \
-    "AND (?3 IS NULL OR updated_at >= ?3)"
+/* Two spellings, so that an index on updated_at (none yet) could serve
+ * the filtered one: "?3 IS NULL OR ..." would keep the planner from it. */
+#define LIST_WHERE_ALL "WHERE tenant = ?1 AND resource = ?2 AND deleted_at IS NULL"
+#define LIST_WHERE_SINCE LIST_WHERE_ALL " AND updated_at >= ?3"
 
 static int page_rows(struct store *s, const char *tenant, const char *resource, const char *ua,
                      int64_t offset, int limit, store_api_row_fn fn, void *arg)
 {
     sqlite3_stmt *st;
     int rc = prepare(s,
-                     "SELECT id, updated_at, payload FROM records " LIST_WHERE
-                     " ORDER BY id LIMIT ?4 OFFSET ?5",
+                     ua && *ua ? "SELECT id, updated_at, payload FROM records " LIST_WHERE_SINCE
+                                 " ORDER BY id LIMIT ?4 OFFSET ?5"
+                               : "SELECT id, updated_at, payload FROM records " LIST_WHERE_ALL
+                                 " ORDER BY id LIMIT ?4 OFFSET ?5",
                      tenant, resource, &st, "reading a page for the API");
     if (rc < 0)
         return rc;
-    store_bind_opt_text(st, 3, ua);
+    if (ua && *ua)
+        store_bind_text(st, 3, ua);
     sqlite3_bind_int(st, 4, limit);
     sqlite3_bind_int64(st, 5, offset);
     int r;
@@ -90,11 +94,14 @@ static int page_total(struct store *s, const char *tenant, const char *resource,
                       int64_t *total)
 {
     sqlite3_stmt *st;
-    int rc = prepare(s, "SELECT count(*) FROM records " LIST_WHERE, tenant, resource, &st,
-                     "counting records for the API");
+    int rc = prepare(s,
+                     ua && *ua ? "SELECT count(*) FROM records " LIST_WHERE_SINCE
+                               : "SELECT count(*) FROM records " LIST_WHERE_ALL,
+                     tenant, resource, &st, "counting records for the API");
     if (rc < 0)
         return rc;
-    store_bind_opt_text(st, 3, ua);
+    if (ua && *ua)
+        store_bind_text(st, 3, ua);
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW)
         *total = sqlite3_column_int64(st, 0);

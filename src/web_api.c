@@ -349,7 +349,12 @@ static bool list_settled(struct api_job *j, int64_t now_mono, struct httpd_reply
     bool known = api->view.slot(api->view.ctx, j->r.path.tenant, j->r.res, &ss);
     if (known && ss.scans_finished <= j->scans_before && now_mono < j->deadline)
         return false;
-    if (!known || ss.scans_finished <= j->scans_before) {
+    if (!known) { /* the tenant closes: a reload removed it, or the daemon stops */
+        httpd_reply_error(rep, 503, "the tenant is closing");
+        httpd_reply_header(rep, "Retry-After", "1");
+        return true;
+    }
+    if (ss.scans_finished <= j->scans_before) {
         answer_mirror(api, &j->r, API_SRC_PENDING, 0, "pending", rep);
         return true;
     }

@@ -523,6 +523,34 @@ START_TEST(live_list_hastens_a_scan)
 }
 END_TEST
 
+/* A scan slower than live_timeout: the mirror answers when the time is
+ * up, saying the scan is still pending; the scan still ends. */
+START_TEST(live_list_pending_past_live_timeout)
+{
+    struct rig r;
+    rig_start(&r, 20, "poll.interval = 1h\nhttp.live_timeout = 150ms", NULL);
+    wait_synced(&r);
+    tu_run_for(&r.te, 1100);
+    struct fake_fault f = {.path = "/v1/users", .kind = FAKE_FAULT_DELAY, .delay_ms = 600};
+    ck_assert_int_gt(fake_add_fault(r.env.fake, &f), 0);
+    int64_t scans = tu_slot_scans(r.te.e, "acme", "users");
+    struct req q;
+    uint64_t t0 = uv_now(&r.te.loop);
+    ck_assert_int_eq(get(&r, &q, "/api/v1/acme/users?live=1", NULL, NULL), 200);
+    uv_update_time(&r.te.loop);
+    ck_assert_uint_lt(uv_now(&r.te.loop) - t0, 550); /* did not wait for the scan */
+    ck_assert_str_eq(header(&q, "Cache-Status"), "vomo-sync; hit; detail=scan-pending");
+    cJSON *j = json_of(&q);
+    ck_assert_str_eq(meta_of(j, "live")->valuestring, "pending");
+    cJSON_Delete(j);
+    req_free(&q);
+    for (int i = 0; i < 100 && tu_slot_scans(r.te.e, "acme", "users") <= scans; i++)
+        tu_run_for(&r.te, 20);
+    ck_assert_int_gt(tu_slot_scans(r.te.e, "acme", "users"), scans);
+    rig_stop(&r);
+}
+END_TEST
+
 static bool breaker_open(void *arg)
 {
     struct rig *r = arg;
@@ -843,6 +871,7 @@ static Suite *web_api_suite(void)
     tcase_add_test(tc, bearer_token);
     tcase_add_test(tc, live_list_hastens_a_scan);
     tcase_add_test(tc, live_list_falls_back);
+    tcase_add_test(tc, live_list_pending_past_live_timeout);
     tcase_add_test(tc, live_record_fresh);
     tcase_add_test(tc, live_record_falls_back);
     tcase_add_test(tc, live_record_passes_404_and_401);
