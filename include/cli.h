@@ -21,5 +21,7 @@ int cmd_checkpoint(int argc, char **argv, const char *config_path);   /* cli_che
 int cmd_write(int argc, char **argv, const char *config_path);        /* cli_write.c */
 int cmd_outbox(int argc, char **argv, const char *config_path);       /* cli_outbox.c */
 int cmd_reconcile(int argc, char **argv, const char *config_path);    /* cli_reconcile.c */
+int cmd_alerts(int argc, char **argv, const char *config_path);       /* cli_alerts.c */
+int cmd_resume(int argc, char **argv, const char *config_path);       /* cli_resume.c */
 
 #endif

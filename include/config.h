@@ -30,6 +30,9 @@ enum checkpoint_mode { CKPT_DLQ, CKPT_HOLD };
  * auto: on when Litestream's traces are found beside or in the database). */
 enum litestream_mode { LITESTREAM_OFF, LITESTREAM_ON, LITESTREAM_AUTO };
 const char *litestream_mode_name(enum litestream_mode m);
+/* [slo] pause_on_exhausted: what an exhausted error budget stops. */
+enum slo_pause { SLO_PAUSE_OFF, SLO_PAUSE_WRITES };
+const char *slo_pause_name(enum slo_pause p);
 
 struct tenant_cfg {
     char *name; /* from [tenant.NAME] */
@@ -111,6 +114,15 @@ struct config {
     char *alert_webhook_secret_file; /* webhook_secret_file: required with webhook_url */
     char *alert_webhook_secret;      /* its contents (never printed) */
     char *alertmanager_url;          /* alertmanager_url: base URL of Alertmanager */
+
+    /* [alerts]: the built-in alert evaluator */
+    int64_t alerts_interval_ms; /* interval = 30s */
+
+    /* [slo]: the error budget */
+    double slo_target;        /* target = 99.5% (stored as 0.995) */
+    int64_t slo_window_ms;    /* window = 30d */
+    enum slo_pause slo_pause; /* pause_on_exhausted = off */
+    int slo_min_operations;   /* min_operations = 100: volume guard */
 
     struct tenant_cfg *tenants;
     size_t ntenants;

@@ -27,6 +27,7 @@
 #include "tenant.h"
 #include "walguard.h"
 
+struct alerts;
 struct dlqproc;
 struct outboxproc;
 
@@ -47,6 +48,7 @@ struct engine {
     struct tenant *tenants;
     struct dlqproc *dlq;
     struct outboxproc *outbox; /* writes to VOMO */
+    struct alerts *alerts;     /* the built-in alert evaluator */
     uv_timer_t stop_timer;
     uv_timer_t progress_timer;
     uv_timer_t commit_timer; /* group commit of decided pages (scan.c) */

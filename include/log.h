@@ -67,6 +67,17 @@ void log_clear_secrets(void);
 /* How many values are redacted now (in force and previous ones). */
 size_t log_secret_count(void);
 
+/*
+ * Lets the debug lines of one tenant (those whose fields name it) through
+ * until until_ms (wall clock), whatever the level: the error budget's
+ * heightened monitoring.  until_ms <= now ends it.  At most LOG_MAX_BOOSTS
+ * tenants at once; more are ignored.
+ */
+#define LOG_MAX_BOOSTS 64
+void log_tenant_debug(const char *tenant, int64_t until_ms);
+/* Whether the tenant's debug lines are let through at now. */
+int log_tenant_debugging(const char *tenant, int64_t now_ms);
+
 void log_emit(enum log_level level, const struct log_fields *f, const char *fmt, ...)
     PRINTF_LIKE(3, 4);
 

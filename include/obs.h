@@ -3,7 +3,8 @@
  * release keeps (ARCHITECTURE.md, "The local HTTP endpoint") and the few
  * narrow hooks that feed them from where things happen: an HTTP attempt
  * ends (call.c), an operation fails for good (call.c), a page of a scan
- * ends (scan.c), a scan ends (scan_end.c).  Gauges that are read rather
+ * ends (scan.c), a scan ends (scan_end.c), an operation ends (call.c).
+ * The hooks also feed the alert history (history.h).  Gauges that are read rather
  * than counted (breakers, queues, DLQ rows) are set at scrape time by
  * web_metrics.c.
  *
@@ -20,6 +21,7 @@
 
 #include <stdint.h>
 
+#include "classify.h"
 #include "config.h"
 #include "http.h"
 #include "metrics.h"
@@ -44,6 +46,17 @@ void obs_http_attempt(bool webhook, const char *tenant, const char *resource,
                       const struct http_response *resp, int64_t wait_ms);
 /* An operation ended with an error class after its retries. */
 void obs_error(const char *tenant, const char *resource, const char *cls);
+/*
+ * An operation ended after its in-cycle retries (not cancelled): a VOMO
+ * request, or a delivery to a webhook destination (ctx OP_WEBHOOK).  Feeds
+ * vomo_sync_operations_total{tenant,kind,outcome} and the error budget's
+ * history.  The outcome (obs_outcome): ok; data when the record's own data
+ * was refused (validation: the customer's problem, not an error of the
+ * integration); error otherwise.
+ */
+void obs_operation(enum op_context ctx, const char *tenant, const char *resource,
+                   enum err_class cls);
+const char *obs_outcome(enum op_context ctx, enum err_class cls);
 /* One page of a scan was decided and committed. */
 void obs_scan_page(const char *tenant, const char *resource);
 

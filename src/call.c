@@ -66,6 +66,8 @@ static void finish(struct call *c, struct call_result *r)
     r->attempts = c->attempt;
     if (!r->cancelled && r->cls != EC_NONE)
         obs_error(c->tenant, c->resource, err_class_name(r->cls));
+    if (!r->cancelled)
+        obs_operation(c->ctx, c->tenant, c->resource, r->cls);
     r->maybe_applied = c->maybe_applied;
     c->done(c, r);
 }

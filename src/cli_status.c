@@ -246,6 +246,19 @@ static void print_text(const char *path, const cJSON *doc)
                   "no state published yet (the daemon has not run)");
     print_section("breakers", cJSON_GetObjectItem(doc, "breakers"), bcols, ARRAY_SIZE(bcols),
                   "none recorded (all closed)");
+    static const char *const acols[] = {"id",       "name",       "tenant", "resource",
+                                        "severity", "started_at", "summary"};
+    print_section("alerts firing", cJSON_GetObjectItem(doc, "alerts"), acols, ARRAY_SIZE(acols),
+                  "none");
+    static const char *const ecols[] = {"tenant",    "consumed_pct", "remaining_ratio",
+                                        "burn_1h",   "burn_6h",      "burn_3d",
+                                        "freshness", "action",       "updated_at"};
+    print_section("error budgets", cJSON_GetObjectItem(doc, "error_budgets"), ecols,
+                  ARRAY_SIZE(ecols), "not evaluated yet (the daemon has not run)");
+    const cJSON *notes = cJSON_GetObjectItem(doc, "alert_notes"), *n;
+    if (cJSON_IsArray(notes))
+        cJSON_ArrayForEach(n, notes)
+            printf("  note on %s: %s\n", text_of(n, "name"), text_of(n, "note"));
     print_storage(cJSON_GetObjectItem(doc, "storage"));
     print_live(cJSON_GetObjectItem(doc, "live"));
 }

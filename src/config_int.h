@@ -25,6 +25,8 @@ enum cfg_type {
     CFG_T_LISTEN,   /* char *, a numeric HOST:PORT or "off" (netaddr.h) */
     CFG_T_OPT_URL,  /* char *, like CFG_T_URL; empty (the default) = NULL, not configured */
     CFG_T_OPT_PATH, /* char *, a file name; empty (the default) = NULL, not configured */
+    CFG_T_PERCENT,  /* double, "99.5%" stored as 0.995; min/max in millionths */
+    CFG_T_PAUSE,    /* enum slo_pause */
 };
 
 struct cfg_key {

@@ -90,6 +90,12 @@ static void print_key(const struct config *cfg, const struct cfg_key *k, FILE *o
     case CFG_T_INT:
         snprintf(v, sizeof(v), "%d", *CFG_CFIELD(cfg, k, int));
         break;
+    case CFG_T_PERCENT:
+        snprintf(v, sizeof(v), "%.6g%%", *CFG_CFIELD(cfg, k, double) * 100.0);
+        break;
+    case CFG_T_PAUSE:
+        snprintf(v, sizeof(v), "%s", slo_pause_name(*CFG_CFIELD(cfg, k, enum slo_pause)));
+        break;
     }
     fprintf(out, "%s = %s\n", k->name, v);
 }

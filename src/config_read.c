@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const sections[] = {"daemon", "vomo",    "poll", "retry", "breaker",
-                                       "dlq",    "webhook", "http", "alerts"};
+static const char *const sections[] = {"daemon", "vomo",    "poll", "retry",  "breaker",
+                                       "dlq",    "webhook", "http", "alerts", "slo"};
 
 char *cfg_trim(char *s)
 {
@@ -77,7 +77,7 @@ static const char *check_section(struct loader *L, const char *name)
     if (strncmp(name, "tenant.", 7) != 0) {
         cfg_add_error(L, L->lineno, NULL,
                       "unknown section [%s]; accepted: [daemon], [vomo], [poll], [retry], "
-                      "[breaker], [dlq], [webhook], [http], [alerts], [tenant.NAME]",
+                      "[breaker], [dlq], [webhook], [http], [alerts], [slo], [tenant.NAME]",
                       name);
         return "#";
     }

@@ -67,6 +67,11 @@ const struct cfg_key cfg_keys[] = {
     KEY("alerts", "webhook_url", CFG_T_OPT_URL, alert_webhook_url, 0, 0, ""),
     KEY("alerts", "webhook_secret_file", CFG_T_OPT_PATH, alert_webhook_secret_file, 0, 0, ""),
     KEY("alerts", "alertmanager_url", CFG_T_OPT_URL, alertmanager_url, 0, 0, ""),
+    KEY("alerts", "interval", CFG_T_DURATION, alerts_interval_ms, MS(1), HOUR(1), "30s"),
+    KEY("slo", "target", CFG_T_PERCENT, slo_target, 500000, 999999, "99.5%"),
+    KEY("slo", "window", CFG_T_DURATION, slo_window_ms, HOUR(1), DAY(90), "30d"),
+    KEY("slo", "pause_on_exhausted", CFG_T_PAUSE, slo_pause, 0, 0, "off"),
+    KEY("slo", "min_operations", CFG_T_INT, slo_min_operations, 1, 1000000000, "100"),
 };
 const size_t cfg_nkeys = ARRAY_SIZE(cfg_keys);
 
@@ -76,6 +81,40 @@ const char *const cfg_tenant_keys[CFG_TK_COUNT] = {
 };
 
 static const char *const litestream_names[] = {"off", "on", "auto"};
+static const char *const pause_names[] = {"off", "writes"};
+
+const char *slo_pause_name(enum slo_pause p)
+{
+    return (unsigned)p < ARRAY_SIZE(pause_names) ? pause_names[p] : "?";
+}
+
+/*
+ * [slo] target: a percentage "99.5%" (the % may be left out), stored as a
+ * share (0.995).  Bounds are in millionths: 50%..99.9999%.
+ */
+static void set_percent(struct loader *L, const struct cfg_key *k, const char *key,
+                        const char *value)
+{
+    char *end = NULL;
+    double v = strtod(value, &end);
+    while (end && isspace((unsigned char)*end))
+        end++;
+    if (end && *end == '%')
+        end++;
+    while (end && isspace((unsigned char)*end))
+        end++;
+    if (end == value || !end || *end || v != v) {
+        cfg_add_error(L, L->lineno, key, "'%s' is not a percentage; write e.g. 99.5%%", value);
+        return;
+    }
+    double share = v / 100.0;
+    if (share * 1e6 < (double)k->min - 1e-6 || share * 1e6 > (double)k->max + 1e-6) {
+        cfg_add_error(L, L->lineno, key, "'%s' is out of range; accepted: 50%% to 99.9999%%",
+                      value);
+        return;
+    }
+    *CFG_FIELD(L->cfg, k, double) = share;
+}
 
 const char *litestream_mode_name(enum litestream_mode m)
 {
@@ -231,6 +270,16 @@ void cfg_set_value(struct loader *L, const struct cfg_key *k, const char *key, c
     case CFG_T_OPT_PATH:
         free(*str);
         *str = *value ? xstrdup(value) : NULL;
+        break;
+    case CFG_T_PERCENT:
+        set_percent(L, k, key, value);
+        break;
+    case CFG_T_PAUSE:
+        if (strcmp(value, "off") == 0 || strcmp(value, "writes") == 0)
+            *CFG_FIELD(L->cfg, k, enum slo_pause) =
+                value[0] == 'o' ? SLO_PAUSE_OFF : SLO_PAUSE_WRITES;
+        else
+            cfg_add_error(L, L->lineno, key, "'%s' is not valid; accepted: off, writes", value);
         break;
     default:
         set_number(L, k, key, value);

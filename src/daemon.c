@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "alerts.h"
 #include "alertsink.h"
 #include "cli.h"
 #include "config.h"
@@ -158,6 +159,8 @@ static void start_sink(struct daemon *d)
         return;
     }
     d->sink_open = true;
+    /* Before engine_start: episodes still firing are replayed to it too. */
+    alerts_add_notifier(d->engine->alerts, alertsink_notify, &d->sink);
     sink_log(d->engine->cfg);
 }
 

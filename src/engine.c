@@ -13,7 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alertlog.h"
+#include "alerts.h"
 #include "dlqproc.h"
+#include "history.h"
 #include "log.h"
 #include "obs.h"
 #include "outboxproc.h"
@@ -32,6 +35,26 @@ static void set_policies(struct engine *e)
     e->dlq_policy = (struct dlq_policy){.base_ms = c->dlq_base_delay_ms,
                                         .max_ms = c->dlq_max_delay_ms,
                                         .max_attempts = c->dlq_max_attempts};
+}
+
+/* What the alert evaluator may know of the tenants' resources. */
+static void each_slot(void *ctx, alerts_view_fn fn, void *arg)
+{
+    struct engine *e = ctx;
+    for (struct tenant *t = e->tenants; t; t = t->next) {
+        const char *why = t->status != TENANT_OK ? "auth_failed: VOMO refused its token (401)"
+                          : t->dest_paused
+                              ? "destination_paused: the webhook refused the deliveries"
+                              : NULL;
+        for (int r = 0; r < RES_COUNT; r++)
+            if (t->resources & RES_BIT(r)) {
+                struct alerts_slot_view v = {.tenant = t->name,
+                                             .resource = resource_name((enum resource)r),
+                                             .tenant_stopped = why,
+                                             .resource_stopped = t->slots[r].forbidden};
+                fn(arg, &v);
+            }
+    }
 }
 
 int engine_new(uv_loop_t *loop, struct config *cfg, struct store *store, struct engine **out)
@@ -61,7 +84,9 @@ int engine_new(uv_loop_t *loop, struct config *cfg, struct store *store, struct 
     }
     e->dlq = dlqproc_new(e);
     e->outbox = outboxproc_new(e);
-    e->open_handles += 2;
+    e->alerts = alerts_new(e, each_slot, e);
+    alerts_add_notifier(e->alerts, alertlog_notify, NULL);
+    e->open_handles += 3;
     *out = e;
     return 0;
 }
@@ -75,6 +100,7 @@ int engine_start(struct engine *e)
         tenant_start(t);
     dlqproc_start(e->dlq);
     outboxproc_start(e->outbox);
+    alerts_start(e->alerts);
     walguard_start(&e->wal, e->cfg);
     if (e->progress)
         uv_timer_start(&e->progress_timer, on_progress, PROGRESS_MS, PROGRESS_MS);
@@ -152,10 +178,10 @@ void engine_summary(struct engine *e, char *out, size_t len)
     dlqproc_counts(e->dlq, &pending, &review);
     snprintf(out, len,
              "%d tenant(s)%s, %d scan(s) running, %lld complete, %lld failed; DLQ %lld pending, "
-             "%lld for review; VOMO breaker %s",
+             "%lld for review; VOMO breaker %s; %zu alert(s) firing",
              tenants, stopped ? " (some stopped)" : "", running, (long long)e->stats.scans_complete,
              (long long)e->stats.scans_failed, (long long)pending, (long long)review,
-             breaker_state_name(e->vomo_breaker.state));
+             breaker_state_name(e->vomo_breaker.state), alerts_firing_count(e->alerts));
 }
 
 /* ---- reload ---- */
@@ -208,6 +234,7 @@ void engine_reload(struct engine *e, struct config *cfg)
     while (*tail)
         tail = &(*tail)->next;
     apply_limits(e);
+    alerts_configure(e->alerts);
     walguard_configure(&e->wal, cfg);
     for (size_t i = 0; i < cfg->ntenants; i++) {
         struct tenant *t = engine_tenant(e, cfg->tenants[i].name);
@@ -277,6 +304,7 @@ static void teardown(struct engine *e)
     }
     dlqproc_close(e->dlq);
     outboxproc_close(e->outbox);
+    alerts_close(e->alerts);
     close_http(e);
     e->stop_timer.data = e;
     e->progress_timer.data = e;
@@ -321,6 +349,7 @@ void engine_stop(struct engine *e, void (*stopped)(struct engine *e))
             uv_timer_stop(&t->slots[r].timer);
     dlqproc_stop(e->dlq);
     outboxproc_stop(e->outbox);
+    alerts_stop(e->alerts);
     log_info("stopping: %d job(s) in flight may finish within %lld ms", e->busy,
              (long long)e->cfg->shutdown_timeout_ms);
     uv_timer_start(&e->stop_timer, on_stop_timeout, (uint64_t)e->cfg->shutdown_timeout_ms, 0);
@@ -334,4 +363,5 @@ void engine_free(struct engine *e)
     cfg_free(e->cfg);
     free(e);
     obs_close();
+    history_close();
 }

@@ -27,6 +27,8 @@ static const struct command commands[] = {
     {"write", cmd_write, "queue a write to VOMO (users, groups, projects) in the outbox"},
     {"outbox", cmd_outbox, "list, show, retry, cancel or purge writes to VOMO"},
     {"reconcile", cmd_reconcile, "allow deletions a reconciliation refused to make"},
+    {"alerts", cmd_alerts, "list the built-in alerts firing (or --all recent ones)"},
+    {"resume", cmd_resume, "send a tenant's writes again after its error budget paused them"},
 };
 
 static void usage(FILE *out)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "classify.h"
+#include "history.h"
 #include "util.h"
 
 static struct metrics *reg;
@@ -29,6 +30,8 @@ static const char *const preset_codes[] = {"200",     "429",     "500",   "502",
 static const char *const outcomes[] = {"applied", "skipped", "failed", "deleted"};
 static const char *const kinds[] = {"incremental", "full"};
 static const char *const statuses[] = {"complete", "incomplete", "failed", "aborted"};
+static const char *const op_kinds[] = {"request", "delivery"};
+static const char *const op_outcomes[] = {"ok", "error", "data"};
 
 #define C METRIC_COUNTER
 #define G METRIC_GAUGE
@@ -77,6 +80,34 @@ static const struct family_def families[] = {
      .name = "vomo_sync_errors_total",
      .help = "Operations that failed after their retries, by error class.",
      .labels = METRIC_L("tenant", "resource", "class", NULL)},
+    {.kind = C,
+     .name = "vomo_sync_operations_total",
+     .help = "Operations that ended after their retries (the error budget's SLI): VOMO requests "
+             "and deliveries; outcome ok, error, or data (the record's own data was refused).",
+     .labels = METRIC_L("tenant", "kind", "outcome", NULL)},
+    {.kind = G,
+     .name = "vomo_sync_alerts_firing",
+     .help = "Built-in alerts firing now, by alert name.",
+     .labels = METRIC_L("alert", NULL)},
+    {.kind = G,
+     .name = "vomo_sync_error_budget_remaining_ratio",
+     .help = "Share of the tenant's error budget over [slo] window still left (1 = untouched, "
+             "below 0 = overspent).",
+     .labels = T},
+    {.kind = G,
+     .name = "vomo_sync_error_budget_burn_rate",
+     .help = "Error rate divided by the rate the budget allows (1 - [slo] target), per window.",
+     .labels = METRIC_L("tenant", "window", NULL)},
+    {.kind = G,
+     .name = "vomo_sync_error_budget_action",
+     .help = "The error budget's action in force for the tenant: 1 for the current one (none, "
+             "debug_logging, writes_paused).",
+     .labels = METRIC_L("tenant", "action", NULL)},
+    {.kind = G,
+     .name = "vomo_sync_freshness_ratio",
+     .help = "Freshness SLI: share of minutes in which every resource of the tenant had a "
+             "complete scan younger than 2x the poll interval.",
+     .labels = T},
     {.kind = C,
      .name = "vomo_sync_scans_total",
      .help = "Scans that ended, by kind and status.",
@@ -191,6 +222,10 @@ static void preset_tenant(const struct tenant_cfg *tc)
             preset_slot(t, resource_name((enum resource)r));
     metrics_touch(obs_family("vomo_sync_vomo_request_duration_seconds"), METRIC_L(t));
     metrics_touch(obs_family("vomo_sync_retry_after_wait_seconds_total"), METRIC_L(t));
+    for (size_t k = 0; k < ARRAY_SIZE(op_kinds); k++)
+        for (size_t o = 0; o < ARRAY_SIZE(op_outcomes); o++)
+            metrics_touch(obs_family("vomo_sync_operations_total"),
+                          METRIC_L(t, op_kinds[k], op_outcomes[o]));
     if (tc->destination == DEST_WEBHOOK) {
         metrics_touch(obs_family("vomo_sync_webhook_deliveries_total"), METRIC_L(t, "200"));
         metrics_touch(obs_family("vomo_sync_webhook_delivery_duration_seconds"), METRIC_L(t));
@@ -270,6 +305,9 @@ void obs_http_attempt(bool webhook, const char *tenant, const char *resource,
     }
     metrics_add(obs_family("vomo_sync_vomo_requests_total"),
                 METRIC_L(tenant, resource ? resource : "", code), 1);
+    history_hook_add(HS_VOMO_REQUESTS, tenant, resource, 1);
+    if (resp->status >= 500 || (resp->status == 0 && resp->curl_code == CURLE_OPERATION_TIMEDOUT))
+        history_hook_add(HS_VOMO_5XX, tenant, resource, 1);
     metrics_observe(obs_family("vomo_sync_vomo_request_duration_seconds"), METRIC_L(tenant),
                     resp->total_time_s);
     if (wait_ms > 0)
@@ -279,9 +317,42 @@ void obs_http_attempt(bool webhook, const char *tenant, const char *resource,
 
 void obs_error(const char *tenant, const char *resource, const char *cls)
 {
-    if (reg && tenant)
-        metrics_add(obs_family("vomo_sync_errors_total"),
-                    METRIC_L(tenant, resource ? resource : "", cls), 1);
+    if (!reg || !tenant)
+        return;
+    metrics_add(obs_family("vomo_sync_errors_total"),
+                METRIC_L(tenant, resource ? resource : "", cls), 1);
+    char series[HISTORY_SERIES_LEN];
+    snprintf(series, sizeof(series), "%s%s", HS_ERROR_PREFIX, cls);
+    history_hook_add(series, tenant, resource, 1);
+}
+
+const char *obs_outcome(enum op_context ctx, enum err_class cls)
+{
+    if (cls == EC_NONE)
+        return "ok";
+    if (cls == EC_VALIDATION)
+        return "data";
+    /* A record VOMO no longer has is an answer, not a failure. */
+    if (cls == EC_NOT_FOUND && (ctx == OP_VOMO_GET || ctx == OP_VOMO_DELETE))
+        return "ok";
+    return "error";
+}
+
+void obs_operation(enum op_context ctx, const char *tenant, const char *resource,
+                   enum err_class cls)
+{
+    if (!reg || !tenant)
+        return;
+    const char *outcome = obs_outcome(ctx, cls);
+    metrics_add(obs_family("vomo_sync_operations_total"),
+                METRIC_L(tenant, ctx == OP_WEBHOOK ? "delivery" : "request", outcome), 1);
+    /* Per tenant: the SLI is, and these are the dense series. */
+    (void)resource;
+    history_hook_add(HS_OPS, tenant, "", 1);
+    if (outcome[0] == 'e')
+        history_hook_add(HS_OPS_ERROR, tenant, "", 1);
+    else if (outcome[0] == 'd')
+        history_hook_add(HS_OPS_DATA, tenant, "", 1);
 }
 
 void obs_scan_page(const char *tenant, const char *resource)
@@ -310,6 +381,8 @@ void obs_scan_end(const struct obs_scan *s)
     obs_records(t, r, s->applied, s->skipped, s->failed, s->deleted);
     metrics_add(obs_family("vomo_sync_scans_total"), METRIC_L(t, r, s->kind, s->status), 1);
     metrics_observe(obs_family("vomo_sync_scan_duration_seconds"), METRIC_L(t, r), s->seconds);
+    if (strcmp(s->status, "complete") == 0)
+        history_hook_scan_complete(t, r);
     if (strcmp(s->status, "complete") == 0)
         metrics_set(obs_family("vomo_sync_last_scan_success_timestamp_seconds"), METRIC_L(t, r),
                     (double)clock_wall_ms() / 1000.0);

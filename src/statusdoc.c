@@ -54,6 +54,14 @@ static const char tenants_sql[] =
     "SELECT tenant, status, reason, updated_at FROM tenant_state ORDER BY tenant";
 static const char breakers_sql[] =
     "SELECT name, state, failures, reason, opened_at, updated_at FROM breakers ORDER BY name";
+static const char alerts_sql[] =
+    "SELECT id, name, tenant, resource, severity, started_at, summary FROM alerts_firing";
+/* As the evaluator last wrote it; consumed_pct rounded for people. */
+static const char budgets_sql[] =
+    "SELECT tenant, round(consumed * 100, 1) AS consumed_pct, remaining_ratio, target, "
+    "operations, errors, burn_5m, burn_30m, burn_1h, burn_6h, burn_3d, freshness, action, "
+    "updated_at FROM slo_status ORDER BY tenant";
+static const char notes_sql[] = "SELECT name, note, updated_at FROM alert_notes ORDER BY name";
 
 static cJSON *column_value(sqlite3_stmt *st, int i)
 {
@@ -177,6 +185,11 @@ cJSON *statusdoc_build(struct store *s, const char *db_path, const struct config
                           query(db, tenants_sql, NULL, "reading tenant states", &bad));
     cJSON_AddItemToObject(o, "breakers", query(db, breakers_sql, NULL, "reading breakers", &bad));
     cJSON_AddItemToObject(o, "storage", storage_section(db_path, &bad));
+    cJSON_AddItemToObject(o, "alerts", query(db, alerts_sql, NULL, "reading alerts", &bad));
+    cJSON_AddItemToObject(o, "error_budgets",
+                          query(db, budgets_sql, NULL, "reading error budgets", &bad));
+    cJSON_AddItemToObject(o, "alert_notes",
+                          query(db, notes_sql, NULL, "reading alert notes", &bad));
     if (failed)
         *failed = bad;
     return o;

@@ -3,13 +3,15 @@
  * (statusdoc.h, the same as `vomo-sync status --json`) and a "live"
  * section with what only the running daemon knows: breakers with their
  * timers, each tenant's lanes, rate gate and retry budget, the scans in
- * progress with their pages, the DLQ processor's counts.  A section that
+ * progress with their pages, the DLQ processor's counts, the alerts firing
+ * and pending with each tenant's error budget.  A section that
  * fails says so in its place; the page is still 200.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alerts.h"
 #include "dlqproc.h"
 #include "engine.h"
 #include "scan.h"
@@ -106,6 +108,8 @@ static cJSON *live_section(const struct web *w)
     cJSON_AddNumberToObject(dlq, "pending", (double)pending);
     cJSON_AddNumberToObject(dlq, "manual_review", (double)review);
     cJSON_AddNumberToObject(o, "jobs_running", e->busy);
+    if (e->alerts)
+        cJSON_AddItemToObject(o, "alerts", alerts_status_json(e->alerts, now));
     return o;
 }
 

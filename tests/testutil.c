@@ -154,6 +154,11 @@ static const char *const defaults[][3] = {
     {"http", "api_token_file", ""}, /* "": optional, left out unless overridden */
     {"http", "live_timeout", "2s"},
     {"http", "max_stale", "7d"},
+    {"alerts", "interval", "1s"},
+    {"slo", "target", "99.5%"},
+    {"slo", "window", "30d"},
+    {"slo", "pause_on_exhausted", "off"},
+    {"slo", "min_operations", "100"},
 };
 
 /* Every override must name a key of the list above: a misspelt or missing
