@@ -206,11 +206,16 @@ void apidoc_http_date(int64_t ms, char out[APIDOC_HTTP_DATE_LEN])
     static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    time_t t = (time_t)((ms < 0 ? 0 : ms) / 1000);
+    /* Years past 9999 (never a stored time: ts_parse refuses them) clamp. */
+    int64_t max_ms = 253402300799000LL; /* 9999-12-31T23:59:59Z */
+    time_t t = (time_t)((ms < 0 ? 0 : ms > max_ms ? max_ms : ms) / 1000);
     struct tm tm;
     gmtime_r(&t, &tm);
-    snprintf(out, APIDOC_HTTP_DATE_LEN, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
-             tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    char tmp[64]; /* room for any int the compiler imagines; the real text is 29 */
+    snprintf(tmp, sizeof(tmp), "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7],
+             tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+             tm.tm_sec);
+    snprintf(out, APIDOC_HTTP_DATE_LEN, "%.29s", tmp);
 }
 
 bool apidoc_host_ok(const char *host)

@@ -12,6 +12,7 @@
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,10 @@ START_TEST(dates_and_hosts)
     int64_t back;
     ck_assert_int_eq(ts_parse_http_date(d, &back), 0);
     ck_assert_int_eq(back, 784111777000LL);
+    apidoc_http_date(INT64_MAX, d); /* clamped, never garbage */
+    ck_assert_str_eq(d, "Fri, 31 Dec 9999 23:59:59 GMT");
+    apidoc_http_date(-5, d);
+    ck_assert_str_eq(d, "Thu, 01 Jan 1970 00:00:00 GMT");
     ck_assert(apidoc_host_ok("127.0.0.1:9464"));
     ck_assert(apidoc_host_ok("[::1]:9464"));
     ck_assert(apidoc_host_ok("sync.example.org"));
