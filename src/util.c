@@ -243,6 +243,13 @@ static int ts_from_fields(int64_t y, int mo, int d, int h, int mi, int sec, int6
     return 0;
 }
 
+/* Writes v (0 <= v < 10^n) as exactly n decimal digits. */
+static void put_digits(char *out, int v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v /= 10)
+        out[i] = (char)('0' + v % 10);
+}
+
 void ts_format(int64_t ms, char out[TS_LEN])
 {
     /* Out-of-range instants cannot be parsed in; clamping (never wrapping
@@ -255,13 +262,23 @@ void ts_format(int64_t ms, char out[TS_LEN])
     int64_t rem = ms - days * MS_PER_DAY, y;
     int m, d;
     civil_from_days(days, &y, &m, &d);
-    /* Formatted into a roomy buffer: the compiler cannot prove each field
-     * keeps to its width, and a truncated timestamp must never happen. */
-    char tmp[96];
-    snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y, m, d,
-             (int)(rem / 3600000), (int)(rem / 60000 % 60), (int)(rem / 1000 % 60),
-             (int)(rem % 1000));
-    memcpy(out, tmp, TS_LEN - 1);
+    /* Digit by digit ("%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" without
+     * snprintf, about 4% of a backfill's instructions): every field is in
+     * range once ms is clamped (year 1..9999), so each keeps its width. */
+    put_digits(out, (int)y, 4);
+    out[4] = '-';
+    put_digits(out + 5, m, 2);
+    out[7] = '-';
+    put_digits(out + 8, d, 2);
+    out[10] = 'T';
+    put_digits(out + 11, (int)(rem / 3600000), 2);
+    out[13] = ':';
+    put_digits(out + 14, (int)(rem / 60000 % 60), 2);
+    out[16] = ':';
+    put_digits(out + 17, (int)(rem / 1000 % 60), 2);
+    out[19] = '.';
+    put_digits(out + 20, (int)(rem % 1000), 3);
+    out[23] = 'Z';
     out[TS_LEN - 1] = '\0';
 }
 

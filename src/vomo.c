@@ -7,11 +7,12 @@
  * cJSON validates and reads the body; a tiny scanner over the validated
  * text then finds each record's exact bytes, so a record's payload is kept
  * as VOMO spelled it (the skip rule hashes it) and large numeric ids are
- * read digit for digit instead of through a double.  The scanner never
- * compares key names (cJSON decodes escapes in them): it finds a member by
- * its position among its object's members, which cJSON keeps in document
- * order, and each record's text is parsed again and compared with cJSON's
- * element, so payload, id and updated_at always come from one element.
+ * read digit for digit instead of through a double.  The scanner finds a
+ * member by its position among its object's members, which cJSON keeps in
+ * document order, never by name, and each record's text is walked in
+ * lockstep with cJSON's element (span_is: the same types, member names,
+ * order, strings and numbers at every level, without allocating), so
+ * payload, id and updated_at always come from one element.
  * Where the two views could differ, the body is bad data: control bytes
  * outside strings (cJSON skips every byte up to 0x20, JSON only four),
  * and duplicate keys (however escaped) in any object the daemon reads: the
@@ -29,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "jsonarena.h"
 
 /* A byte range of the body: [p, p + n). */
 struct span {
@@ -88,32 +91,77 @@ static const char *skip_value(const char *p, const char *end)
 }
 
 /*
- * Splits the object spanning obj into the spans of its member values, in
- * order, up to max of them; returns how many, or (size_t)-1 when the text
- * is not an object the way the scanner reads it.
+ * Walks the members of an object one by one: it_init() at the object's
+ * text, then member_next() gives each member's key span (quotes included)
+ * and value span, in order, until it returns false; it_end() then tells
+ * whether the object was read to its closing brace the way the scanner
+ * reads it.  Nothing is allocated.
  */
-static size_t scan_members(struct span obj, struct span *out, size_t max)
+struct member_it {
+    const char *p, *end;
+    bool bad;
+};
+
+static void it_init(struct member_it *it, struct span obj, char open)
 {
-    const char *end = obj.p + obj.n, *p = skip_ws(obj.p, end);
-    size_t n = 0;
-    if (p >= end || *p != '{')
-        return (size_t)-1;
-    p = skip_ws(p + 1, end);
-    while (p < end && *p == '"') {
-        p = skip_ws(skip_string(p, end), end);
-        if (p >= end || *p != ':')
-            return (size_t)-1;
-        const char *v = skip_ws(p + 1, end), *vend = skip_value(v, end);
-        if (vend == v || n == max)
-            return (size_t)-1;
-        out[n++] = (struct span){v, (size_t)(vend - v)};
-        p = skip_ws(vend, end);
-        if (p < end && *p == ',')
-            p = skip_ws(p + 1, end);
-        else
-            break;
+    it->end = obj.p + obj.n;
+    it->p = skip_ws(obj.p, it->end);
+    it->bad = it->p >= it->end || *it->p != open;
+    if (!it->bad)
+        it->p = skip_ws(it->p + 1, it->end);
+}
+
+static bool member_next(struct member_it *it, struct span *key, struct span *val)
+{
+    const char *p = it->p, *end = it->end;
+    if (it->bad || p >= end || *p != '"')
+        return false;
+    const char *kend = skip_string(p, end);
+    *key = (struct span){p, (size_t)(kend - p)};
+    p = skip_ws(kend, end);
+    if (p >= end || *p != ':') {
+        it->bad = true;
+        return false;
     }
-    return p < end && *p == '}' ? n : (size_t)-1;
+    const char *v = skip_ws(p + 1, end), *vend = skip_value(v, end);
+    if (vend == v) {
+        it->bad = true;
+        return false;
+    }
+    *val = (struct span){v, (size_t)(vend - v)};
+    p = skip_ws(vend, end);
+    if (p < end && *p == ',')
+        p = skip_ws(p + 1, end);
+    else if (p >= end || *p != '}')
+        it->bad = true;
+    it->p = p;
+    return !it->bad || (p < end && *p == '}');
+}
+
+/* Elements of an array, one by one, the same way. */
+static bool element_next(struct member_it *it, struct span *val)
+{
+    const char *p = it->p, *end = it->end;
+    if (it->bad || p >= end || *p == ']')
+        return false;
+    const char *vend = skip_value(p, end);
+    if (vend == p) {
+        it->bad = true;
+        return false;
+    }
+    *val = (struct span){p, (size_t)(vend - p)};
+    p = skip_ws(vend, end);
+    if (p < end && *p == ',')
+        p = skip_ws(p + 1, end);
+    else if (p >= end || *p != ']')
+        it->bad = true;
+    it->p = p;
+    return true;
+}
+
+static bool it_end(const struct member_it *it, char close)
+{
+    return !it->bad && it->p < it->end && *it->p == close && skip_ws(it->p + 1, it->end) == it->end;
 }
 
 /*
@@ -123,51 +171,103 @@ static size_t scan_members(struct span obj, struct span *out, size_t max)
  */
 static int member_span(struct span obj, const cJSON *parent, const cJSON *child, struct span *out)
 {
-    size_t count = 0, index = (size_t)-1;
-    for (const cJSON *c = parent->child; c; c = c->next, count++)
+    struct member_it it;
+    struct span key, val;
+    bool found = false;
+    it_init(&it, obj, '{');
+    const cJSON *c = parent->child;
+    for (; c && member_next(&it, &key, &val); c = c->next)
+        if (c == child) {
+            *out = val;
+            found = true;
+        }
+    return found && !c && it_end(&it, '}') ? 0 : -ENOENT;
+}
+
+/* The same in a text already known to be parent (span_is): the walk stops
+ * at child, as the members after it were checked. */
+static int verified_member_span(struct span obj, const cJSON *parent, const cJSON *child,
+                                struct span *out)
+{
+    struct member_it it;
+    struct span key;
+    it_init(&it, obj, '{');
+    for (const cJSON *c = parent->child; c && member_next(&it, &key, out); c = c->next)
         if (c == child)
-            index = count;
-    if (index == (size_t)-1)
-        return -ENOENT;
-    struct span *spans = xcalloc(count, sizeof(*spans));
-    int rc = scan_members(obj, spans, count) == count ? 0 : -ENOENT;
-    if (rc == 0)
-        *out = spans[index];
-    free(spans);
-    return rc;
+            return 0;
+    return -ENOENT;
 }
 
 /*
- * True when a and b are the same value: same types, member names and order,
- * strings and numbers (bit for bit as cJSON read them, so 1e400 equals
- * itself).  Recursion is bounded by cJSON's nesting limit.
+ * True when the string token sp (quotes included) reads as s.  Without an
+ * escape its bytes must be s exactly; with one, cJSON's decoding stands
+ * (it refused any escape it could not decode), and it can only shorten.
  */
-static bool same_tree(const cJSON *a, const cJSON *b)
+static bool string_is(struct span sp, const char *s)
 {
-    if ((a->type & 0xff) != (b->type & 0xff))
+    if (sp.n < 2 || sp.p[0] != '"' || sp.p[sp.n - 1] != '"')
         return false;
-    if (cJSON_IsNumber(a))
-        return memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) == 0;
-    if (cJSON_IsString(a) || cJSON_IsRaw(a))
-        return strcmp(a->valuestring, b->valuestring) == 0;
-    const cJSON *x = a->child, *y = b->child;
-    for (; x && y; x = x->next, y = y->next) {
-        if ((x->string || y->string) && (!x->string || !y->string || strcmp(x->string, y->string)))
-            return false;
-        if (!same_tree(x, y))
-            return false;
-    }
-    return !x && !y;
+    const char *in = sp.p + 1;
+    size_t n = sp.n - 2, len = strlen(s);
+    if (memchr(in, '\\', n))
+        return len <= n;
+    return len == n && memcmp(in, s, n) == 0;
 }
 
-/* True when the text parses, on its own, to the same tree as el. */
+/* True when the number token sp reads as d bit for bit, through strtod as
+ * cJSON reads it (the daemon never calls setlocale: '.' is the point). */
+static bool number_is(struct span sp, double d)
+{
+    char tmp[64];
+    if (sp.n == 0 || sp.n >= sizeof(tmp) || (sp.p[0] != '-' && (sp.p[0] < '0' || sp.p[0] > '9')))
+        return false;
+    memcpy(tmp, sp.p, sp.n);
+    tmp[sp.n] = '\0';
+    char *stop = NULL;
+    double v = strtod(tmp, &stop);
+    return stop == tmp + sp.n && memcmp(&v, &d, sizeof(d)) == 0;
+}
+
+/*
+ * True when the text sp, walked by the scanner, is the value el: the same
+ * type at every level, the same members in the same order with the same
+ * names, the same elements, strings and numbers.  This is what lets a
+ * record keep its text as VOMO sent it while its id and updated_at come
+ * from cJSON's element: both are one and the same value.  It walks the
+ * text once per level and allocates nothing; recursion is bounded by
+ * cJSON's nesting limit.
+ */
 static bool span_is(struct span sp, const cJSON *el)
 {
-    const char *stop = NULL;
-    cJSON *again = cJSON_ParseWithLengthOpts(sp.p, sp.n, &stop, 0);
-    bool same = again && skip_ws(stop, sp.p + sp.n) == sp.p + sp.n && same_tree(again, el);
-    cJSON_Delete(again);
-    return same;
+    struct member_it it;
+    struct span key, val;
+    const cJSON *c;
+    switch (el->type & 0xff) {
+    case cJSON_False:
+        return sp.n == 5 && memcmp(sp.p, "false", 5) == 0;
+    case cJSON_True:
+        return sp.n == 4 && memcmp(sp.p, "true", 4) == 0;
+    case cJSON_NULL:
+        return sp.n == 4 && memcmp(sp.p, "null", 4) == 0;
+    case cJSON_Number:
+        return number_is(sp, el->valuedouble);
+    case cJSON_String:
+        return string_is(sp, el->valuestring);
+    case cJSON_Array:
+        it_init(&it, sp, '[');
+        for (c = el->child; c && element_next(&it, &val); c = c->next)
+            if (!span_is(val, c))
+                return false;
+        return !c && it_end(&it, ']');
+    case cJSON_Object:
+        it_init(&it, sp, '{');
+        for (c = el->child; c && member_next(&it, &key, &val); c = c->next)
+            if (!c->string || !string_is(key, c->string) || !span_is(val, c))
+                return false;
+        return !c && it_end(&it, '}');
+    default:
+        return false;
+    }
 }
 
 static int cmp_keys(const void *a, const void *b)
@@ -175,7 +275,9 @@ static int cmp_keys(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* True when two members of obj have the same (decoded) name. */
+/* True when two members of obj have the same (decoded) name: pairwise
+ * for the small objects records are, sorted beyond DUP_PAIRWISE_MAX. */
+#define DUP_PAIRWISE_MAX 32
 static bool has_duplicate_keys(const cJSON *obj)
 {
     size_t n = 0;
@@ -183,6 +285,13 @@ static bool has_duplicate_keys(const cJSON *obj)
         n++;
     if (n < 2)
         return false;
+    if (n <= DUP_PAIRWISE_MAX) {
+        for (const cJSON *a = obj->child; a; a = a->next)
+            for (const cJSON *b = a->next; b; b = b->next)
+                if (strcmp(a->string ? a->string : "", b->string ? b->string : "") == 0)
+                    return true;
+        return false;
+    }
     const char **keys = xcalloc(n, sizeof(*keys));
     size_t i = 0;
     for (const cJSON *c = obj->child; c; c = c->next)
@@ -265,13 +374,14 @@ static const char *id_from_digits(const char *s, size_t n, char out[128])
     return NULL;
 }
 
-/* A JSON number id: its exact text when we have it, else its double. */
+/* A JSON number id: its exact text when we have it (raw, already known to
+ * be obj), else its double. */
 static const char *id_from_number(const cJSON *obj, const cJSON *id, const struct span *raw,
                                   char out[128])
 {
     if (raw) {
         struct span v;
-        if (member_span(*raw, obj, id, &v) == 0)
+        if (verified_member_span(*raw, obj, id, &v) == 0)
             return id_from_digits(v.p, v.n, out);
     }
     double d = id->valuedouble;
@@ -319,10 +429,14 @@ static void record_fill(struct vomo_record *r, const cJSON *el, const struct spa
 {
     memset(r, 0, sizeof(*r));
     bool raw_ok = raw && span_is(*raw, el);
-    if (raw_ok)
+    if (raw_ok) {
         r->payload = xstrndup(raw->p, raw->n);
-    else if (!(r->payload = cJSON_PrintUnformatted(el)))
-        r->payload = xstrdup("null");
+    } else {
+        /* Printed by cJSON, perhaps into the page's arena: copied out. */
+        char *printed = cJSON_PrintUnformatted(el);
+        r->payload = xstrdup(printed ? printed : "null");
+        cJSON_free(printed);
+    }
     if (!cJSON_IsObject(el)) {
         r->error = "record is not an object";
         return;
@@ -444,7 +558,8 @@ static void page_records(const cJSON *root, const cJSON *data, struct span whole
 {
     size_t n = (size_t)cJSON_GetArraySize(data);
     struct span arr, *raw = xcalloc(n + 1, sizeof(*raw));
-    bool have_raw = member_span(whole, root, data, &arr) == 0 && scan_elements(arr, raw, n + 1) == n;
+    bool have_raw =
+        member_span(whole, root, data, &arr) == 0 && scan_elements(arr, raw, n + 1) == n;
     p->records = xcalloc(n ? n : 1, sizeof(*p->records));
     p->count = n;
     size_t i = 0;
@@ -453,17 +568,15 @@ static void page_records(const cJSON *root, const cJSON *data, struct span whole
     free(raw);
 }
 
-int vomo_parse_page(const char *body, size_t len, struct vomo_page *out, const char **errmsg)
+/* The page as parse_page() reads it, all of cJSON's nodes in one arena. */
+static int parse_page(const char *body, size_t len, struct vomo_page *out, const char **errmsg)
 {
     cJSON *root;
     struct span whole;
-    memset(out, 0, sizeof(*out));
-    out->total = -1;
     if (parse_body(body, len, &root, &whole, errmsg) < 0)
         return -EINVAL;
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
     if (!cJSON_IsArray(data)) {
-        cJSON_Delete(root);
         if (errmsg)
             *errmsg = data ? "data is not an array" : "no data member";
         return -EINVAL;
@@ -472,17 +585,29 @@ int vomo_parse_page(const char *body, size_t len, struct vomo_page *out, const c
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "meta");
     if ((cJSON_IsObject(links) && has_duplicate_keys(links)) ||
         (cJSON_IsObject(meta) && has_duplicate_keys(meta))) {
-        cJSON_Delete(root);
         if (errmsg)
             *errmsg = "links or meta has a duplicate key";
         return -EINVAL;
     }
     page_records(root, data, whole, out);
     page_meta(root, out);
-    cJSON_Delete(root);
     if (errmsg)
         *errmsg = NULL;
     return 0;
+}
+
+/* cJSON's tree lives in an arena for the length of the parse (a page is a
+ * few hundred nodes): nothing of it outlives this call, the records are
+ * copied out. */
+int vomo_parse_page(const char *body, size_t len, struct vomo_page *out, const char **errmsg)
+{
+    memset(out, 0, sizeof(*out));
+    out->total = -1;
+    struct jsonarena arena;
+    jsonarena_begin(&arena);
+    int rc = parse_page(body, len, out, errmsg);
+    jsonarena_end(&arena);
+    return rc;
 }
 
 void vomo_page_free(struct vomo_page *p)

@@ -486,6 +486,18 @@ START_TEST(test_scanner_and_cjson_agree)
     ck_assert_str_eq(p.records[0].payload,
                      "{\"id\":3," UA ",\"x\":{\"a\":1,\"a\":2},\"s\":\"a\x01z\"}");
     vomo_page_free(&p);
+
+    /* Every kind of value, nested, walked in lockstep with cJSON's tree:
+     * the text is kept as sent, numbers as spelled (1e400 is cJSON's inf). */
+    const char *all = "{\"data\":[{\"id\":4," UA ",\"v\":[true,false,null,-0,1.50,1e400,"
+                      "{\"k\":[[],{}],\"e\":\"\\u00e9\\\"\"}], \"n\" : { } }]}";
+    ck_assert_int_eq(parse_page(all, &p, NULL), 0);
+    ck_assert_ptr_null(p.records[0].error);
+    ck_assert_str_eq(p.records[0].id, "4");
+    ck_assert_str_eq(p.records[0].payload,
+                     "{\"id\":4," UA ",\"v\":[true,false,null,-0,1.50,1e400,"
+                     "{\"k\":[[],{}],\"e\":\"\\u00e9\\\"\"}], \"n\" : { } }");
+    vomo_page_free(&p);
 }
 END_TEST
 
