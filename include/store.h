@@ -73,8 +73,9 @@ int store_wal_truncate(struct store *s, int busy_ms, bool *done) WUR;
 /* Current PRAGMA user_version. */
 int store_version(struct store *s, int *version) WUR;
 /*
- * Applies every embedded migration newer than the database, each in its own
- * BEGIN IMMEDIATE transaction.  *from / *to (either may be NULL) get the
+ * Applies every embedded migration newer than the database, all in one
+ * BEGIN IMMEDIATE transaction (a failing step keeps none of them).
+ * *from / *to (either may be NULL) get the
  * versions before and after.  A database newer than the binary fails with
  * -STORE_ENEWER and is left untouched; so is a file whose application_id is
  * not ours (-EINVAL).

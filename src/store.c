@@ -379,13 +379,14 @@ static int apply_one(struct store *s, const struct migration *m)
 }
 
 /*
- * One migration per transaction: the version is read again under the write
- * lock, so a daemon and an operator's `migrate` racing each other apply each
- * step exactly once.
+ * Every pending migration in one transaction: the version is read again
+ * under the write lock, so a daemon and an operator's `migrate` racing each
+ * other apply each step exactly once, and an upgrade is all or nothing.  A
+ * fresh database costs one commit (one fsync) instead of one a migration.
  */
 int store_migrate(struct store *s, int *from, int *to)
 {
-    int fresh, start = 0, cur;
+    int fresh, start = 0;
     int rc = check_application_id(s, &fresh);
     if (rc == 0)
         rc = store_version(s, &start);
@@ -393,12 +394,13 @@ int store_migrate(struct store *s, int *from, int *to)
         return rc;
     if (start > migrations_count)
         return newer_error(s, start);
-    for (cur = start; cur < migrations_count;) {
+    int locked = start;
+    if (start < migrations_count) {
         if ((rc = store_begin(s)) < 0)
             return rc;
-        if ((rc = store_version(s, &cur)) == 0 && cur > migrations_count)
-            rc = newer_error(s, cur);
-        if (rc == 0 && cur < migrations_count)
+        if ((rc = store_version(s, &locked)) == 0 && locked > migrations_count)
+            rc = newer_error(s, locked);
+        for (int cur = locked; rc == 0 && cur < migrations_count; cur++)
             rc = apply_one(s, &migrations[cur]);
         if (rc == 0)
             rc = store_commit(s);
@@ -406,14 +408,13 @@ int store_migrate(struct store *s, int *from, int *to)
             store_rollback(s);
             return rc;
         }
-        if (cur < migrations_count)
-            log_info("state database %s: applied migration %s", s->path, migrations[cur].name);
-        cur = cur < migrations_count ? cur + 1 : cur;
+        for (int i = locked; i < migrations_count; i++)
+            log_info("state database %s: applied migration %s", s->path, migrations[i].name);
     }
     if (from)
         *from = start;
     if (to)
-        *to = cur;
+        *to = migrations_count;
     return 0;
 }
 

@@ -169,6 +169,31 @@ START_TEST(test_migrate_from_each_older)
 }
 END_TEST
 
+/* An upgrade is all or nothing: when a later step fails (here 0004, whose
+ * outbox table is in the way), the steps before it are not kept either. */
+START_TEST(test_migrate_all_or_nothing)
+{
+    sqlite3 *db;
+    unlink(path);
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", STORE_APPLICATION_ID);
+    exec_raw(db, sql);
+    exec_raw(db, migrations[0].sql);
+    exec_raw(db, "PRAGMA user_version = 1");
+    exec_raw(db, "CREATE TABLE outbox (x)");
+    sqlite3_close(db);
+    ck_assert_int_eq(store_open(path, &st), 0);
+    store_set_log_errors(0);
+    ck_assert_int_lt(store_migrate(st, NULL, NULL), 0);
+    store_set_log_errors(1);
+    ck_assert_int_eq(q_int(store_db(st), "PRAGMA user_version"), 1);
+    ck_assert_int_eq(q_int(store_db(st), "SELECT count(*) FROM sqlite_master WHERE name IN "
+                                         "('dlq_counts', 'dlq_tenant_due_idx')"),
+                     0);
+}
+END_TEST
+
 START_TEST(test_migrate_refuses_newer)
 {
     open_migrated();
@@ -934,6 +959,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_open_errors);
     tcase_add_test(tc, test_migrate_fresh);
     tcase_add_test(tc, test_migrate_from_each_older);
+    tcase_add_test(tc, test_migrate_all_or_nothing);
     tcase_add_test(tc, test_migrate_refuses_newer);
     tcase_add_test(tc, test_refuses_foreign_database);
     tcase_add_test(tc, test_locked_is_ebusy);
