@@ -158,7 +158,9 @@ int store_record_put(struct store *s, const char *tenant, const char *resource, 
                      const char *now) WUR;
 int store_record_mark_deleted(struct store *s, const char *tenant, const char *resource,
                               const char *id, const char *deleted_at) WUR;
-/* Calls cb for every live (not deleted) id; cb returning non-zero stops. */
+/* Calls cb for every live (not deleted) id, streamed from one query: cb
+ * must not write to the database, and id is valid only during the call;
+ * cb returning non-zero stops.  On an error cb may have seen some ids. */
 int store_record_each_live(struct store *s, const char *tenant, const char *resource,
                            int (*cb)(const char *id, void *arg), void *arg) WUR;
 int store_record_count(struct store *s, const char *tenant, const char *resource,

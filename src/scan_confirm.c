@@ -75,6 +75,13 @@ static int collect_held(const char *id, void *arg)
     return 0;
 }
 
+static void drop_candidates(struct scan *s)
+{
+    for (size_t i = 0; i < s->ncands; i++)
+        free(s->cands[i].id);
+    s->ncands = 0;
+}
+
 /* Whether so many candidates must wait for a person. */
 static bool over_bound(const struct scan *s, size_t n, int64_t live)
 {
@@ -92,6 +99,7 @@ static void collect_reconcile(struct scan *s)
     if (store_record_count(st, s->t->name, s->resource, &live) < 0 ||
         store_record_each_live(st, s->t->name, s->resource, collect_live, s) < 0) {
         log_emit(LOG_ERROR, &f, "reconciliation skipped: %s", store_errmsg(st));
+        drop_candidates(s); /* some ids may have been listed before the error */
         return;
     }
     size_t n = s->ncands;
@@ -122,9 +130,7 @@ static void collect_reconcile(struct scan *s)
             log_emit(LOG_ERROR, &f, "%s", store_errmsg(st));
         return;
     }
-    for (size_t i = 0; i < n; i++)
-        free(s->cands[i].id);
-    s->ncands = 0;
+    drop_candidates(s);
 }
 
 /* ---- one candidate ---- */

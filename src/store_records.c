@@ -322,9 +322,11 @@ int store_record_mark_deleted(struct store *s, const char *tenant, const char *r
 }
 
 /*
- * The ids are collected first and the callback runs afterwards, so that it
- * may change the records table (reconciliation marks deletions) without
- * disturbing the query, and is never called when the query fails.
+ * The ids stream from one query while it runs (a full scan of a million
+ * records held them all in memory first, 40 MiB): cb reads, it must not
+ * write to the state database, and the id it gets is valid only during the
+ * call.  On a failure part-way cb has seen some ids; the caller drops what
+ * it gathered.
  */
 int store_record_each_live(struct store *s, const char *tenant, const char *resource,
                            int (*cb)(const char *id, void *arg), void *arg)
@@ -337,25 +339,16 @@ int store_record_each_live(struct store *s, const char *tenant, const char *reso
     if (!st)
         return rc;
     bind_key(st, tenant, resource);
-    char **ids = NULL;
-    size_t n = 0, cap = 0;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            ids = xrealloc(ids, cap * sizeof(*ids));
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        if (id && cb(id, arg) != 0) {
+            r = SQLITE_DONE;
+            break;
         }
-        ids[n++] = store_col_dup(st, 0);
     }
+    rc = r == SQLITE_DONE ? 0 : store_fail(s, r, "listing records");
     store_done(st);
-    if (r != SQLITE_DONE)
-        rc = store_fail(s, r, "listing records");
-    for (size_t i = 0; i < n; i++) {
-        if (rc == 0 && ids[i] && cb(ids[i], arg) != 0)
-            rc = 1;
-        free(ids[i]);
-    }
-    free(ids);
-    return rc < 0 ? rc : 0;
+    return rc;
 }
 
 int store_record_count(struct store *s, const char *tenant, const char *resource, int64_t *live)

@@ -298,12 +298,20 @@ START_TEST(test_checkpoints)
 }
 END_TEST
 
-static int collect_and_delete(const char *id, void *arg)
+/* The ids stream from an open query: the callback only reads (the ids
+ * are valid during the call), deletions are made afterwards. */
+struct live_ids {
+    int n;
+    char ids[4][16];
+};
+
+static int collect_ids(const char *id, void *arg)
 {
-    int *n = arg;
-    (*n)++;
-    /* reconciliation changes the table while iterating */
-    return store_record_mark_deleted(st, "acme", "users", id, "2026-03-03T00:00:00.000Z");
+    struct live_ids *l = arg;
+    if (l->n < 4)
+        snprintf(l->ids[l->n], sizeof(l->ids[0]), "%s", id);
+    l->n++;
+    return 0;
 }
 
 static int stop_at_first(const char *id, void *arg)
@@ -352,9 +360,15 @@ START_TEST(test_records)
         store_record_put(st, "acme", "users", "1", "2026-03-04T00:00:00.000Z", "{}", "ff", now), 0);
     ck_assert_int_eq(store_record_get(st, "acme", "users", "1", &rs), 0);
     ck_assert_str_eq(rs.hash, "ff");
-    seen = 0;
-    ck_assert_int_eq(store_record_each_live(st, "acme", "users", collect_and_delete, &seen), 0);
-    ck_assert_int_eq(seen, 2);
+    struct live_ids l = {0};
+    ck_assert_int_eq(store_record_each_live(st, "acme", "users", collect_ids, &l), 0);
+    ck_assert_int_eq(l.n, 2);
+    ck_assert_str_eq(l.ids[0], "1"); /* in id order */
+    ck_assert_str_eq(l.ids[1], "2");
+    for (int i = 0; i < l.n; i++)
+        ck_assert_int_eq(
+            store_record_mark_deleted(st, "acme", "users", l.ids[i], "2026-03-03T00:00:00.000Z"),
+            0);
     ck_assert_int_eq(store_record_count(st, "acme", "users", &live), 0);
     ck_assert_int_eq(live, 0);
     ck_assert_int_eq(store_record_count(st, "acme", "groups", &live), 0);
