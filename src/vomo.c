@@ -9,10 +9,10 @@
  * as VOMO spelled it (the skip rule hashes it) and large numeric ids are
  * read digit for digit instead of through a double.  The scanner finds a
  * member by its position among its object's members, which cJSON keeps in
- * document order, never by name, and each record's text is walked in
- * lockstep with cJSON's element (span_is: the same types, member names,
- * order, strings and numbers at every level, without allocating), so
- * payload, id and updated_at always come from one element.
+ * document order, never by name, and each record's text is walked once,
+ * in lockstep with cJSON's element (match_value: the same types, member
+ * names, order, strings and numbers at every level, without allocating),
+ * so payload, id and updated_at always come from one element.
  * Where the two views could differ, the body is bad data: control bytes
  * outside strings (cJSON skips every byte up to 0x20, JSON only four),
  * and duplicate keys (however escaped) in any object the daemon reads: the
@@ -138,27 +138,6 @@ static bool member_next(struct member_it *it, struct span *key, struct span *val
     return !it->bad || (p < end && *p == '}');
 }
 
-/* Elements of an array, one by one, the same way. */
-static bool element_next(struct member_it *it, struct span *val)
-{
-    const char *p = it->p, *end = it->end;
-    if (it->bad || p >= end || *p == ']')
-        return false;
-    const char *vend = skip_value(p, end);
-    if (vend == p) {
-        it->bad = true;
-        return false;
-    }
-    *val = (struct span){p, (size_t)(vend - p)};
-    p = skip_ws(vend, end);
-    if (p < end && *p == ',')
-        p = skip_ws(p + 1, end);
-    else if (p >= end || *p != ']')
-        it->bad = true;
-    it->p = p;
-    return true;
-}
-
 static bool it_end(const struct member_it *it, char close)
 {
     return !it->bad && it->p < it->end && *it->p == close && skip_ws(it->p + 1, it->end) == it->end;
@@ -228,46 +207,102 @@ static bool number_is(struct span sp, double d)
     return stop == tmp + sp.n && memcmp(&v, &d, sizeof(d)) == 0;
 }
 
-/*
- * True when the text sp, walked by the scanner, is the value el: the same
- * type at every level, the same members in the same order with the same
- * names, the same elements, strings and numbers.  This is what lets a
- * record keep its text as VOMO sent it while its id and updated_at come
- * from cJSON's element: both are one and the same value.  It walks the
- * text once per level and allocates nothing; recursion is bounded by
- * cJSON's nesting limit.
- */
-static bool span_is(struct span sp, const cJSON *el)
+/* The end of the string token at p (after its closing quote), or NULL
+ * when it is not closed within end. */
+static const char *string_end(const char *p, const char *end)
 {
-    struct member_it it;
-    struct span key, val;
-    const cJSON *c;
+    for (p++; p < end; p++) {
+        if (*p == '\\')
+            p++;
+        else if (*p == '"')
+            return p + 1;
+    }
+    return NULL;
+}
+
+static bool number_char(char c)
+{
+    return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
+static const char *match_value(const char *p, const char *end, const cJSON *el);
+
+/* The array or object at p (its opening byte checked) against el's
+ * children, in order; the end of its text or NULL. */
+static const char *match_children(const char *p, const char *end, const cJSON *el, bool object)
+{
+    const cJSON *c = el->child;
+    p = skip_ws(p + 1, end);
+    if (!c)
+        return p < end && *p == (object ? '}' : ']') ? p + 1 : NULL;
+    for (;;) {
+        if (object) {
+            const char *kend = p < end && *p == '"' ? string_end(p, end) : NULL;
+            if (!kend || !c->string || !string_is((struct span){p, (size_t)(kend - p)}, c->string))
+                return NULL;
+            p = skip_ws(kend, end);
+            if (p >= end || *p != ':')
+                return NULL;
+            p++;
+        }
+        if (!(p = match_value(p, end, c)))
+            return NULL;
+        p = skip_ws(p, end);
+        c = c->next;
+        if (p < end && *p == ',' && c)
+            p = skip_ws(p + 1, end);
+        else if (p < end && *p == (object ? '}' : ']') && !c)
+            return p + 1;
+        else
+            return NULL;
+    }
+}
+
+/*
+ * Walks the text at p (white space first) in lockstep with the value el
+ * and returns the end of its text, or NULL when the text, as the scanner
+ * reads it, is not el: the same type at every level, the same members in
+ * the same order with the same names, the same elements, strings and
+ * numbers.  This is what lets a record keep its text as VOMO sent it
+ * while its id and updated_at come from cJSON's element: both are one and
+ * the same value.  One pass over the text, nothing allocated; recursion is
+ * bounded by cJSON's nesting limit.
+ */
+static const char *match_value(const char *p, const char *end, const cJSON *el)
+{
+    p = skip_ws(p, end);
+    if (p >= end)
+        return NULL;
+    size_t left = (size_t)(end - p);
+    const char *q;
     switch (el->type & 0xff) {
     case cJSON_False:
-        return sp.n == 5 && memcmp(sp.p, "false", 5) == 0;
+        return left >= 5 && memcmp(p, "false", 5) == 0 ? p + 5 : NULL;
     case cJSON_True:
-        return sp.n == 4 && memcmp(sp.p, "true", 4) == 0;
+        return left >= 4 && memcmp(p, "true", 4) == 0 ? p + 4 : NULL;
     case cJSON_NULL:
-        return sp.n == 4 && memcmp(sp.p, "null", 4) == 0;
+        return left >= 4 && memcmp(p, "null", 4) == 0 ? p + 4 : NULL;
     case cJSON_Number:
-        return number_is(sp, el->valuedouble);
+        for (q = p; q < end && number_char(*q); q++)
+            ;
+        return number_is((struct span){p, (size_t)(q - p)}, el->valuedouble) ? q : NULL;
     case cJSON_String:
-        return string_is(sp, el->valuestring);
+        q = *p == '"' ? string_end(p, end) : NULL;
+        return q && string_is((struct span){p, (size_t)(q - p)}, el->valuestring) ? q : NULL;
     case cJSON_Array:
-        it_init(&it, sp, '[');
-        for (c = el->child; c && element_next(&it, &val); c = c->next)
-            if (!span_is(val, c))
-                return false;
-        return !c && it_end(&it, ']');
+        return *p == '[' ? match_children(p, end, el, false) : NULL;
     case cJSON_Object:
-        it_init(&it, sp, '{');
-        for (c = el->child; c && member_next(&it, &key, &val); c = c->next)
-            if (!c->string || !string_is(key, c->string) || !span_is(val, c))
-                return false;
-        return !c && it_end(&it, '}');
+        return *p == '{' ? match_children(p, end, el, true) : NULL;
     default:
-        return false;
+        return NULL;
     }
+}
+
+/* True when the text sp is, as a whole, the value el (match_value). */
+static bool span_is(struct span sp, const cJSON *el)
+{
+    const char *end = sp.p + sp.n, *e = match_value(sp.p, end, el);
+    return e && skip_ws(e, end) == end;
 }
 
 static int cmp_keys(const void *a, const void *b)
@@ -323,26 +358,6 @@ static bool has_stray_control(const char *p, const char *end)
         }
     }
     return false;
-}
-
-/* Splits the array spanning arr into up to max element spans; the count. */
-static size_t scan_elements(struct span arr, struct span *out, size_t max)
-{
-    const char *end = arr.p + arr.n, *p = skip_ws(arr.p, end);
-    size_t n = 0;
-    if (p >= end || *p != '[')
-        return 0;
-    p = skip_ws(p + 1, end);
-    while (p < end && *p != ']' && n < max) {
-        const char *vend = skip_value(p, end);
-        if (vend == p)
-            return n;
-        out[n++] = (struct span){p, (size_t)(vend - p)};
-        p = skip_ws(vend, end);
-        if (p < end && *p == ',')
-            p = skip_ws(p + 1, end);
-    }
-    return n;
 }
 
 /* ---- records ------------------------------------------------------------ */
@@ -420,15 +435,15 @@ static const char *record_updated_at(const cJSON *obj, char out[TS_LEN])
 }
 
 /*
- * Fills one record from its cJSON element and its raw text.  The text is
- * used only once it is known to be that very element; when the scanner
- * cannot find it or it reads differently, the record is bad data (its
- * payload then cJSON's printing, for the dead letter).
+ * Fills one record from its cJSON element and its raw text, which the
+ * caller found to be that very element (match_value), or NULL when the
+ * scanner could not find it or read it differently: the record is then bad
+ * data (its payload cJSON's printing, for the dead letter).
  */
 static void record_fill(struct vomo_record *r, const cJSON *el, const struct span *raw)
 {
     memset(r, 0, sizeof(*r));
-    bool raw_ok = raw && span_is(*raw, el);
+    bool raw_ok = raw != NULL;
     if (raw_ok) {
         r->payload = xstrndup(raw->p, raw->n);
     } else {
@@ -551,21 +566,38 @@ static void page_meta(const cJSON *root, struct vomo_page *p)
     p->has_next = page_has_next(root, p);
 }
 
-/* Fills the page's records; raw spans are used only if they match cJSON's
- * idea of the array element for element. */
+/*
+ * Fills the page's records.  The data array's text is walked once, element
+ * by element in lockstep with cJSON's (match_value): an element whose text
+ * is it keeps that text; one that is not is stepped over by the scanner and
+ * is bad data; once the array's text no longer splits like cJSON's, the
+ * rest are too.
+ */
 static void page_records(const cJSON *root, const cJSON *data, struct span whole,
                          struct vomo_page *p)
 {
     size_t n = (size_t)cJSON_GetArraySize(data);
-    struct span arr, *raw = xcalloc(n + 1, sizeof(*raw));
-    bool have_raw =
-        member_span(whole, root, data, &arr) == 0 && scan_elements(arr, raw, n + 1) == n;
+    struct span arr;
+    const char *q = NULL, *end = NULL;
+    if (member_span(whole, root, data, &arr) == 0 && arr.n && arr.p[0] == '[') {
+        end = arr.p + arr.n;
+        q = arr.p + 1;
+    }
     p->records = xcalloc(n ? n : 1, sizeof(*p->records));
     p->count = n;
     size_t i = 0;
-    for (const cJSON *el = data->child; el && i < n; el = el->next, i++)
-        record_fill(&p->records[i], el, have_raw ? &raw[i] : NULL);
-    free(raw);
+    for (const cJSON *el = data->child; el && i < n; el = el->next, i++) {
+        const char *start = q ? skip_ws(q, end) : NULL, *e = q ? match_value(start, end, el) : NULL;
+        struct span raw = {start, e ? (size_t)(e - start) : 0};
+        record_fill(&p->records[i], el, e ? &raw : NULL);
+        if (q && !e)
+            e = skip_value(start, end); /* its text, read the scanner's way */
+        q = e ? skip_ws(e, end) : NULL;
+        if (q && q < end && *q == ',')
+            q++;
+        else if (q && (q >= end || *q != ']'))
+            q = NULL;
+    }
 }
 
 /* The page as parse_page() reads it, all of cJSON's nodes in one arena. */
@@ -641,7 +673,7 @@ int vomo_parse_record(const char *body, size_t len, struct vomo_record *out, con
         el = data;
         raw = member_span(whole, root, data, &inner) == 0 ? &inner : NULL;
     }
-    record_fill(out, el, raw);
+    record_fill(out, el, raw && span_is(*raw, el) ? raw : NULL);
     cJSON_Delete(root);
     if (errmsg)
         *errmsg = out->error;
