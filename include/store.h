@@ -221,6 +221,9 @@ int store_dlq_settled(struct store *s, const char *tenant, const char *resource,
                       const char *record_id, const char *version) WUR;
 int store_dlq_open_for(struct store *s, const char *tenant, const char *resource,
                        const char *record_id, int64_t *id, char version[TS_LEN]) WUR;
+/* *any = whether the DLQ holds any row (in any status) of (tenant,
+ * resource). */
+int store_dlq_any(struct store *s, const char *tenant, const char *resource, int *any) WUR;
 /* Resolves open rows of a record whose version <= applied_version as
  * 'superseded' (called when a newer version reached the destination). */
 int store_dlq_supersede(struct store *s, const char *tenant, const char *resource,

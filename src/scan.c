@@ -447,6 +447,7 @@ int scan_write_failure(struct scan *s, struct rec_work *rw, const char *now)
 {
     struct engine *e = s->e;
     const struct vomo_record *rec = rw->rec;
+    s->dlq_ask = s->dlq_none = false; /* it is about to hold one */
     bool terminal = rw->review || !dlqsched_retryable(rw->cls);
     bool versioned = rec->updated_at[0] != '\0';
     struct log_fields f = scan_log_fields(s);
@@ -502,7 +503,15 @@ int scan_write_applied(struct scan *s, struct rec_work *rw, const char *now)
     const struct vomo_record *rec = rw->rec;
     int rc = store_record_put(st, s->t->name, s->resource, rec->id, rec->updated_at, rec->payload,
                               rw->hash, now);
-    if (rc == 0)
+    /* Nearly always the DLQ holds nothing of this resource: asked once a
+     * group commit, not once a record (flush_commits). */
+    if (rc == 0 && s->dlq_ask) {
+        int any = 1;
+        rc = store_dlq_any(st, s->t->name, s->resource, &any);
+        s->dlq_ask = false;
+        s->dlq_none = rc == 0 && !any;
+    }
+    if (rc == 0 && !s->dlq_none)
         rc = store_dlq_supersede(st, s->t->name, s->resource, rec->id, rec->updated_at, now);
     if (rc == 0 && s->t->mode == CKPT_HOLD) {
         rc = store_hold_clear(st, s->t->name, s->resource, rec->id);
@@ -560,8 +569,17 @@ static void flush_commits(uv_timer_t *timer)
     scan_now(now);
     int64_t t0 = clock_mono_ms();
     int rc = store_begin(e->store);
+    /* Within this transaction nothing but these pages writes the DLQ, so
+     * whether it holds a row of a resource is asked once (and a failure
+     * written here makes it "yes" again). */
+    for (struct page *pg = list; pg; pg = pg->commit_next) {
+        pg->s->dlq_ask = true;
+        pg->s->dlq_none = false;
+    }
     for (struct page *pg = list; pg && rc == 0; pg = pg->commit_next)
         rc = write_page(pg->s, pg, now);
+    for (struct page *pg = list; pg; pg = pg->commit_next)
+        pg->s->dlq_ask = pg->s->dlq_none = false;
     if (rc == 0)
         rc = store_commit(e->store);
     if (rc < 0)

@@ -81,6 +81,11 @@ struct scan {
     bool bad_date_logged; /* an unusable Date header was reported */
     char max_processed[TS_LEN];
     bool failed, aborted;
+    /* Inside a group commit only (both false elsewhere): dlq_ask, the DLQ
+     * is still to be asked whether it holds any row of this resource;
+     * dlq_none, it holds none, so an applied record has no dead letter to
+     * supersede. */
+    bool dlq_ask, dlq_none;
     char fail_msg[300];
     int64_t n_applied, n_skipped, n_failed, n_deleted;
     struct confirm *cands; /* records not seen, being read back by id */

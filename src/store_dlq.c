@@ -16,7 +16,7 @@
 
 #define DLQ_COLS                                                                                   \
     "id, tenant, resource, record_id, record_updated_at, status, error_class, http_status, "       \
-    "attempts, next_attempt_at, last_error, payload, resolution, note, created_at, updated_at, " \
+    "attempts, next_attempt_at, last_error, payload, resolution, note, created_at, updated_at, "   \
     "action"
 #define OPEN_STATUSES "('pending', 'manual_review')"
 
@@ -189,8 +189,7 @@ static int release_row_hold(struct store *s, int64_t id)
     if (rc < 0)
         return rc;
     if (row.record_updated_at[0])
-        rc = store_hold_release(s, row.tenant, row.resource, row.record_id,
-                                row.record_updated_at);
+        rc = store_hold_release(s, row.tenant, row.resource, row.record_id, row.record_updated_at);
     dlq_row_free(&row);
     return rc;
 }
@@ -379,6 +378,22 @@ int store_dlq_open_for(struct store *s, const char *tenant, const char *resource
     }
     open_rows_free(&o);
     return rc;
+}
+
+int store_dlq_any(struct store *s, const char *tenant, const char *resource, int *any)
+{
+    int rc = 0;
+    sqlite3_stmt *st = store_stmt(s, STMT_DLQ_ANY, STORE_SQL_DLQ_ANY, &rc);
+    if (!st)
+        return rc;
+    store_bind_ref(st, 1, tenant);
+    store_bind_ref(st, 2, resource);
+    int r = sqlite3_step(st);
+    store_done(st);
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return store_fail(s, r, "looking for dead letters");
+    *any = r == SQLITE_ROW;
+    return 0;
 }
 
 int store_dlq_supersede(struct store *s, const char *tenant, const char *resource,

@@ -89,6 +89,10 @@ enum store_stmt_id {
     STMT_COUNT
 };
 
+/* Whether the DLQ holds any row of (tenant ?1, resource ?2): one statement,
+ * STMT_DLQ_ANY, used by the page lookups and by store_dlq_any(). */
+#define STORE_SQL_DLQ_ANY "SELECT 1 FROM dlq WHERE tenant = ?1 AND resource = ?2 LIMIT 1"
+
 struct store {
     sqlite3 *db;
     char *path;

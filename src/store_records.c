@@ -244,10 +244,7 @@ int store_lookup_page(struct store *s, const char *tenant, const char *resource,
                    "SELECT id, updated_at, hash, deleted_at IS NOT NULL FROM "
                    "records WHERE tenant = ?1 AND resource = ?2 AND id IN (" LOOKUP_IDS ")",
                    &rc);
-    sqlite3_stmt *any =
-        rec ? store_stmt(s, STMT_DLQ_ANY,
-                         "SELECT 1 FROM dlq WHERE tenant = ?1 AND resource = ?2 LIMIT 1", &rc)
-            : NULL;
+    sqlite3_stmt *any = rec ? store_stmt(s, STMT_DLQ_ANY, STORE_SQL_DLQ_ANY, &rc) : NULL;
     sqlite3_stmt *dlq =
         any ? store_stmt(
                   s, STMT_DLQ_LOOKUP,
