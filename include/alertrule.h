@@ -152,7 +152,7 @@ void alertrule_budget(const struct alert_tenant_in *t, struct alert_conds *out);
 
 /* ---- the state machine ---- */
 enum alert_phase { ALERT_INACTIVE, ALERT_PENDING, ALERT_FIRING };
-enum alert_transition { ALERT_TR_FIRING, ALERT_TR_UPDATED, ALERT_TR_RESOLVED };
+enum alert_transition { ALERT_TR_FIRING, ALERT_TR_RESOLVED };
 
 struct alert_state {
     enum alert_rule rule;
@@ -182,11 +182,11 @@ size_t alertsm_firing(const struct alert_sm *sm, enum alert_rule r);
 typedef void (*alertsm_fn)(void *arg, struct alert_state *st, enum alert_transition tr);
 /*
  * One evaluation: conditions that hold at now move their alert to pending
- * or (after for_ms of the rule) to firing; a firing alert's severity rising
- * or its summary changing is ALERT_TR_UPDATED (severity never falls within
- * an episode); an alert whose condition has not held for keep_firing_for
- * resolves.  fn is called for each transition, after the state changed.
- * Inactive states are forgotten.
+ * or (after for_ms of the rule) to firing; a firing alert whose severity
+ * rises resolves and fires again as a new episode at the higher severity
+ * (severity never falls within an episode); an alert whose condition has
+ * not held for keep_firing_for resolves.  fn is called for each transition, after the state
+ * changed. Inactive states are forgotten.
  */
 void alertsm_step(struct alert_sm *sm, const struct alert_params *p, const struct alert_conds *c,
                   int64_t now, alertsm_fn fn, void *arg);

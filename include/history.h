@@ -35,9 +35,8 @@
 #define HISTORY_MAX_SLOTS 4096
 
 /* The series the daemon records (ARCHITECTURE.md "Alerts and error budgets"). */
-#define HS_VOMO_5XX "vomo_5xx"           /* VOMO attempts answered 5xx or timed out */
-#define HS_VOMO_REQUESTS "vomo_requests" /* every VOMO attempt */
-#define HS_ERROR_PREFIX "error_"         /* error_<class>: operations failed for good */
+#define HS_VOMO_5XX "vomo_5xx"   /* VOMO attempts answered 5xx or timed out */
+#define HS_ERROR_PREFIX "error_" /* error_<class>: operations failed for good */
 /* The SLI's series are per tenant (resource ""): they are the dense ones. */
 #define HS_OPS "ops"             /* operations that ended (the SLI's total) */
 #define HS_OPS_ERROR "ops_error" /* ... that ended in an integration error */

@@ -24,8 +24,6 @@ struct store_alert {
 int store_alert_fire(struct store *s, const char *name, const char *tenant, const char *resource,
                      const char *severity, int64_t started_ms, const char *summary,
                      int64_t *id) WUR;
-/* A firing episode's severity or summary changed (ErrorBudgetBurn). */
-int store_alert_update(struct store *s, int64_t id, const char *severity, const char *summary) WUR;
 /* Resolves a firing episode (no-op for another state). */
 int store_alert_resolve(struct store *s, int64_t id, int64_t resolved_ms) WUR;
 /* Every firing episode, oldest first; with all, every episode started in
@@ -45,6 +43,10 @@ struct store_slo_status {
 };
 int store_slo_status_put(struct store *s, const struct store_slo_status *v, size_t n,
                          int64_t now_ms) WUR;
+/* Tenants whose writes the evaluator last reported paused (action
+ * writes_paused), with when that was written (wall ms). */
+int store_slo_paused_each(struct store *s, void (*fn)(void *arg, const char *tenant, int64_t at_ms),
+                          void *arg) WUR;
 /* A note beside an alert (NULL or "" note removes it). */
 int store_alert_note(struct store *s, const char *name, const char *note, int64_t now_ms) WUR;
 

@@ -366,8 +366,15 @@ static void activate(struct alert_state *s, const struct alert_params *p,
             fn(arg, s, ALERT_TR_FIRING);
         }
     } else if (c->severity > s->severity) {
+        /* A new episode at the higher severity: targets that key on the
+         * episode and state (the webhook's Idempotency-Key) see it. */
+        s->resolved_at = now;
+        fn(arg, s, ALERT_TR_RESOLVED);
         s->severity = c->severity;
-        fn(arg, s, ALERT_TR_UPDATED);
+        s->fired_at = now;
+        s->resolved_at = 0;
+        s->id = 0;
+        fn(arg, s, ALERT_TR_FIRING);
     }
 }
 

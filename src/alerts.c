@@ -120,8 +120,6 @@ static void on_transition(void *arg, struct alert_state *s, enum alert_transitio
     if (tr == ALERT_TR_FIRING)
         rc = store_alert_fire(st, name, s->tenant, s->resource, sev, s->fired_at, s->summary,
                               &s->id);
-    else if (tr == ALERT_TR_UPDATED && s->id > 0)
-        rc = store_alert_update(st, s->id, sev, s->summary);
     else if (tr == ALERT_TR_RESOLVED && s->id > 0)
         rc = store_alert_resolve(st, s->id, s->resolved_at);
     if (rc < 0)
@@ -153,6 +151,21 @@ static void on_seed_slot(void *arg, const struct alerts_slot_view *v)
         history_scan_complete(h, v->tenant, v->resource, at);
 }
 
+/* A pause the previous run left in force stays until it is lifted the
+ * usual way (burn below 100%, or a resume asked for after it began). */
+static void on_paused_row(void *arg, const char *tenant, int64_t at_ms)
+{
+    struct alerts *a = arg;
+    if (!a->slo.pause_writes || !cfg_tenant(a->e->cfg, tenant))
+        return;
+    struct alerts_tenant *t = alerts_tenant_add(a, tenant);
+    t->act.paused = true;
+    t->act.paused_at = at_ms;
+    t->act.in_warning_band = true;
+    outboxproc_pause_writes(a->e->outbox, tenant, true,
+                            "error budget exhausted (paused before this start)");
+}
+
 static void on_tick(uv_timer_t *t);
 
 static void arm(struct alerts *a)
@@ -170,6 +183,8 @@ void alerts_start(struct alerts *a)
     if (store_alert_each(a->e->store, false, 0, 0, on_firing_row, a) < 0)
         log_warn("alerts: cannot read firing alerts: %s", store_errmsg(a->e->store));
     a->slots(a->slots_ctx, on_seed_slot, a);
+    if (store_slo_paused_each(a->e->store, on_paused_row, a) < 0)
+        log_warn("alerts: cannot read paused tenants: %s", store_errmsg(a->e->store));
     struct metric_family *f = obs_family("vomo_sync_alerts_firing");
     for (int r = 0; r < AR_COUNT; r++)
         metrics_set(f, METRIC_L(alertrule_name((enum alert_rule)r)),

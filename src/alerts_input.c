@@ -49,29 +49,30 @@ static int64_t floor_to(int64_t ms, int64_t width)
     return q * width;
 }
 
+struct alerts_tenant *alerts_tenant_add(struct alerts *a, const char *name)
+{
+    struct alerts_tenant *t = alerts_tenant_find(a, name);
+    if (t)
+        return t;
+    if (a->ntenants == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 8;
+        a->tenants = xrealloc(a->tenants, a->cap * sizeof(*a->tenants));
+    }
+    t = &a->tenants[a->ntenants++];
+    memset(t, 0, sizeof(*t));
+    snprintf(t->name, sizeof(t->name), "%s", name);
+    qsort(a->tenants, a->ntenants, sizeof(*a->tenants), cmp_tenants);
+    return alerts_tenant_find(a, name);
+}
+
 /* Tenants of the configuration: new ones added, kept ones reset. */
 static void sync_tenants(struct alerts *a)
 {
     const struct config *cfg = a->e->cfg;
     for (size_t i = 0; i < a->ntenants; i++)
         a->tenants[i].configured = false;
-    bool added = false;
-    for (size_t i = 0; i < cfg->ntenants; i++) {
-        struct alerts_tenant *t = alerts_tenant_find(a, cfg->tenants[i].name);
-        if (!t) {
-            if (a->ntenants == a->cap) {
-                a->cap = a->cap ? a->cap * 2 : 8;
-                a->tenants = xrealloc(a->tenants, a->cap * sizeof(*a->tenants));
-            }
-            t = &a->tenants[a->ntenants++];
-            memset(t, 0, sizeof(*t));
-            snprintf(t->name, sizeof(t->name), "%s", cfg->tenants[i].name);
-            added = true;
-        }
-        t->configured = true;
-    }
-    if (added)
-        qsort(a->tenants, a->ntenants, sizeof(*a->tenants), cmp_tenants);
+    for (size_t i = 0; i < cfg->ntenants; i++)
+        alerts_tenant_add(a, cfg->tenants[i].name)->configured = true;
     for (size_t i = 0; i < a->ntenants; i++) {
         struct alerts_tenant *t = &a->tenants[i];
         memset(&t->in, 0, sizeof(t->in));

@@ -61,6 +61,8 @@ struct alerts {
 
 /* alerts_input.c: fills every tenant's and the global inputs at now. */
 void alerts_read_inputs(struct alerts *a, int64_t now);
+/* The tenant called name, added when new (the array stays sorted). */
+struct alerts_tenant *alerts_tenant_add(struct alerts *a, const char *name);
 /* The tenant called name, or NULL. */
 struct alerts_tenant *alerts_tenant_find(struct alerts *a, const char *name);
 /* The history bucket width (the accumulator's). */

@@ -305,7 +305,6 @@ void obs_http_attempt(bool webhook, const char *tenant, const char *resource,
     }
     metrics_add(obs_family("vomo_sync_vomo_requests_total"),
                 METRIC_L(tenant, resource ? resource : "", code), 1);
-    history_hook_add(HS_VOMO_REQUESTS, tenant, resource, 1);
     if (resp->status >= 500 || (resp->status == 0 && resp->curl_code == CURLE_OPERATION_TIMEDOUT))
         history_hook_add(HS_VOMO_5XX, tenant, resource, 1);
     metrics_observe(obs_family("vomo_sync_vomo_request_duration_seconds"), METRIC_L(tenant),

@@ -66,19 +66,6 @@ int store_alert_fire(struct store *s, const char *name, const char *tenant, cons
     return rc;
 }
 
-int store_alert_update(struct store *s, int64_t id, const char *severity, const char *summary)
-{
-    sqlite3_stmt *st;
-    int rc = prep(s, "UPDATE alerts SET severity = ?2, summary = ?3 WHERE id = ?1", &st,
-                  "updating an alert");
-    if (rc < 0)
-        return rc;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_text(st, 2, severity, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, summary, -1, SQLITE_STATIC);
-    return run(s, st, "updating an alert");
-}
-
 int store_alert_resolve(struct store *s, int64_t id, int64_t resolved_ms)
 {
     sqlite3_stmt *st;
@@ -178,6 +165,21 @@ int store_slo_status_put(struct store *s, const struct store_slo_status *v, size
     if (rc < 0)
         store_rollback(s);
     return rc;
+}
+
+int store_slo_paused_each(struct store *s, void (*fn)(void *arg, const char *tenant, int64_t at_ms),
+                          void *arg)
+{
+    sqlite3_stmt *st;
+    int rc = prep(s, "SELECT tenant, updated_at FROM slo_status WHERE action = 'writes_paused'",
+                  &st, "reading the error budgets");
+    if (rc < 0)
+        return rc;
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW)
+        fn(arg, col(st, 0), col_ts(st, 1));
+    sqlite3_finalize(st);
+    return r == SQLITE_DONE ? 0 : store_fail(s, r, "reading the error budgets");
 }
 
 int store_alert_note(struct store *s, const char *name, const char *note, int64_t now_ms)

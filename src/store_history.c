@@ -91,8 +91,8 @@ int store_history_write(struct store *s, const struct history_entry *v, size_t n
 static int each_series(int (*fn)(struct store *s, const char *series, void *arg), struct store *s,
                        void *arg)
 {
-    static const char *const fixed[] = {HS_VOMO_5XX, HS_VOMO_REQUESTS, HS_OPS,     HS_OPS_ERROR,
-                                        HS_OPS_DATA, HS_DLQ_ROWS,      HS_MINUTES, HS_FRESH};
+    static const char *const fixed[] = {HS_VOMO_5XX, HS_OPS,     HS_OPS_ERROR, HS_OPS_DATA,
+                                        HS_DLQ_ROWS, HS_MINUTES, HS_FRESH};
     for (size_t i = 0; i < ARRAY_SIZE(fixed); i++) {
         int rc = fn(s, fixed[i], arg);
         if (rc < 0)

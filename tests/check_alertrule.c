@@ -200,7 +200,7 @@ START_TEST(polling_lag_and_stopped_tenants)
 END_TEST
 
 struct log {
-    int firing, resolved, updated;
+    int firing, resolved;
     int64_t last_at;
 };
 
@@ -210,10 +210,8 @@ static void on_tr(void *arg, struct alert_state *st, enum alert_transition tr)
     (void)st;
     if (tr == ALERT_TR_FIRING)
         l->firing++;
-    else if (tr == ALERT_TR_RESOLVED)
-        l->resolved++;
     else
-        l->updated++;
+        l->resolved++;
 }
 
 static void one(struct alert_conds *c, bool on, enum alert_severity sev)
@@ -264,10 +262,19 @@ START_TEST(state_machine_pending_firing_resolved)
     }
     ck_assert_int_eq(l.firing, 1);
     ck_assert_int_eq(l.resolved, 0);
-    /* A higher severity is an update, not a new episode. */
+    /* A higher severity ends the episode and starts one at that severity. */
+    sm.v[0].id = 7;
     one(&c, true, ALERT_CRITICAL);
     alertsm_step(&sm, &P, &c, now, on_tr, &l);
-    ck_assert_int_eq(l.updated, 1);
+    ck_assert_int_eq(l.resolved, 1);
+    ck_assert_int_eq(l.firing, 2);
+    ck_assert_int_eq(sm.v[0].severity, ALERT_CRITICAL);
+    ck_assert_int_eq(sm.v[0].id, 0);
+    ck_assert_int_eq(sm.v[0].fired_at, now);
+    /* Lower again: still the critical episode. */
+    one(&c, true, ALERT_WARNING);
+    alertsm_step(&sm, &P, &c, now + 30000, on_tr, &l);
+    ck_assert_int_eq(l.firing, 2);
     ck_assert_int_eq(sm.v[0].severity, ALERT_CRITICAL);
     /* Quiet: resolved after keep_firing_for (5 min), once. */
     int64_t quiet = now;
@@ -275,9 +282,9 @@ START_TEST(state_machine_pending_firing_resolved)
         one(&c, false, ALERT_WARNING);
         alertsm_step(&sm, &P, &c, now, on_tr, &l);
         if (now - quiet < 5 * MIN)
-            ck_assert_int_eq(l.resolved, 0);
+            ck_assert_int_eq(l.resolved, 1);
     }
-    ck_assert_int_eq(l.resolved, 1);
+    ck_assert_int_eq(l.resolved, 2);
     ck_assert_uint_eq(sm.n, 0);
     alertsm_free(&sm);
     alert_conds_free(&c);

@@ -10,7 +10,7 @@
  * VomoServerErrors; a resource whose requests hang fires PollingLag for
  * that resource only; an outage that burns the error budget pauses the
  * tenant's outbox (pause_on_exhausted = writes) until an operator resumes
- * it; firing episodes are replayed to notifiers at the next start; and
+ * it, across a restart too; firing episodes are replayed to notifiers at the next start; and
  * every transition is a log line with ALERT, SEVERITY and MESSAGE_ID.
  */
 #include <check.h>
@@ -362,6 +362,39 @@ START_TEST(budget_outage_pauses_writes_until_resumed)
 }
 END_TEST
 
+START_TEST(pause_survives_a_restart)
+{
+    struct tu_env env;
+    struct tu_engine te;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 10, 5, 5);
+    tu_fake_start(&env);
+    char *ini = tu_tenant_ini("acme", NULL);
+    const char *ov = "alerts.interval = 25ms\nslo.pause_on_exhausted = writes\n"
+                     "slo.min_operations = 5\n";
+    start(&env, &te, NULL, ov, ini);
+    ck_assert_int_gt(fake_add_fault(env.fake, &(struct fake_fault){.method = "GET",
+                                                                   .path = "/v1/*",
+                                                                   .kind = FAKE_FAULT_STATUS,
+                                                                   .status = 500}),
+                     0);
+    ck_assert(tu_run_until(&te, paused, &te, 8000));
+    tu_engine_stop(&te);
+    /* The next run starts paused, before its first evaluation ... */
+    tu_config(&env, "alerts.interval = 1h\nslo.pause_on_exhausted = writes\n", ini);
+    tu_engine_start(&env, &te);
+    ck_assert(paused(&te));
+    /* ... and a resume asked for now lifts it. */
+    ck_assert_int_eq(store_slo_resume_request(te.store, "acme", "test", clock_wall_ms()), 0);
+    alerts_evaluate(te.e->alerts, clock_wall_ms());
+    ck_assert(!paused(&te));
+    free(ini);
+    fake_clear_faults(env.fake);
+    tu_engine_stop(&te);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 START_TEST(budget_recovery_lifts_the_pause)
 {
     struct tu_env env;
@@ -452,6 +485,7 @@ static Suite *alerts_suite(void)
     tcase_add_test(tc, stalled_resource_fires_polling_lag);
     tcase_add_test(tc, budget_outage_pauses_writes_until_resumed);
     tcase_add_test(tc, budget_recovery_lifts_the_pause);
+    tcase_add_test(tc, pause_survives_a_restart);
     tcase_add_test(tc, firing_episodes_are_replayed_at_start);
     suite_add_tcase(s, tc);
     return s;
