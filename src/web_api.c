@@ -567,6 +567,18 @@ int web_api_routes(struct web *w)
     return httpd_route_add(w->srv, "GET", API_PREFIX, on_api, api);
 }
 
+cJSON *web_api_live_json(const struct web *w)
+{
+    const struct web_api *api = w->api;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "waiting_replies", w->srv ? httpd_deferred_count(w->srv) : 0);
+    cJSON_AddNumberToObject(o, "live_reads_max_per_tenant", API_LIVE_PER_TENANT);
+    cJSON *per = cJSON_AddObjectToObject(o, "live_reads");
+    for (const struct live_count *c = api->counts; c; c = c->next)
+        cJSON_AddNumberToObject(per, c->tenant, c->n);
+    return o;
+}
+
 static void on_tick_closed(uv_handle_t *h)
 {
     struct web_api *api = h->data;

@@ -7,6 +7,8 @@
 #ifndef VOMO_WEB_INT_H
 #define VOMO_WEB_INT_H
 
+#include <cjson/cJSON.h>
+
 #include "web.h"
 
 /* GET /metrics, and the scrape-time collector over w->e. */
@@ -15,6 +17,8 @@ int web_metrics_routes(struct web *w) WUR;
 int web_status_routes(struct web *w) WUR;
 /* GET /api/v1/ (web_api.c): allocates w->api. */
 int web_api_routes(struct web *w) WUR;
+/* For /status: {"waiting_replies": N, "live_reads": {TENANT: N, ...}}. */
+cJSON *web_api_live_json(const struct web *w);
 /* After the server closed (no request waits any more): frees w->api from
  * the loop, then calls closed. */
 void web_api_close(struct web *w, void (*closed)(struct web *w));

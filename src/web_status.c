@@ -108,6 +108,8 @@ static cJSON *live_section(const struct web *w)
     cJSON_AddNumberToObject(dlq, "pending", (double)pending);
     cJSON_AddNumberToObject(dlq, "manual_review", (double)review);
     cJSON_AddNumberToObject(o, "jobs_running", e->busy);
+    if (w->api)
+        cJSON_AddItemToObject(o, "read_api", web_api_live_json(w));
     if (e->alerts)
         cJSON_AddItemToObject(o, "alerts", alerts_status_json(e->alerts, now));
     return o;

@@ -782,8 +782,20 @@ START_TEST(client_gone_cancels_its_read)
     char path[128];
     snprintf(path, sizeof(path), "/api/v1/acme/users/%s?live=1", recs[0].id);
     struct req q[2];
-    for (int i = 0; i < 2; i++) /* the tenant's two places, given up after 200 ms */
-        req_start_t(&r, &q[i], path, NULL, NULL, 200);
+    for (int i = 0; i < 2; i++) /* the tenant's two places, given up after 800 ms */
+        req_start_t(&r, &q[i], path, NULL, NULL, 800);
+    for (int i = 0; i < 100 && httpd_deferred_count(r.web.srv) < 2; i++)
+        tu_run_for(&r.te, 10);
+    /* /status shows them waiting (the loop turns for its answer). */
+    struct req st;
+    ck_assert_int_eq(get(&r, &st, "/status", NULL, NULL), 200);
+    cJSON *doc = json_of(&st);
+    cJSON *ra = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "live"), "read_api");
+    ck_assert_int_eq(cJSON_GetObjectItem(ra, "waiting_replies")->valueint, 2);
+    ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(ra, "live_reads"), "acme")->valueint,
+                     2);
+    cJSON_Delete(doc);
+    req_free(&st);
     req_wait(&r, &q[0]);
     req_wait(&r, &q[1]);
     req_free(&q[0]);
