@@ -714,6 +714,12 @@ START_TEST(live_record_falls_back)
 }
 END_TEST
 
+static bool no_fetch_open(void *arg)
+{
+    (void)arg;
+    return recordfetch_open_count() == 0;
+}
+
 /* VOMO's 404 and 401 are passed on, never masked by the mirror's copy. */
 START_TEST(live_record_passes_404_and_401)
 {
@@ -734,7 +740,14 @@ START_TEST(live_record_passes_404_and_401)
     cJSON_Delete(j);
     ck_assert_ptr_null(strstr(q.body.data, recs[4].payload));
     req_free(&q);
-    /* The token revoked: 401 passed on, then remembered. */
+    /* The token revoked: 401 passed on, then remembered.  First the 404's
+     * read ends (it goes on retrying to confirm the deletion), or its next
+     * attempt would meet the 401 before ours. */
+    ck_assert(tu_run_until(&r.te, no_fetch_open, NULL, 10000));
+    /* ...and once confirmed, the mirror has it deleted too. */
+    snprintf(path, sizeof(path), "/api/v1/acme/users/%s", recs[4].id);
+    ck_assert_int_eq(get(&r, &q, path, NULL, NULL), 410);
+    req_free(&q);
     ck_assert_int_eq(fake_revoke(r.env.fake, "acme", true), 0);
     snprintf(path, sizeof(path), "/api/v1/acme/users/%s?live=1", recs[5].id);
     ck_assert_int_eq(get(&r, &q, path, NULL, NULL), 401);
@@ -760,12 +773,6 @@ START_TEST(live_record_passes_404_and_401)
     rig_stop(&r);
 }
 END_TEST
-
-static bool no_fetch_open(void *arg)
-{
-    (void)arg;
-    return recordfetch_open_count() == 0;
-}
 
 /* A client that gives up cancels its read: its place is free again. */
 START_TEST(client_gone_cancels_its_read)
