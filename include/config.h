@@ -44,6 +44,10 @@ struct tenant_cfg {
     char *webhook_url; /* required when destination = webhook */
     char *webhook_secret_file;
     char *webhook_secret;
+    /* vomo_webhook_secret_file: enables POST /hooks/vomo/NAME (VOMO's own
+     * webhooks, verified with this secret); NULL when not set */
+    char *vomo_webhook_secret_file;
+    char *vomo_webhook_secret;
     int line; /* line of the section header, for messages */
 };
 

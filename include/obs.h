@@ -70,5 +70,13 @@ void obs_scan_end(const struct obs_scan *s);
 /* Records handled outside a scan (a read of one record by id). */
 void obs_records(const char *tenant, const char *resource, int64_t applied, int64_t skipped,
                  int64_t failed, int64_t deleted);
+/* A read of one record by id ended (recordfetch.c): applied, skipped,
+ * deleted, gone, failed, none. */
+void obs_record_fetch(const char *tenant, const char *resource, const char *outcome);
+/* VOMO webhooks: a hint's outcome (type is vomohint's bounded label), a
+ * refused signature, and the gap ratio of hintproc.h. */
+void obs_hint(const char *tenant, const char *type, const char *outcome);
+void obs_hint_bad_signature(const char *tenant);
+void obs_hint_gap(const char *tenant, const char *resource, double ratio);
 
 #endif

@@ -24,7 +24,8 @@
 /* {database, schema_version, resources (with last_complete_scan_at, the
  * read API's as_of), tenants, breakers, storage (size_bytes, wal_bytes,
  * disk_free_bytes, disk_low), alerts (the firing episodes), error_budgets
- * (per tenant, as the evaluator last wrote them), alert_notes}.  *failed (may
+ * (per tenant, as the evaluator last wrote them), alert_notes, hints (VOMO
+ * webhooks per tenant)}.  *failed (may
  * be NULL) tells whether a section holds an error.  cfg may be NULL; its
  * tenants appear even before their first scan. */
 cJSON *statusdoc_build(struct store *s, const char *db_path, const struct config *cfg,

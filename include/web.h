@@ -1,8 +1,9 @@
 /*
  * web.h - the daemon's local HTTP endpoint (ARCHITECTURE.md, "The local
  * HTTP endpoint"): the server of httpd.h with the routes every release
- * keeps, GET /metrics, /status, /healthz and /readyz, and the read API
- * over the mirror (GET /api/v1/, web_api.c), over one running engine.
+ * keeps, GET /metrics, /status, /healthz and /readyz, the read API over
+ * the mirror (GET /api/v1/, web_api.c) and POST /hooks/vomo/{tenant}
+ * (VOMO's webhooks, web_hooks.c), over one running engine.
  * Later endpoints add their routes to web->srv.
  *
  * The endpoint reads the engine but the engine never calls it: daemon.c
@@ -15,6 +16,7 @@
 #define VOMO_WEB_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "httpd.h"
@@ -34,6 +36,12 @@ struct web {
     struct web_api *api; /* the read API's state (web_api.c) */
     void (*closed)(struct web *w);
     void *data; /* for the owner */
+    /* Set by the owner (may be NULL): a VOMO webhook was recorded as a
+     * hint (web_hooks.c), so the hint processor should look soon. */
+    void (*on_hint)(void *arg);
+    void *hint_arg;
+    int64_t hook_refused;   /* webhooks refused for their signature */
+    int64_t hook_logged_at; /* monotonic ms of the last such log line */
 };
 
 /*

@@ -34,7 +34,7 @@ static const char status_usage[] =
     "rate gates, scans in progress).\n\n"
     "options:\n"
     "  --json     print one JSON object {database, schema_version, resources,\n"
-    "             tenants, breakers, live}; live comes from the running daemon's\n"
+    "             tenants, breakers, hints, live}; live comes from the running daemon's\n"
     "             /status ([http] listen) or holds {\"error\": ...} without one\n"
     "  --db FILE  use this database file instead of the configured state_db\n"
     "  --help     this text\n";
@@ -259,6 +259,11 @@ static void print_text(const char *path, const cJSON *doc)
     if (cJSON_IsArray(notes))
         cJSON_ArrayForEach(n, notes)
             printf("  note on %s: %s\n", text_of(n, "name"), text_of(n, "note"));
+    static const char *const hcols[] = {"tenant",  "received", "pending",         "changed",
+                                        "skipped", "gone",     "scanned",         "failed",
+                                        "ignored", "replays",  "last_received_at"};
+    print_section("VOMO webhook hints", cJSON_GetObjectItem(doc, "hints"), hcols, ARRAY_SIZE(hcols),
+                  "none received");
     print_storage(cJSON_GetObjectItem(doc, "storage"));
     print_live(cJSON_GetObjectItem(doc, "live"));
 }

@@ -195,11 +195,15 @@ static void check_tenant(struct loader *L, size_t i)
     }
     resolve_path(L, &t->token_file);
     resolve_path(L, &t->webhook_secret_file);
+    resolve_path(L, &t->vomo_webhook_secret_file);
     if (!(L->flags & CFG_SKIP_SECRETS) && t->token_file)
         load_secret(L, t, lines[CFG_TK_TOKEN_FILE], "token_file", t->token_file, &t->token);
     if (!(L->flags & CFG_SKIP_SECRETS) && t->webhook_secret_file && t->destination == DEST_WEBHOOK)
         load_secret(L, t, lines[CFG_TK_WEBHOOK_SECRET_FILE], "webhook_secret_file",
                     t->webhook_secret_file, &t->webhook_secret);
+    if (!(L->flags & CFG_SKIP_SECRETS) && t->vomo_webhook_secret_file)
+        load_secret(L, t, lines[CFG_TK_VOMO_WEBHOOK_SECRET_FILE], "vomo_webhook_secret_file",
+                    t->vomo_webhook_secret_file, &t->vomo_webhook_secret);
 }
 
 /* Stable sort by line, errors without a line last. */
@@ -343,6 +347,8 @@ void cfg_free(struct config *cfg)
         free(t->webhook_url);
         free(t->webhook_secret_file);
         free_secret(t->webhook_secret);
+        free(t->vomo_webhook_secret_file);
+        free_secret(t->vomo_webhook_secret);
     }
     free(cfg->tenants);
     free(cfg->path);

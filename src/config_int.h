@@ -53,6 +53,7 @@ enum cfg_tenant_key {
     CFG_TK_CHECKPOINT_MODE,
     CFG_TK_WEBHOOK_URL,
     CFG_TK_WEBHOOK_SECRET_FILE,
+    CFG_TK_VOMO_WEBHOOK_SECRET_FILE,
     CFG_TK_COUNT
 };
 extern const char *const cfg_tenant_keys[CFG_TK_COUNT];

@@ -122,6 +122,11 @@ static void print_tenant(const struct config *cfg, const struct tenant_cfg *t, F
         if (t->destination == DEST_WEBHOOK)
             print_secret("webhook secret", t->webhook_secret, t->webhook_secret_file, out);
     }
+    if (t->vomo_webhook_secret_file) {
+        print_path(out, "vomo_webhook_secret_file", t->vomo_webhook_secret_file, dir);
+        print_secret("VOMO webhook secret", t->vomo_webhook_secret, t->vomo_webhook_secret_file,
+                     out);
+    }
 }
 
 void cfg_print(const struct config *cfg, FILE *out)

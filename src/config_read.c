@@ -238,7 +238,8 @@ static void tenant_key(struct loader *L, const char *section, const char *name, 
     if (!seen)
         cfg_add_error(L, L->lineno, key,
                       "unknown key; [tenant.NAME] accepts: token_file, "
-                      "resources, destination, checkpoint_mode, webhook_url, webhook_secret_file");
+                      "resources, destination, checkpoint_mode, webhook_url, webhook_secret_file, "
+                      "vomo_webhook_secret_file");
     else if (*seen)
         cfg_add_error(L, L->lineno, key,
                       "duplicate key: already set at line %d (set each key once)", *seen);

@@ -76,8 +76,13 @@ const struct cfg_key cfg_keys[] = {
 const size_t cfg_nkeys = ARRAY_SIZE(cfg_keys);
 
 const char *const cfg_tenant_keys[CFG_TK_COUNT] = {
-    "token_file",      "resources",   "destination",
-    "checkpoint_mode", "webhook_url", "webhook_secret_file",
+    "token_file",
+    "resources",
+    "destination",
+    "checkpoint_mode",
+    "webhook_url",
+    "webhook_secret_file",
+    "vomo_webhook_secret_file",
 };
 
 static const char *const litestream_names[] = {"off", "on", "auto"};
@@ -335,6 +340,9 @@ void cfg_tenant_value(struct loader *L, struct tenant_cfg *t, enum cfg_tenant_ke
         break;
     case CFG_TK_WEBHOOK_SECRET_FILE:
         t->webhook_secret_file = xstrdup(value);
+        break;
+    case CFG_TK_VOMO_WEBHOOK_SECRET_FILE:
+        t->vomo_webhook_secret_file = xstrdup(value);
         break;
     case CFG_TK_RESOURCES:
         if ((mask = parse_resources(L, key, value)) != 0)

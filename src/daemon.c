@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "config.h"
 #include "engine.h"
+#include "hintproc.h"
 #include "log.h"
 #include "pidlock.h"
 #include "sdnotify.h"
@@ -42,7 +43,8 @@ struct daemon {
     struct web web;
     struct alertsink sink; /* [alerts] webhook_url, alertmanager_url */
     bool sink_open;
-    int http_fd; /* bound before the loop exists; web takes it over */
+    struct hintproc *hints; /* VOMO webhooks recorded by the endpoint, worked off */
+    int http_fd;            /* bound before the loop exists; web takes it over */
     bool http_activated;
     const char *config_path;
     bool exit_after_sync;
@@ -185,6 +187,9 @@ static void begin_stop(struct daemon *d, const char *why)
     d->stopping = true;
     log_info("%s: stopping", why);
     web_set_phase(&d->web, WEB_STOPPING);
+    d->web.on_hint = NULL;
+    hintproc_close(d->hints, NULL, NULL); /* hints not yet taken stay for the next start */
+    d->hints = NULL;
     sdnotify_stopping(&d->notify);
     uv_timer_stop(&d->status_timer);
     engine_stop(d->engine, on_engine_stopped);
@@ -274,9 +279,8 @@ static int sync_outcome(struct engine *e)
 /* With --exit-after-sync: stop once every slot has finished a scan. */
 static void on_scan_done(struct engine *e, struct slot *slot, const char *status)
 {
-    (void)slot;
-    (void)status;
     struct daemon *d = e->data;
+    hintproc_scan_done(d->hints, slot, status);
     if (!d->exit_after_sync || d->stopping)
         return;
     for (struct tenant *t = e->tenants; t; t = t->next)
@@ -388,6 +392,11 @@ static void start_loop_handles(struct daemon *d)
     uv_timer_start(&d->status_timer, on_status_timer, STATUS_EVERY_MS, STATUS_EVERY_MS);
 }
 
+static void kick_hints(void *arg)
+{
+    hintproc_kick(arg);
+}
+
 /* The endpoint on the socket bound at start (or none for listen = off). */
 static int start_web(struct daemon *d)
 {
@@ -401,7 +410,8 @@ static int start_web(struct daemon *d)
         return -1;
     }
     if (d->web.address[0])
-        log_info("http endpoint listening on %s%s: /metrics /status /healthz /readyz",
+        log_info("http endpoint listening on %s%s: /metrics /status /healthz /readyz "
+                 "/hooks/vomo/",
                  d->web.address, d->http_activated ? " (socket passed by systemd)" : "");
     return 0;
 }
@@ -436,6 +446,10 @@ static int run_loop(struct daemon *d, struct config *cfg, struct store *store)
         begin_stop(d, "start failed");
         d->exit_code = EXIT_RUNTIME;
     } else {
+        d->hints = hintproc_new(d->engine);
+        d->web.on_hint = kick_hints;
+        d->web.hint_arg = d->hints;
+        hintproc_start(d->hints);
         sdnotify_ready(&d->notify); /* migrated, configured, the loop is about to run */
         web_set_phase(&d->web, WEB_READY);
         publish_status(d);

@@ -184,6 +184,25 @@ static const struct family_def families[] = {
      .name = "vomo_sync_scan_pages_done",
      .help = "Pages done by the scan in progress.",
      .labels = TR},
+    {.kind = C,
+     .name = "vomo_sync_record_fetches_total",
+     .help = "Records read from VOMO by id outside scans (webhook hints, live reads), by "
+             "outcome.",
+     .labels = METRIC_L("tenant", "resource", "outcome", NULL)},
+    {.kind = C,
+     .name = "vomo_sync_vomo_hints_total",
+     .help = "VOMO webhooks (hints) by type and outcome: replay and ignored when received, "
+             "else what their processing did.",
+     .labels = METRIC_L("tenant", "type", "outcome", NULL)},
+    {.kind = C,
+     .name = "vomo_sync_vomo_hint_bad_signatures_total",
+     .help = "VOMO webhooks refused with 401: vomo-signature missing or wrong.",
+     .labels = T},
+    {.kind = G,
+     .name = "vomo_sync_vomo_hint_gap_ratio",
+     .help = "Of the changes that reached the destination since the start, the share that "
+             "incremental polls found and no hint announced.",
+     .labels = TR},
 };
 
 static void register_all(void)
@@ -226,6 +245,13 @@ static void preset_tenant(const struct tenant_cfg *tc)
         for (size_t o = 0; o < ARRAY_SIZE(op_outcomes); o++)
             metrics_touch(obs_family("vomo_sync_operations_total"),
                           METRIC_L(t, op_kinds[k], op_outcomes[o]));
+    if (tc->vomo_webhook_secret_file) {
+        metrics_touch(obs_family("vomo_sync_vomo_hint_bad_signatures_total"), METRIC_L(t));
+        for (int r = 0; r < RES_COUNT; r++)
+            if (tc->resources & RES_BIT(r))
+                metrics_touch(obs_family("vomo_sync_vomo_hint_gap_ratio"),
+                              METRIC_L(t, resource_name((enum resource)r)));
+    }
     if (tc->destination == DEST_WEBHOOK) {
         metrics_touch(obs_family("vomo_sync_webhook_deliveries_total"), METRIC_L(t, "200"));
         metrics_touch(obs_family("vomo_sync_webhook_delivery_duration_seconds"), METRIC_L(t));
@@ -385,4 +411,25 @@ void obs_scan_end(const struct obs_scan *s)
     if (strcmp(s->status, "complete") == 0)
         metrics_set(obs_family("vomo_sync_last_scan_success_timestamp_seconds"), METRIC_L(t, r),
                     (double)clock_wall_ms() / 1000.0);
+}
+
+void obs_record_fetch(const char *tenant, const char *resource, const char *outcome)
+{
+    metrics_add(obs_family("vomo_sync_record_fetches_total"), METRIC_L(tenant, resource, outcome),
+                1);
+}
+
+void obs_hint(const char *tenant, const char *type, const char *outcome)
+{
+    metrics_add(obs_family("vomo_sync_vomo_hints_total"), METRIC_L(tenant, type, outcome), 1);
+}
+
+void obs_hint_bad_signature(const char *tenant)
+{
+    metrics_add(obs_family("vomo_sync_vomo_hint_bad_signatures_total"), METRIC_L(tenant), 1);
+}
+
+void obs_hint_gap(const char *tenant, const char *resource, double ratio)
+{
+    metrics_set(obs_family("vomo_sync_vomo_hint_gap_ratio"), METRIC_L(tenant, resource), ratio);
 }

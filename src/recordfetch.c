@@ -28,7 +28,8 @@ struct recordfetch {
     struct engine *e;
     struct tenant *t;
     struct scan *scan; /* NULL when answered without a read */
-    uv_timer_t timer;  /* the deadline, or a deferred callback */
+    enum resource res;
+    uv_timer_t timer; /* the deadline, or a deferred callback */
     recordfetch_cb cb;
     void *arg;
     struct recordfetch_opts opts;
@@ -195,6 +196,9 @@ static void on_scan_done(struct scan *s, const char *status)
     struct recordfetch *f = scan_fetch_arg(s);
     snprintf(f->status, sizeof(f->status), "%s", status);
     f->scan_done = true;
+    if (strcmp(status, "aborted") != 0)
+        obs_record_fetch(f->t->name, resource_name(f->res),
+                         recordfetch_outcome_name(final_outcome(scan_fetch_answer(s))));
     if (f->starting)
         return; /* recordfetch_start calls back from the loop */
     report(f);
@@ -230,6 +234,7 @@ int recordfetch_start(struct engine *e, const char *tenant, const char *resource
     struct recordfetch *f = xcalloc(1, sizeof(*f));
     f->e = e;
     f->t = t;
+    f->res = res;
     f->cb = cb;
     f->arg = arg;
     f->opts = opts ? *opts : (struct recordfetch_opts){0};

@@ -247,7 +247,6 @@ void scan_fetch_finish(struct scan *s, const char *status)
     st->records_skipped += s->n_skipped;
     st->records_failed += s->n_failed;
     st->records_deleted += s->n_deleted;
-    obs_records(s->t->name, s->resource, s->n_applied, s->n_skipped, s->n_failed, s->n_deleted);
     s->done(s, s->aborted ? "aborted" : status);
 }
 

@@ -52,6 +52,15 @@ static const char resources_sql[] =
 
 static const char tenants_sql[] =
     "SELECT tenant, status, reason, updated_at FROM tenant_state ORDER BY tenant";
+/* VOMO webhooks (migration 0009) per tenant: what came of them. */
+static const char hints_sql[] =
+    "SELECT tenant, count(*) AS received, sum(outcome = 'pending') AS pending, "
+    "  sum(outcome IN ('applied', 'deleted')) AS changed, sum(outcome = 'skipped') AS skipped, "
+    "  sum(outcome = 'gone') AS gone, sum(outcome = 'scanned') AS scanned, "
+    "  sum(outcome IN ('failed', 'unreachable', 'expired')) AS failed, "
+    "  sum(outcome = 'ignored') AS ignored, sum(replays) AS replays, "
+    "  max(received_at) AS last_received_at "
+    "FROM vomo_hints GROUP BY tenant ORDER BY tenant";
 static const char breakers_sql[] =
     "SELECT name, state, failures, reason, opened_at, updated_at FROM breakers ORDER BY name";
 static const char alerts_sql[] =
@@ -190,6 +199,8 @@ cJSON *statusdoc_build(struct store *s, const char *db_path, const struct config
                           query(db, budgets_sql, NULL, "reading error budgets", &bad));
     cJSON_AddItemToObject(o, "alert_notes",
                           query(db, notes_sql, NULL, "reading alert notes", &bad));
+    cJSON_AddItemToObject(o, "hints",
+                          query(db, hints_sql, NULL, "reading VOMO webhook hints", &bad));
     if (failed)
         *failed = bad;
     return o;

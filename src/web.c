@@ -53,6 +53,8 @@ static void add_routes(struct web *w)
         rc = web_status_routes(w);
     if (rc == 0)
         rc = web_api_routes(w);
+    if (rc == 0)
+        rc = web_hooks_routes(w);
     if (rc < 0)
         log_error("http endpoint: a route could not be added: %s", strerror(-rc));
 }

@@ -22,5 +22,7 @@ cJSON *web_api_live_json(const struct web *w);
 /* After the server closed (no request waits any more): frees w->api from
  * the loop, then calls closed. */
 void web_api_close(struct web *w, void (*closed)(struct web *w));
+/* POST /hooks/vomo/{tenant} (web_hooks.c). */
+int web_hooks_routes(struct web *w) WUR;
 
 #endif

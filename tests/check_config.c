@@ -1064,6 +1064,29 @@ static int run_bin(const char *const argv[], char **out, char **err)
     return WEXITSTATUS(status);
 }
 
+/* [tenant.X] vomo_webhook_secret_file: read, redacted when printed, and
+ * a missing file is an error naming the key; allowed with either
+ * destination. */
+START_TEST(test_vomo_webhook_secret)
+{
+    struct config *cfg;
+    struct cfg_errors errs;
+    write_file("acme.vomo", "vomo-" SECRET "\n", 0600);
+    expect_ok(TENANT "vomo_webhook_secret_file = acme.vomo\n", &cfg, &errs);
+    ck_assert_str_eq(cfg->tenants[0].vomo_webhook_secret, "vomo-" SECRET);
+    ck_assert_ptr_nonnull(strstr(cfg->tenants[0].vomo_webhook_secret_file, "/acme.vomo"));
+    char *out = print_to_string(cfg);
+    ck_assert_ptr_null(strstr(out, SECRET));
+    ck_assert_ptr_nonnull(strstr(out, "\nvomo_webhook_secret_file = "));
+    ck_assert_ptr_nonnull(strstr(out, "; VOMO webhook secret: [REDACTED] (32 bytes from "));
+    free(out);
+    cfg_free(cfg);
+    cfg_errors_free(&errs);
+    expect_error(TENANT "vomo_webhook_secret_file = missing.vomo\n", 3,
+                 "tenant.acme.vomo_webhook_secret_file", "missing.vomo");
+}
+END_TEST
+
 START_TEST(test_cli)
 {
     char *out, *err;
@@ -1267,6 +1290,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_connect_timeout_follows_request_timeout);
     tcase_add_test(tc, test_jitter_scales_with_interval);
     tcase_add_test(tc, test_print);
+    tcase_add_test(tc, test_vomo_webhook_secret);
     tcase_add_test(tc, test_print_long_paths);
     tcase_add_test(tc, test_alert_targets);
     tcase_add_test(tc, test_example_config);
