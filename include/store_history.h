@@ -40,10 +40,11 @@ int store_history_sums(struct store *s, enum store_history_table t, const char *
 /* The sum of series over [from, to), all tenants and resources. */
 int store_history_total(struct store *s, const char *series, int64_t from_ms, int64_t to_ms,
                         int64_t *sum) WUR;
-/* The values of series in the bucket starting at at_ms, per tenant
- * (resources summed). */
-int store_history_bucket(struct store *s, const char *series, int64_t at_ms,
-                         void (*fn)(void *arg, const char *tenant, int64_t value), void *arg) WUR;
+/* The values of series in the buckets starting in [from, to], per bucket
+ * and tenant (resources summed), oldest bucket first. */
+int store_history_samples(struct store *s, const char *series, int64_t from_ms, int64_t to_ms,
+                          void (*fn)(void *arg, const char *tenant, int64_t at_ms, int64_t value),
+                          void *arg) WUR;
 /* Whether series has any row in [from, to) (minute table). */
 int store_history_any(struct store *s, const char *series, int64_t from_ms, int64_t to_ms,
                       bool *any) WUR;

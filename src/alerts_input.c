@@ -177,28 +177,41 @@ static void on_dlq_rows(void *arg, const char *tenant, const char *status, int64
         t->in.dlq_now += rows;
 }
 
-static void on_bucket(void *arg, const char *tenant, int64_t value)
+/* A sample: the latest one at or before the instant asked for wins. */
+static void on_sample(void *arg, const char *tenant, int64_t at_ms, int64_t value)
 {
     struct sum_ctx *c = arg;
     struct alerts_tenant *t = alerts_tenant_find(c->a, tenant);
-    if (t)
+    if (t && at_ms >= t->sample_at) {
+        t->sample_at = at_ms;
         *field(t, c->off) = value;
+    }
 }
 
-/* The DLQ sample of the bucket at `at` into the int64 at off (-1: none). */
+/* How far back a DLQ sample may be and still stand for an instant: a
+ * missed evaluation or two (a busy loop, an interval near the bucket
+ * width) must not silence the rule. */
+#define SAMPLE_REACH 5
+
+/* Into the int64 at off, the latest DLQ sample of the bucket at `at` or
+ * of the SAMPLE_REACH buckets before it (-1: none). */
 static void dlq_at(struct alerts *a, int64_t at, size_t off)
 {
-    for (size_t i = 0; i < a->ntenants; i++)
+    for (size_t i = 0; i < a->ntenants; i++) {
         *field(&a->tenants[i], off) = -1;
+        a->tenants[i].sample_at = INT64_MIN;
+    }
+    int64_t from = at - SAMPLE_REACH * alerts_resolution(a);
     struct sum_ctx c = {a, off};
-    if (store_history_bucket(a->e->store, HS_DLQ_ROWS, at, on_bucket, &c) < 0)
+    if (store_history_samples(a->e->store, HS_DLQ_ROWS, from, at, on_sample, &c) < 0)
         read_failed(a, "reading DLQ samples");
     struct history *h = history_global();
     size_t n = 0;
     const struct history_entry *v = h ? history_entries(h, &n) : NULL;
     for (size_t i = 0; i < n; i++)
-        if (v[i].sample && v[i].at_ms == at && strcmp(v[i].series, HS_DLQ_ROWS) == 0)
-            on_bucket(&c, v[i].tenant, v[i].value);
+        if (v[i].sample && v[i].at_ms >= from && v[i].at_ms <= at &&
+            strcmp(v[i].series, HS_DLQ_ROWS) == 0)
+            on_sample(&c, v[i].tenant, v[i].at_ms, v[i].value);
 }
 
 static void sample_dlq(struct alerts *a, int64_t now)

@@ -24,6 +24,7 @@ struct alerts_tenant {
     struct alert_tenant_in in;
     char resources[RES_COUNT][ALERT_RESOURCE_LEN];
     int64_t dlq_mid, dlq_old; /* read from the history; -1 when missing */
+    int64_t sample_at;        /* scratch: the bucket of the sample kept */
     struct slo_counts counts;
     struct slo_result slo;
     struct slo_tenant act;

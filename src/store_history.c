@@ -200,21 +200,26 @@ int store_history_total(struct store *s, const char *series, int64_t from_ms, in
     return r == SQLITE_ROW ? 0 : store_fail(s, r, "reading the alert history");
 }
 
-int store_history_bucket(struct store *s, const char *series, int64_t at_ms,
-                         void (*fn)(void *arg, const char *tenant, int64_t value), void *arg)
+int store_history_samples(struct store *s, const char *series, int64_t from_ms, int64_t to_ms,
+                          void (*fn)(void *arg, const char *tenant, int64_t at_ms, int64_t value),
+                          void *arg)
 {
     sqlite3_stmt *st;
     int rc = prep(s,
-                  "SELECT tenant, sum(value) FROM history WHERE series = ?1 AND at = ?2 "
-                  "GROUP BY tenant",
+                  "SELECT tenant, at, sum(value) FROM history WHERE series = ?1 AND at >= ?2 "
+                  "AND at <= ?3 GROUP BY at, tenant ORDER BY at",
                   &st, "reading the alert history");
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
-    bind_ts(st, 2, at_ms);
+    bind_ts(st, 2, from_ms);
+    bind_ts(st, 3, to_ms);
     int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW)
-        fn(arg, col(st, 0), sqlite3_column_int64(st, 1));
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t at = 0;
+        if (ts_parse(col(st, 1), &at) == 0)
+            fn(arg, col(st, 0), at, sqlite3_column_int64(st, 2));
+    }
     sqlite3_finalize(st);
     return r == SQLITE_DONE ? 0 : store_fail(s, r, "reading the alert history");
 }

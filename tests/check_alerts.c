@@ -10,7 +10,10 @@
  * VomoServerErrors; a resource whose requests hang fires PollingLag for
  * that resource only; an outage that burns the error budget pauses the
  * tenant's outbox (pause_on_exhausted = writes) until an operator resumes
- * it, across a restart too; firing episodes are replayed to notifiers at the next start; and
+ * it, across a restart too; the history of previous days makes an error
+ * class that concentrates after the start fire ErrorClassSpike (and its
+ * absence leaves a note instead), DLQ samples make a sudden growth fire
+ * DlqGrowthAccelerating; firing episodes are replayed to notifiers at the next start; and
  * every transition is a log line with ALERT, SEVERITY and MESSAGE_ID.
  */
 #include <check.h>
@@ -24,7 +27,9 @@
 #include "obs.h"
 #include "outbox_ops.h"
 #include "outboxproc.h"
+#include "history.h"
 #include "store_alerts.h"
+#include "store_history.h"
 #include "store_outbox.h"
 #include "testutil.h"
 #include "util.h"
@@ -475,6 +480,75 @@ START_TEST(firing_episodes_are_replayed_at_start)
 }
 END_TEST
 
+#define DAY_MS (24 * 3600 * 1000LL)
+
+/* One history row written the way the evaluator writes them. */
+static void put_row(struct tu_engine *te, const char *series, int64_t at, int64_t value,
+                    bool sample)
+{
+    struct history_entry e = {.at_ms = at, .value = value, .sample = sample};
+    snprintf(e.series, sizeof(e.series), "%s", series);
+    snprintf(e.tenant, sizeof(e.tenant), "acme");
+    ck_assert_int_eq(store_history_write(te->store, &e, 1, 3000), 0);
+}
+
+START_TEST(history_of_previous_days_feeds_spike_and_dlq_growth)
+{
+    struct tu_env env;
+    struct tu_engine te;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 10, 5, 5);
+    tu_fake_start(&env);
+    char *ini = tu_tenant_ini("acme", NULL);
+    start(&env, &te, NULL, "alerts.interval = 1h\n", ini);
+    free(ini);
+    int64_t now = clock_wall_ms(), b = now - now % 50;
+    /* 10 transient failures since the start, and 12 dead letters now. */
+    history_add(history_global(), now, "error_transient", "acme", "users", 10);
+    sqlite3 *db = store_db(te.store);
+    for (int i = 0; i < 12; i++) {
+        char sql[300];
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO dlq (tenant, resource, record_id, status, error_class, created_at, "
+                 "updated_at) VALUES ('acme', 'users', 'x%d', 'manual_review', 'validation', "
+                 "'2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
+                 i);
+        ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    }
+    /* No samples of the DLQ before, no previous day: neither fires, and
+     * status says why the classes are not compared. */
+    alerts_evaluate(te.e->alerts, now);
+    ck_assert_int_eq(rows(&env, "ErrorClassSpike", "%"), 0);
+    ck_assert_int_eq(rows(&env, "DlqGrowthAccelerating", "%"), 0);
+    char *note =
+        tu_db_text(&env, "SELECT note FROM alert_notes WHERE name = 'ErrorClassSpike'", NULL);
+    ck_assert_ptr_nonnull(note);
+    ck_assert_ptr_nonnull(strstr(note, "no history"));
+    free(note);
+    /* Yesterday at this hour: the daemon ran and saw one transient
+     * failure; a second and a window ago the DLQ was empty. */
+    put_row(&te, "minutes", b - DAY_MS, 1, false);
+    put_row(&te, "error_transient", b - DAY_MS, 1, false);
+    put_row(&te, "dlq_rows", b - 1000, 0, true);
+    put_row(&te, "dlq_rows", b - 2000, 0, true);
+    alerts_evaluate(te.e->alerts, now);
+    ck_assert_int_eq(rows(&env, "ErrorClassSpike", "firing"), 1);
+    char *sum = tu_db_text(&env, "SELECT summary FROM alerts WHERE name = 'ErrorClassSpike'", NULL);
+    ck_assert_ptr_nonnull(strstr(sum, "transient"));
+    free(sum);
+    ck_assert_int_eq(tu_db_int(&env,
+                               "SELECT count(*) FROM alerts WHERE name = "
+                               "'DlqGrowthAccelerating' AND tenant = 'acme'",
+                               NULL),
+                     1);
+    ck_assert_int_eq(
+        tu_db_int(&env, "SELECT count(*) FROM alert_notes WHERE name = 'ErrorClassSpike'", NULL),
+        0);
+    tu_engine_stop(&te);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 static Suite *alerts_suite(void)
 {
     Suite *s = suite_create("alerts");
@@ -486,6 +560,7 @@ static Suite *alerts_suite(void)
     tcase_add_test(tc, budget_outage_pauses_writes_until_resumed);
     tcase_add_test(tc, budget_recovery_lifts_the_pause);
     tcase_add_test(tc, pause_survives_a_restart);
+    tcase_add_test(tc, history_of_previous_days_feeds_spike_and_dlq_growth);
     tcase_add_test(tc, firing_episodes_are_replayed_at_start);
     suite_add_tcase(s, tc);
     return s;

@@ -101,8 +101,11 @@ static void on_sum(void *arg, const char *tenant, const char *resource, int64_t 
         s->beta += sum;
 }
 
-static void on_bucket(void *arg, const char *tenant, int64_t value)
+static void on_sample(void *arg, const char *tenant, int64_t at_ms, int64_t value)
 {
+    struct sums *s = arg;
+    if (strcmp(tenant, "acme") == 0 && at_ms == T0 + 5 * MIN)
+        s->beta = value; /* the sample of minute 5 */
     on_sum(arg, tenant, "", value);
 }
 
@@ -140,8 +143,13 @@ START_TEST(store_writes_reads_prunes)
     ck_assert_int_eq(s.acme, 120);
     ck_assert_int_eq(s.rows, 2); /* acme/users (two hours), beta/groups */
     s = (struct sums){0};
-    ck_assert_int_eq(store_history_bucket(st, HS_DLQ_ROWS, T0, on_bucket, &s), 0);
+    ck_assert_int_eq(store_history_samples(st, HS_DLQ_ROWS, T0, T0, on_sample, &s), 0);
     ck_assert_int_eq(s.acme, 99);
+    s = (struct sums){0};
+    ck_assert_int_eq(store_history_samples(st, HS_DLQ_ROWS, T0 + MIN, T0 + 5 * MIN, on_sample, &s),
+                     0);
+    ck_assert_int_eq(s.rows, 5); /* minutes 1..5, in order */
+    ck_assert_int_eq(s.beta, 5);
     int64_t total = 0;
     ck_assert_int_eq(store_history_total(st, "error_auth", T0, T0 + HOUR, &total), 0);
     ck_assert_int_eq(total, 6);
