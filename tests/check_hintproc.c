@@ -452,6 +452,45 @@ START_TEST(unknown_types_are_recorded_and_ignored)
 }
 END_TEST
 
+/* SIGHUP reads the secret files again: a key added (or a secret changed)
+ * takes effect without a restart. */
+START_TEST(reload_reads_the_secret_again)
+{
+    struct daemon_run d;
+    start(&d, NULL, 5);
+    const char *body = "{\"type\":\"project.updated\",\"data\":{\"id\":1}}";
+    char sig[SHA256_HEX_LEN], *answer;
+    sign_hmac_sha256_hex("plain-secret", 12, body, strlen(body), sig);
+    ck_assert_int_eq(post(d.port, "/hooks/vomo/plain", body, strlen(body), sig, &answer), 404);
+    free(answer);
+    const char *secret = tu_write(&d.env, "plain.vomo-secret", "plain-secret\n");
+    const char *acme_secret = tu_write(&d.env, "acme.vomo-secret", "rotated\n");
+    char more_a[512], more_p[512];
+    snprintf(more_a, sizeof(more_a), "resources = projects\nvomo_webhook_secret_file = %s",
+             acme_secret);
+    snprintf(more_p, sizeof(more_p), "resources = projects\nvomo_webhook_secret_file = %s", secret);
+    char *a = tu_tenant_ini("acme", more_a);
+    char *p = tu_tenant_ini("plain", more_p);
+    char ini[2048];
+    snprintf(ini, sizeof(ini), "%s%s", a, p);
+    free(a);
+    free(p);
+    tu_config(&d.env, "daemon.log_level = info\npoll.interval = 1h\n", ini);
+    kill(d.pid, SIGHUP);
+    long st = 0;
+    for (int i = 0; i < 300 && st != 202; i++) {
+        st = post(d.port, "/hooks/vomo/plain", body, strlen(body), sig, &answer);
+        free(answer);
+        if (st != 202)
+            usleep(10000);
+    }
+    ck_assert_int_eq(st, 202);
+    /* acme's old secret no longer signs */
+    ck_assert_int_eq(send_event(&d, body), 401);
+    stop(&d);
+}
+END_TEST
+
 static bool scans_at_least(struct daemon_run *d, int64_t n)
 {
     for (int i = 0; i < 1000; i++) {
@@ -505,6 +544,7 @@ static Suite *suite(void)
     tcase_add_test(tc, burst_of_100_hints_costs_a_few_requests);
     tcase_add_test(tc, unknown_types_are_recorded_and_ignored);
     tcase_add_test(tc, gap_ratio_counts_changes_no_hint_announced);
+    tcase_add_test(tc, reload_reads_the_secret_again);
     suite_add_tcase(s, tc);
     return s;
 }
