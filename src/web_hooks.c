@@ -8,7 +8,7 @@
  * replay of an event recorded before is answered 202 too and changes
  * nothing.  Refusals: 404 for a tenant without a secret (or unknown), 413
  * for a body over VOMOHINT_MAX_BODY, 401 for a missing or wrong signature
- * (logged without the body, at most once a minute per tenant with a count
+ * (logged without the body, at most once a minute, with a count
  * of those not logged), 400 for a body that is not an event.
  */
 #include <stdio.h>
