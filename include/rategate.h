@@ -20,14 +20,17 @@
 #define RATEGATE_WINDOW_MS 1000               /* the quota's window, as VOMO counts it */
 #define RATEGATE_MARGIN_MS 20                 /* after a window ends, before its next burst */
 #define RATEGATE_STARTS_KEPT 64               /* start instants remembered, by sequence */
+#define RATEGATE_SLACK_MAX_MS 250             /* most a window's start is taken to be uncertain */
 
 struct rategate {
     int64_t blocked_until; /* no request before this instant (429) */
     int64_t seq;           /* requests started so far; the n-th start has sequence n */
+    int64_t answered;      /* responses fed back so far (seq - answered are in flight) */
     int64_t started_at[RATEGATE_STARTS_KEPT]; /* start instant of sequence n, at n % KEPT */
     long limit;                               /* X-RateLimit-Limit, -1 until known */
     bool have_window;                         /* window_start is known */
     int64_t window_start; /* when the current window began, as far as we can tell */
+    int64_t window_slack; /* how much later it may have begun (the round trip that told) */
     int64_t window_seq;   /* the first start counted in the current window */
     bool have_obs;        /* a response of the current window gave Remaining */
     int64_t obs_seq;      /* the newest such response's start ... */

@@ -26,6 +26,14 @@
  *   with a Remaining, and again whenever a response's Remaining is higher
  *   than the window's count allows (VOMO's window reset in between); a
  *   window that ends without being seen to reset continues on the same grid.
+ *   That request's round trip (at most RATEGATE_SLACK_MAX_MS) is added to
+ *   the wait for the next window: VOMO counted it at some instant of it.
+ * - Requests in flight together reach VOMO in any order, so an answer's
+ *   Remaining may leave out requests that started before it: the budget is
+ *   the smaller of that Remaining (minus the starts after it) and the limit
+ *   minus every start of the window, and a Remaining counts as a reset only
+ *   when it is higher than expected by more than the requests in flight; a
+ *   reset moves the window's phase but keeps its starts counted.
  *   A 429 counts as Remaining 0.  Without the headers there is no budget,
  *   only the 429 block.
  */
@@ -51,10 +59,11 @@ static int64_t start_time(const struct rategate *g, int64_t seq, int64_t fallbac
     return g->started_at[seq % RATEGATE_STARTS_KEPT];
 }
 
-/* The instant the next window's budget applies. */
+/* The instant the next window's budget applies: the window's end, plus
+ * the margin, plus how uncertain its start is (window_slack). */
 static int64_t window_over(const struct rategate *g)
 {
-    return g->window_start + RATEGATE_WINDOW_MS + RATEGATE_MARGIN_MS;
+    return g->window_start + RATEGATE_WINDOW_MS + RATEGATE_MARGIN_MS + g->window_slack;
 }
 
 int64_t rategate_budget(const struct rategate *g, int64_t now)
@@ -63,11 +72,17 @@ int64_t rategate_budget(const struct rategate *g, int64_t now)
         return INT64_MAX;
     if (now >= window_over(g))
         return g->limit > 0 ? g->limit : 1;
-    if (g->have_obs)
-        return g->obs_remaining - (g->seq - g->obs_seq);
-    if (g->limit > 0)
-        return g->limit - (g->seq - g->window_seq + 1);
-    return INT64_MAX;
+    /* Both counts hold back what they know: VOMO's Remaining for the newest
+     * answer (minus what started after it), and the limit minus every start
+     * of this window.  Requests in flight together reach VOMO in any order,
+     * so an answer's Remaining can leave out requests started before it:
+     * the smaller count is the one to trust. */
+    int64_t by_starts = g->limit > 0 ? g->limit - (g->seq - g->window_seq + 1) : INT64_MAX;
+    if (g->have_obs) {
+        int64_t by_obs = g->obs_remaining - (g->seq - g->obs_seq);
+        return by_obs < by_starts ? by_obs : by_starts;
+    }
+    return by_starts;
 }
 
 int64_t rategate_next_start(const struct rategate *g, int64_t now)
@@ -85,7 +100,8 @@ int64_t rategate_on_start(struct rategate *g, int64_t now)
 {
     if (g->have_window && now >= window_over(g)) {
         /* The next window on the same grid: VOMO's windows do not move. */
-        int64_t k = (now - g->window_start - RATEGATE_MARGIN_MS) / RATEGATE_WINDOW_MS;
+        int64_t k =
+            (now - g->window_start - RATEGATE_MARGIN_MS - g->window_slack) / RATEGATE_WINDOW_MS;
         g->window_start += k * RATEGATE_WINDOW_MS;
         g->window_seq = g->seq + 1;
         g->have_obs = false;
@@ -95,12 +111,22 @@ int64_t rategate_on_start(struct rategate *g, int64_t now)
     return g->seq;
 }
 
-/* A window begins with the request seq (its start is the best estimate). */
+/*
+ * A window begins with the request seq, answered now.  VOMO counted it
+ * somewhere between its start and now, and its window began before that:
+ * the start is the estimate, and the round trip is how late the true
+ * start may be (window_slack), so the next burst waits for it too.  Being
+ * late costs a few milliseconds of a window whose quota goes out at once;
+ * being early sends requests into the old window's 429s, which is what
+ * jittery round trips (a loaded machine) did with the fixed margin alone.
+ */
 static void begin_window(struct rategate *g, int64_t seq, int64_t now)
 {
     g->have_window = true;
     g->window_start = start_time(g, seq, now);
     g->window_seq = seq;
+    int64_t rtt = now - g->window_start;
+    g->window_slack = rtt < 0 ? 0 : rtt > RATEGATE_SLACK_MAX_MS ? RATEGATE_SLACK_MAX_MS : rtt;
 }
 
 /* Learns from the X-RateLimit-* values of the response to request seq. */
@@ -117,9 +143,23 @@ static void observe(struct rategate *g, int64_t now, long limit, long remaining,
     } else if (seq < g->window_seq || (g->have_obs && seq <= g->obs_seq)) {
         return; /* older than what the gate knows of this window */
     } else if (g->have_obs) {
+        /* A reset shows as more left than this window allows; requests in
+         * flight together may have reached VOMO in another order than they
+         * started, which can make Remaining look up to that many higher. */
         int64_t expected = g->obs_remaining - (seq - g->obs_seq);
-        if (remaining > (expected > 0 ? expected : 0))
-            begin_window(g, seq, now); /* VOMO's window reset in between */
+        int64_t in_flight = g->seq - g->answered;
+        if (in_flight < 0)
+            in_flight = 0;
+        else if (in_flight > RATEGATE_STARTS_KEPT)
+            in_flight = RATEGATE_STARTS_KEPT;
+        if (remaining > (expected > 0 ? expected : 0) + in_flight) {
+            /* VOMO's window reset in between: the phase moves to it, the
+             * starts already counted in this window stay counted (should
+             * the reset be a reordering after all, they were real). */
+            int64_t counted_from = g->window_seq;
+            begin_window(g, seq, now);
+            g->window_seq = counted_from;
+        }
     }
     g->have_obs = true;
     g->obs_seq = seq;
@@ -190,6 +230,7 @@ int64_t rategate_on_response(struct rategate *g, int64_t now, int64_t wall_now, 
 
     if (status == 429 && remaining < 0 && g->have_window)
         remaining = 0;
+    g->answered++;
     observe(g, now, limit, remaining, seq);
     if (clamped)
         *clamped = false;
