@@ -36,6 +36,7 @@ struct recordfetch {
     enum pre pre;
     bool starting;  /* inside recordfetch_start: the callback must wait */
     bool scan_done; /* the read has ended (or never began) */
+    bool deadline;  /* opts.timeout_ms passed with the read still going */
     bool reported;  /* the callback ran, or the owner cancelled */
     bool closing;
     char status[16]; /* the scan's end: complete, failed, aborted */
@@ -129,7 +130,8 @@ static void fill_answer(struct recordfetch *f, struct recordfetch_result *r, cha
     if (!a->answered) {
         r->cls = EC_TRANSIENT;
         r->cancelled = f->scan_done;
-        r->timed_out = r->unreachable = !f->scan_done;
+        r->timed_out = f->deadline;
+        r->unreachable = !f->scan_done;
         r->message = f->scan_done ? "cancelled: the tenant closed or vomo-sync stops"
                                   : "VOMO did not answer in time";
         return;
@@ -144,7 +146,7 @@ static void fill_answer(struct recordfetch *f, struct recordfetch_result *r, cha
     }
     r->unreachable = a->curl_code != CURLE_OK || a->status >= 500;
     r->auth_failed = a->status == 401;
-    r->timed_out = !f->scan_done;
+    r->timed_out = f->deadline;
     r->cancelled = f->scan_done && strcmp(f->status, "aborted") == 0;
 }
 
@@ -178,6 +180,8 @@ static void report(struct recordfetch *f)
 static void on_timer(uv_timer_t *timer)
 {
     struct recordfetch *f = timer->data;
+    if (!f->scan_done)
+        f->deadline = true;
     report(f);
     maybe_close(f);
 }
