@@ -392,6 +392,15 @@ static bool breaker_open(void *arg)
     return e->vomo_breaker.state == BREAKER_OPEN;
 }
 
+/* VOMO requests on the wire across every tenant's lane. */
+static int vomo_in_flight(struct engine *e)
+{
+    int n = 0;
+    for (struct tenant *t = e->tenants; t; t = t->next)
+        n += t->vomo_lane.in_flight;
+    return n;
+}
+
 static bool breaker_closed_and_progress(void *arg)
 {
     struct progress *p = arg;
@@ -427,6 +436,9 @@ START_TEST(outage_opens_breaker_one_probe_per_open_timeout)
     ck_assert(tu_run_until(&te, breaker_open, te.e, 3000));
     /* opened_at is monotonic; the fake's request log has wall-clock times */
     int64_t t_open = te.e->vomo_breaker.opened_at - clock_mono_ms() + clock_wall_ms();
+    /* Sent before the opening, these may reach the fake's log after it on
+     * a loaded machine: they are not probes. */
+    int on_wire = vomo_in_flight(te.e);
     char *state = breaker_state(&env);
     ck_assert_str_eq(state ? state : "(none)", "open");
     free(state);
@@ -462,11 +474,13 @@ START_TEST(outage_opens_breaker_one_probe_per_open_timeout)
                 reqs_between(&l, NULL, NULL, t_open + 20, t_clear), (long long)(t_clear - t_open));
     ck_assert_msg(during <= bound, "%d requests during the outage (bound %d)", during, bound);
     /* Once open, only probes: one per open_timeout, whichever lane sends
-     * it (20 ms after the opening leaves what was on the wire behind). */
+     * it, besides what was already on the wire when it opened (those
+     * arrive within a few ms, later only on a loaded machine). */
     int probes = reqs_between(&l, NULL, NULL, t_open + 20, t_clear);
     int max_probes = (int)((t_clear - t_open) / OPEN_TIMEOUT_MS) + 1;
-    ck_assert_msg(probes >= 1 && probes <= max_probes, "%d probes in %lld ms (at most %d)", probes,
-                  (long long)(t_clear - t_open), max_probes);
+    ck_assert_msg(probes >= 1 && probes <= max_probes + on_wire,
+                  "%d requests in %lld ms after the opening (at most %d probes + %d on the wire)",
+                  probes, (long long)(t_clear - t_open), max_probes, on_wire);
     reqlog_free(&l);
 
     /* One log line per transition: opened once, closed once, and every
