@@ -253,8 +253,9 @@ static void print_text(const char *path, const cJSON *doc)
     static const char *const ecols[] = {"tenant",    "consumed_pct", "remaining_ratio",
                                         "burn_1h",   "burn_6h",      "burn_3d",
                                         "freshness", "action",       "updated_at"};
-    print_section("error budgets", cJSON_GetObjectItem(doc, "error_budgets"), ecols,
-                  ARRAY_SIZE(ecols), "not evaluated yet (the daemon has not run)");
+    print_section(
+        "error budgets", cJSON_GetObjectItem(doc, "error_budgets"), ecols, ARRAY_SIZE(ecols),
+        "not evaluated yet (the daemon evaluates them every [alerts] interval while it runs)");
     const cJSON *notes = cJSON_GetObjectItem(doc, "alert_notes"), *n;
     if (cJSON_IsArray(notes))
         cJSON_ArrayForEach(n, notes)
