@@ -217,7 +217,11 @@ int retry_after_parse(const char *value, int64_t now, int64_t *wait_ms)
         return parse_delta_seconds(v, wait_ms);
     if (ts_parse_http_date(v, &at) < 0)
         return -EINVAL;
-    *wait_ms = at > now ? at - now : 0;
+    /* One millisecond more: the wall clock here and the monotonic clock
+     * the wait is measured on are both read in whole milliseconds, so the
+     * exact difference could land the next request up to a millisecond
+     * before the date VOMO named. */
+    *wait_ms = at > now ? at - now + 1 : 0;
     return 0;
 }
 

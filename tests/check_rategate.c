@@ -31,7 +31,9 @@ START_TEST(retry_after_http_date)
 {
     int64_t w = -1;
     ck_assert_int_eq(retry_after_parse("Wed, 21 Oct 2015 07:28:00 GMT", DATE_MS - 90 * SEC, &w), 0);
-    ck_assert_int_eq(w, 90 * SEC);
+    ck_assert_int_eq(w, 90 * SEC + 1); /* rounded up, never before the date */
+    ck_assert_int_eq(retry_after_parse("Wed, 21 Oct 2015 07:28:00 GMT", DATE_MS - 1, &w), 0);
+    ck_assert_int_eq(w, 2);
     /* A date in the past (clock skew, a slow response) means "now". */
     ck_assert_int_eq(retry_after_parse("Wed, 21 Oct 2015 07:28:00 GMT", DATE_MS + 5 * SEC, &w), 0);
     ck_assert_int_eq(w, 0);
@@ -85,9 +87,9 @@ START_TEST(block_from_http_date)
     rategate_init(&g);
     ck_assert_int_eq(rategate_on_response(&g, DATE_MS - 45 * SEC, DATE_MS - 45 * SEC, 429,
                                           "Wed, 21 Oct 2015 07:28:00 GMT", -1, -1, 0, &clamped),
-                     45 * SEC);
+                     45 * SEC + 1);
     ck_assert(!clamped);
-    ck_assert_int_eq(rategate_next_start(&g, DATE_MS - 10 * SEC), DATE_MS);
+    ck_assert_int_eq(rategate_next_start(&g, DATE_MS - 10 * SEC), DATE_MS + 1);
     /* Past date: no wait, not clamped. */
     rategate_init(&g);
     ck_assert_int_eq(rategate_on_response(&g, DATE_MS + SEC, DATE_MS + SEC, 429,
@@ -109,10 +111,10 @@ START_TEST(http_date_is_read_on_the_wall_clock_and_waited_on_the_monotonic_one)
     rategate_init(&g);
     ck_assert_int_eq(rategate_on_response(&g, mono, DATE_MS - 20 * SEC, 429,
                                           "Wed, 21 Oct 2015 07:28:00 GMT", -1, -1, 0, &clamped),
-                     20 * SEC);
+                     20 * SEC + 1);
     ck_assert(!clamped);
-    ck_assert_int_eq(rategate_next_start(&g, mono), mono + 20 * SEC);
-    ck_assert_int_eq(rategate_next_start(&g, mono + 20 * SEC), mono + 20 * SEC);
+    ck_assert_int_eq(rategate_next_start(&g, mono), mono + 20 * SEC + 1);
+    ck_assert_int_eq(rategate_next_start(&g, mono + 20 * SEC + 1), mono + 20 * SEC + 1);
 }
 END_TEST
 
