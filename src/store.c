@@ -158,6 +158,40 @@ char *store_col_dup(sqlite3_stmt *st, int i)
     return v ? xstrdup((const char *)v) : NULL;
 }
 
+const char *store_col_text(sqlite3_stmt *st, int i)
+{
+    const unsigned char *v = sqlite3_column_text(st, i);
+    return v ? (const char *)v : "";
+}
+
+int64_t store_col_ms(sqlite3_stmt *st, int i)
+{
+    int64_t ms = 0;
+    if (sqlite3_column_type(st, i) == SQLITE_NULL || ts_parse(store_col_text(st, i), &ms) < 0)
+        return 0;
+    return ms;
+}
+
+void store_bind_ms(sqlite3_stmt *st, int i, int64_t ms)
+{
+    char ts[TS_LEN];
+    ts_format(ms, ts);
+    sqlite3_bind_text(st, i, ts, -1, SQLITE_TRANSIENT);
+}
+
+int store_prepare_once(struct store *s, const char *sql, sqlite3_stmt **st, const char *what)
+{
+    int r = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+    return r == SQLITE_OK ? 0 : store_fail(s, r, what);
+}
+
+int store_run_once(struct store *s, sqlite3_stmt *st, const char *what)
+{
+    int r = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return r == SQLITE_DONE ? 0 : store_fail(s, r, what);
+}
+
 /* Runs a constant statement (a pragma or transaction control) once. */
 static int exec_once(struct store *s, const char *sql, const char *what)
 {

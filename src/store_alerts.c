@@ -9,58 +9,24 @@
 
 #include "store_priv.h"
 
-static int prep(struct store *s, const char *sql, sqlite3_stmt **st, const char *what)
-{
-    int r = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
-    return r == SQLITE_OK ? 0 : store_fail(s, r, what);
-}
-
-static void bind_ts(sqlite3_stmt *st, int i, int64_t ms)
-{
-    char ts[TS_LEN];
-    ts_format(ms, ts);
-    sqlite3_bind_text(st, i, ts, -1, SQLITE_TRANSIENT);
-}
-
-static const char *col(sqlite3_stmt *st, int i)
-{
-    const unsigned char *v = sqlite3_column_text(st, i);
-    return v ? (const char *)v : "";
-}
-
-static int64_t col_ts(sqlite3_stmt *st, int i)
-{
-    int64_t ms = 0;
-    if (sqlite3_column_type(st, i) == SQLITE_NULL || ts_parse(col(st, i), &ms) < 0)
-        return 0;
-    return ms;
-}
-
-/* Steps a statement without rows and finalizes it. */
-static int run(struct store *s, sqlite3_stmt *st, const char *what)
-{
-    int r = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return r == SQLITE_DONE ? 0 : store_fail(s, r, what);
-}
-
 int store_alert_fire(struct store *s, const char *name, const char *tenant, const char *resource,
                      const char *severity, int64_t started_ms, const char *summary, int64_t *id)
 {
     sqlite3_stmt *st;
-    int rc = prep(s,
-                  "INSERT INTO alerts (name, tenant, resource, severity, state, started_at, "
-                  "summary, last_notified_at) VALUES (?1, ?2, ?3, ?4, 'firing', ?5, ?6, ?5)",
-                  &st, "recording an alert");
+    int rc = store_prepare_once(
+        s,
+        "INSERT INTO alerts (name, tenant, resource, severity, state, started_at, "
+        "summary, last_notified_at) VALUES (?1, ?2, ?3, ?4, 'firing', ?5, ?6, ?5)",
+        &st, "recording an alert");
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, resource, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, severity, -1, SQLITE_STATIC);
-    bind_ts(st, 5, started_ms);
+    store_bind_ms(st, 5, started_ms);
     sqlite3_bind_text(st, 6, summary, -1, SQLITE_STATIC);
-    rc = run(s, st, "recording an alert");
+    rc = store_run_once(s, st, "recording an alert");
     if (rc == 0)
         *id = sqlite3_last_insert_rowid(s->db);
     return rc;
@@ -69,15 +35,16 @@ int store_alert_fire(struct store *s, const char *name, const char *tenant, cons
 int store_alert_resolve(struct store *s, int64_t id, int64_t resolved_ms)
 {
     sqlite3_stmt *st;
-    int rc = prep(s,
-                  "UPDATE alerts SET state = 'resolved', resolved_at = ?2, last_notified_at = ?2 "
-                  "WHERE id = ?1 AND state = 'firing'",
-                  &st, "resolving an alert");
+    int rc = store_prepare_once(
+        s,
+        "UPDATE alerts SET state = 'resolved', resolved_at = ?2, last_notified_at = ?2 "
+        "WHERE id = ?1 AND state = 'firing'",
+        &st, "resolving an alert");
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, id);
-    bind_ts(st, 2, resolved_ms);
-    return run(s, st, "resolving an alert");
+    store_bind_ms(st, 2, resolved_ms);
+    return store_run_once(s, st, "resolving an alert");
 }
 
 int store_alert_each(struct store *s, bool all, int64_t since_ms, int limit,
@@ -91,24 +58,24 @@ int store_alert_each(struct store *s, bool all, int64_t since_ms, int limit,
         "FROM alerts WHERE state = 'firing' OR started_at >= ?1 "
         "ORDER BY started_at DESC, id DESC LIMIT ?2";
     sqlite3_stmt *st;
-    int rc = prep(s, all ? all_sql : firing_sql, &st, "reading alerts");
+    int rc = store_prepare_once(s, all ? all_sql : firing_sql, &st, "reading alerts");
     if (rc < 0)
         return rc;
     if (all) {
-        bind_ts(st, 1, since_ms);
+        store_bind_ms(st, 1, since_ms);
         sqlite3_bind_int(st, 2, limit);
     }
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         struct store_alert a = {.id = sqlite3_column_int64(st, 0),
-                                .name = col(st, 1),
-                                .tenant = col(st, 2),
-                                .resource = col(st, 3),
-                                .severity = col(st, 4),
-                                .state = col(st, 5),
-                                .started_at = col_ts(st, 6),
-                                .resolved_at = col_ts(st, 7),
-                                .summary = col(st, 8)};
+                                .name = store_col_text(st, 1),
+                                .tenant = store_col_text(st, 2),
+                                .resource = store_col_text(st, 3),
+                                .severity = store_col_text(st, 4),
+                                .state = store_col_text(st, 5),
+                                .started_at = store_col_ms(st, 6),
+                                .resolved_at = store_col_ms(st, 7),
+                                .summary = store_col_text(st, 8)};
         fn(arg, &a);
     }
     sqlite3_finalize(st);
@@ -132,7 +99,7 @@ static int put_status(struct store *s, sqlite3_stmt *st, const struct store_slo_
     else
         sqlite3_bind_null(st, 12);
     sqlite3_bind_text(st, 13, v->action, -1, SQLITE_STATIC);
-    bind_ts(st, 14, now_ms);
+    store_bind_ms(st, 14, now_ms);
     int r = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -143,20 +110,21 @@ int store_slo_status_put(struct store *s, const struct store_slo_status *v, size
                          int64_t now_ms)
 {
     sqlite3_stmt *st;
-    int rc = prep(s,
-                  "INSERT OR REPLACE INTO slo_status (tenant, target, operations, errors, "
-                  "consumed, remaining_ratio, burn_5m, burn_30m, burn_1h, burn_6h, burn_3d, "
-                  "freshness, action, updated_at) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                  &st, "recording the error budget");
+    int rc = store_prepare_once(
+        s,
+        "INSERT OR REPLACE INTO slo_status (tenant, target, operations, errors, "
+        "consumed, remaining_ratio, burn_5m, burn_30m, burn_1h, burn_6h, burn_3d, "
+        "freshness, action, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        &st, "recording the error budget");
     if (rc < 0)
         return rc;
     rc = store_begin(s);
     sqlite3_stmt *del = NULL;
     if (rc == 0)
-        rc = prep(s, "DELETE FROM slo_status", &del, "recording the error budget");
+        rc = store_prepare_once(s, "DELETE FROM slo_status", &del, "recording the error budget");
     if (rc == 0)
-        rc = run(s, del, "recording the error budget");
+        rc = store_run_once(s, del, "recording the error budget");
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = put_status(s, st, &v[i], now_ms);
     sqlite3_finalize(st);
@@ -171,13 +139,14 @@ int store_slo_paused_each(struct store *s, void (*fn)(void *arg, const char *ten
                           void *arg)
 {
     sqlite3_stmt *st;
-    int rc = prep(s, "SELECT tenant, updated_at FROM slo_status WHERE action = 'writes_paused'",
-                  &st, "reading the error budgets");
+    int rc = store_prepare_once(
+        s, "SELECT tenant, updated_at FROM slo_status WHERE action = 'writes_paused'", &st,
+        "reading the error budgets");
     if (rc < 0)
         return rc;
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW)
-        fn(arg, col(st, 0), col_ts(st, 1));
+        fn(arg, store_col_text(st, 0), store_col_ms(st, 1));
     sqlite3_finalize(st);
     return r == SQLITE_DONE ? 0 : store_fail(s, r, "reading the error budgets");
 }
@@ -186,46 +155,47 @@ int store_alert_note(struct store *s, const char *name, const char *note, int64_
 {
     sqlite3_stmt *st;
     bool del = !note || !*note;
-    int rc = prep(s,
-                  del ? "DELETE FROM alert_notes WHERE name = ?1"
-                      : "INSERT OR REPLACE INTO alert_notes (name, note, updated_at) "
-                        "VALUES (?1, ?2, ?3)",
-                  &st, "recording an alert note");
+    int rc = store_prepare_once(s,
+                                del ? "DELETE FROM alert_notes WHERE name = ?1"
+                                    : "INSERT OR REPLACE INTO alert_notes (name, note, updated_at) "
+                                      "VALUES (?1, ?2, ?3)",
+                                &st, "recording an alert note");
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     if (!del) {
         sqlite3_bind_text(st, 2, note, -1, SQLITE_STATIC);
-        bind_ts(st, 3, now_ms);
+        store_bind_ms(st, 3, now_ms);
     }
-    return run(s, st, "recording an alert note");
+    return store_run_once(s, st, "recording an alert note");
 }
 
 int store_slo_resume_request(struct store *s, const char *tenant, const char *by, int64_t now_ms)
 {
     sqlite3_stmt *st;
-    int rc = prep(s,
-                  "INSERT OR REPLACE INTO slo_resumes (tenant, requested_at, requested_by) "
-                  "VALUES (?1, ?2, ?3)",
-                  &st, "recording a resume");
+    int rc = store_prepare_once(
+        s,
+        "INSERT OR REPLACE INTO slo_resumes (tenant, requested_at, requested_by) "
+        "VALUES (?1, ?2, ?3)",
+        &st, "recording a resume");
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
-    bind_ts(st, 2, now_ms);
+    store_bind_ms(st, 2, now_ms);
     sqlite3_bind_text(st, 3, by, -1, SQLITE_STATIC);
-    return run(s, st, "recording a resume");
+    return store_run_once(s, st, "recording a resume");
 }
 
 int store_slo_resume_at(struct store *s, const char *tenant, int64_t *at_ms)
 {
     sqlite3_stmt *st;
-    int rc = prep(s, "SELECT requested_at FROM slo_resumes WHERE tenant = ?1", &st,
-                  "reading resume requests");
+    int rc = store_prepare_once(s, "SELECT requested_at FROM slo_resumes WHERE tenant = ?1", &st,
+                                "reading resume requests");
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
     int r = sqlite3_step(st);
-    *at_ms = r == SQLITE_ROW ? col_ts(st, 0) : 0;
+    *at_ms = r == SQLITE_ROW ? store_col_ms(st, 0) : 0;
     sqlite3_finalize(st);
     return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : store_fail(s, r, "reading resume requests");
 }

@@ -14,19 +14,13 @@
 
 #include "store_priv.h"
 
-static const char *col(sqlite3_stmt *st, int i)
-{
-    const unsigned char *v = sqlite3_column_text(st, i);
-    return v ? (const char *)v : "";
-}
-
 /* Prepares sql and binds tenant and resource to ?1 and ?2. */
 static int prepare(struct store *s, const char *sql, const char *tenant, const char *resource,
                    sqlite3_stmt **st, const char *what)
 {
-    int r = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
-    if (r != SQLITE_OK)
-        return store_fail(s, r, what);
+    int rc = store_prepare_once(s, sql, st, what);
+    if (rc < 0)
+        return rc;
     store_bind_text(*st, 1, tenant);
     store_bind_text(*st, 2, resource);
     return 0;
@@ -48,7 +42,7 @@ int store_api_record(struct store *s, const char *tenant, const char *resource, 
     if (r == SQLITE_ROW) {
         store_col_ts(st, 0, out->updated_at);
         store_col_ts(st, 1, out->deleted_at);
-        out->payload = xstrdup(col(st, 2));
+        out->payload = xstrdup(store_col_text(st, 2));
     }
     sqlite3_finalize(st);
     if (r == SQLITE_DONE)
@@ -85,7 +79,7 @@ static int page_rows(struct store *s, const char *tenant, const char *resource, 
     sqlite3_bind_int64(st, 5, offset);
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW)
-        fn(arg, col(st, 0), col(st, 1), col(st, 2));
+        fn(arg, store_col_text(st, 0), store_col_text(st, 1), store_col_text(st, 2));
     sqlite3_finalize(st);
     return r == SQLITE_DONE ? 0 : store_fail(s, r, "reading a page for the API");
 }

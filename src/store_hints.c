@@ -11,25 +11,11 @@
 
 #include "store_priv.h"
 
-static int prepare(struct store *s, const char *sql, sqlite3_stmt **st, const char *what)
-{
-    int r = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
-    return r == SQLITE_OK ? 0 : store_fail(s, r, what);
-}
-
-/* Runs a statement without rows to its end and finalizes it. */
-static int run(struct store *s, sqlite3_stmt *st, const char *what)
-{
-    int r = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return r == SQLITE_DONE ? 0 : store_fail(s, r, what);
-}
-
 static int find_key(struct store *s, const char *tenant, const char *key, int64_t *id)
 {
     sqlite3_stmt *st;
-    int rc = prepare(s, "SELECT id FROM vomo_hints WHERE tenant = ?1 AND event_key = ?2", &st,
-                     "looking up a hint");
+    int rc = store_prepare_once(s, "SELECT id FROM vomo_hints WHERE tenant = ?1 AND event_key = ?2",
+                                &st, "looking up a hint");
     if (rc < 0)
         return rc;
     store_bind_text(st, 1, tenant);
@@ -49,20 +35,20 @@ int store_hint_add(struct store *s, const struct hint_new *h, int64_t *id, bool 
     sqlite3_stmt *st;
     if (rc > 0) {
         *replay = true;
-        if ((rc = prepare(s, "UPDATE vomo_hints SET replays = replays + 1 WHERE id = ?1", &st,
-                          "counting a replayed hint")) < 0)
+        if ((rc = store_prepare_once(s, "UPDATE vomo_hints SET replays = replays + 1 WHERE id = ?1",
+                                     &st, "counting a replayed hint")) < 0)
             return rc;
         sqlite3_bind_int64(st, 1, *id);
-        return run(s, st, "counting a replayed hint");
+        return store_run_once(s, st, "counting a replayed hint");
     }
     if (rc < 0)
         return rc;
     bool done = h->outcome && h->outcome[0] != 'p';
-    rc = prepare(s,
-                 "INSERT INTO vomo_hints (tenant, event_key, type, resource, record_id, "
-                 "organization_id, received_at, outcome, processed_at) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                 &st, "recording a hint");
+    rc = store_prepare_once(s,
+                            "INSERT INTO vomo_hints (tenant, event_key, type, resource, record_id, "
+                            "organization_id, received_at, outcome, processed_at) "
+                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                            &st, "recording a hint");
     if (rc < 0)
         return rc;
     store_bind_text(st, 1, h->tenant);
@@ -74,7 +60,7 @@ int store_hint_add(struct store *s, const struct hint_new *h, int64_t *id, bool 
     store_bind_text(st, 7, h->now);
     store_bind_text(st, 8, h->outcome ? h->outcome : "pending");
     store_bind_text(st, 9, done ? h->now : NULL);
-    rc = run(s, st, "recording a hint");
+    rc = store_run_once(s, st, "recording a hint");
     if (rc == 0)
         *id = sqlite3_last_insert_rowid(s->db);
     return rc;
@@ -85,11 +71,11 @@ int store_hints_pending(struct store *s, int max, struct hint_row **out, size_t 
     *out = NULL;
     *n = 0;
     sqlite3_stmt *st;
-    int rc = prepare(s,
-                     "SELECT id, tenant, type, resource, record_id FROM vomo_hints "
-                     "INDEXED BY vomo_hints_pending_idx WHERE outcome = 'pending' "
-                     "ORDER BY id LIMIT ?1",
-                     &st, "reading pending hints");
+    int rc = store_prepare_once(s,
+                                "SELECT id, tenant, type, resource, record_id FROM vomo_hints "
+                                "INDEXED BY vomo_hints_pending_idx WHERE outcome = 'pending' "
+                                "ORDER BY id LIMIT ?1",
+                                &st, "reading pending hints");
     if (rc < 0)
         return rc;
     sqlite3_bind_int(st, 1, max);
@@ -130,16 +116,16 @@ void store_hint_rows_free(struct hint_row *rows, size_t n)
 int store_hint_finish(struct store *s, int64_t id, const char *outcome, const char *now)
 {
     sqlite3_stmt *st;
-    int rc = prepare(s,
-                     "UPDATE vomo_hints SET outcome = ?2, processed_at = ?3 "
-                     "WHERE id = ?1 AND outcome = 'pending'",
-                     &st, "recording a hint's outcome");
+    int rc = store_prepare_once(s,
+                                "UPDATE vomo_hints SET outcome = ?2, processed_at = ?3 "
+                                "WHERE id = ?1 AND outcome = 'pending'",
+                                &st, "recording a hint's outcome");
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, id);
     store_bind_text(st, 2, outcome);
     store_bind_text(st, 3, now);
-    return run(s, st, "recording a hint's outcome");
+    return store_run_once(s, st, "recording a hint's outcome");
 }
 
 int store_hints_prune(struct store *s, const char *expire_before, const char *delete_before,
@@ -155,14 +141,14 @@ int store_hints_prune(struct store *s, const char *expire_before, const char *de
     int64_t gone = 0;
     for (size_t i = 0; i < 3; i++) {
         sqlite3_stmt *st;
-        int rc = prepare(s, sql[i], &st, "pruning hints");
+        int rc = store_prepare_once(s, sql[i], &st, "pruning hints");
         if (rc < 0)
             return rc;
         if (i < 2)
             store_bind_text(st, 1, i == 0 ? expire_before : delete_before);
         else
             sqlite3_bind_int(st, 2, STORE_HINTS_KEPT);
-        if ((rc = run(s, st, "pruning hints")) < 0)
+        if ((rc = store_run_once(s, st, "pruning hints")) < 0)
             return rc;
         if (i > 0)
             gone += sqlite3_changes(s->db);
@@ -177,11 +163,12 @@ int store_hint_counts(struct store *s,
                       void *arg)
 {
     sqlite3_stmt *st;
-    int rc = prepare(s,
-                     "SELECT tenant, outcome, count(*) FROM vomo_hints GROUP BY tenant, outcome "
-                     "UNION ALL SELECT tenant, 'replay', sum(replays) FROM vomo_hints "
-                     "GROUP BY tenant HAVING sum(replays) > 0 ORDER BY 1, 2",
-                     &st, "counting hints");
+    int rc = store_prepare_once(
+        s,
+        "SELECT tenant, outcome, count(*) FROM vomo_hints GROUP BY tenant, outcome "
+        "UNION ALL SELECT tenant, 'replay', sum(replays) FROM vomo_hints "
+        "GROUP BY tenant HAVING sum(replays) > 0 ORDER BY 1, 2",
+        &st, "counting hints");
     if (rc < 0)
         return rc;
     int r;
@@ -197,10 +184,11 @@ int store_scan_last(struct store *s, const char *tenant, const char *resource, b
                     int64_t *applied)
 {
     sqlite3_stmt *st;
-    int rc = prepare(s,
-                     "SELECT kind, applied FROM scans WHERE tenant = ?1 AND resource = ?2 "
-                     "ORDER BY id DESC LIMIT 1",
-                     &st, "reading the last scan");
+    int rc =
+        store_prepare_once(s,
+                           "SELECT kind, applied FROM scans WHERE tenant = ?1 AND resource = ?2 "
+                           "ORDER BY id DESC LIMIT 1",
+                           &st, "reading the last scan");
     if (rc < 0)
         return rc;
     store_bind_text(st, 1, tenant);

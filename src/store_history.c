@@ -13,19 +13,6 @@
 #include "classify.h"
 #include "store_priv.h"
 
-static int prep(struct store *s, const char *sql, sqlite3_stmt **st, const char *what)
-{
-    int r = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
-    return r == SQLITE_OK ? 0 : store_fail(s, r, what);
-}
-
-static void bind_ts(sqlite3_stmt *st, int i, int64_t ms)
-{
-    char ts[TS_LEN];
-    ts_format(ms, ts);
-    sqlite3_bind_text(st, i, ts, -1, SQLITE_TRANSIENT);
-}
-
 static int64_t floor_to(int64_t ms, int64_t width)
 {
     int64_t q = ms / width;
@@ -48,7 +35,7 @@ static const char hourly_sql[] =
 static int put(struct store *s, sqlite3_stmt *st, const struct history_entry *e, int64_t at)
 {
     sqlite3_bind_text(st, 1, e->series, -1, SQLITE_STATIC);
-    bind_ts(st, 2, at);
+    store_bind_ms(st, 2, at);
     sqlite3_bind_text(st, 3, e->tenant, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, e->resource, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, e->value);
@@ -63,11 +50,11 @@ int store_history_write(struct store *s, const struct history_entry *v, size_t n
     if (n == 0)
         return 0;
     sqlite3_stmt *add = NULL, *set = NULL, *hour = NULL;
-    int rc = prep(s, add_sql, &add, "preparing the alert history");
+    int rc = store_prepare_once(s, add_sql, &add, "preparing the alert history");
     if (rc == 0)
-        rc = prep(s, set_sql, &set, "preparing the alert history");
+        rc = store_prepare_once(s, set_sql, &set, "preparing the alert history");
     if (rc == 0)
-        rc = prep(s, hourly_sql, &hour, "preparing the alert history");
+        rc = store_prepare_once(s, hourly_sql, &hour, "preparing the alert history");
     if (rc == 0)
         rc = store_begin(s);
     for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -121,11 +108,11 @@ static int prune_series(struct store *s, const char *series, void *arg)
     struct prune_ctx *c = arg;
     for (int i = 0; i < 2; i++) {
         sqlite3_stmt *st;
-        int rc = prep(s, sql[i], &st, "pruning the alert history");
+        int rc = store_prepare_once(s, sql[i], &st, "pruning the alert history");
         if (rc < 0)
             return rc;
         sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
-        bind_ts(st, 2, c->before[i]);
+        store_bind_ms(st, 2, c->before[i]);
         int r = sqlite3_step(st);
         sqlite3_finalize(st);
         if (r != SQLITE_DONE)
@@ -151,12 +138,6 @@ int store_history_prune(struct store *s, int64_t minutes_before_ms, int64_t hour
     return rc;
 }
 
-static const char *col(sqlite3_stmt *st, int i)
-{
-    const unsigned char *v = sqlite3_column_text(st, i);
-    return v ? (const char *)v : "";
-}
-
 int store_history_sums(struct store *s, enum store_history_table t, const char *series,
                        int64_t from_ms, int64_t to_ms,
                        void (*fn)(void *arg, const char *tenant, const char *resource, int64_t sum),
@@ -168,15 +149,15 @@ int store_history_sums(struct store *s, enum store_history_table t, const char *
         "SELECT tenant, resource, sum(value) FROM history_hourly "
         "WHERE series = ?1 AND at >= ?2 AND at < ?3 GROUP BY tenant, resource"};
     sqlite3_stmt *st;
-    int rc = prep(s, sql[t == HIST_HOURLY], &st, "reading the alert history");
+    int rc = store_prepare_once(s, sql[t == HIST_HOURLY], &st, "reading the alert history");
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
-    bind_ts(st, 2, from_ms);
-    bind_ts(st, 3, to_ms);
+    store_bind_ms(st, 2, from_ms);
+    store_bind_ms(st, 3, to_ms);
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW)
-        fn(arg, col(st, 0), col(st, 1), sqlite3_column_int64(st, 2));
+        fn(arg, store_col_text(st, 0), store_col_text(st, 1), sqlite3_column_int64(st, 2));
     sqlite3_finalize(st);
     return r == SQLITE_DONE ? 0 : store_fail(s, r, "reading the alert history");
 }
@@ -185,15 +166,15 @@ int store_history_total(struct store *s, const char *series, int64_t from_ms, in
                         int64_t *sum)
 {
     sqlite3_stmt *st;
-    int rc = prep(s,
-                  "SELECT coalesce(sum(value), 0) FROM history "
-                  "WHERE series = ?1 AND at >= ?2 AND at < ?3",
-                  &st, "reading the alert history");
+    int rc = store_prepare_once(s,
+                                "SELECT coalesce(sum(value), 0) FROM history "
+                                "WHERE series = ?1 AND at >= ?2 AND at < ?3",
+                                &st, "reading the alert history");
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
-    bind_ts(st, 2, from_ms);
-    bind_ts(st, 3, to_ms);
+    store_bind_ms(st, 2, from_ms);
+    store_bind_ms(st, 3, to_ms);
     int r = sqlite3_step(st);
     *sum = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_finalize(st);
@@ -205,20 +186,21 @@ int store_history_samples(struct store *s, const char *series, int64_t from_ms, 
                           void *arg)
 {
     sqlite3_stmt *st;
-    int rc = prep(s,
-                  "SELECT tenant, at, sum(value) FROM history WHERE series = ?1 AND at >= ?2 "
-                  "AND at <= ?3 GROUP BY at, tenant ORDER BY at",
-                  &st, "reading the alert history");
+    int rc = store_prepare_once(
+        s,
+        "SELECT tenant, at, sum(value) FROM history WHERE series = ?1 AND at >= ?2 "
+        "AND at <= ?3 GROUP BY at, tenant ORDER BY at",
+        &st, "reading the alert history");
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
-    bind_ts(st, 2, from_ms);
-    bind_ts(st, 3, to_ms);
+    store_bind_ms(st, 2, from_ms);
+    store_bind_ms(st, 3, to_ms);
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t at = 0;
-        if (ts_parse(col(st, 1), &at) == 0)
-            fn(arg, col(st, 0), at, sqlite3_column_int64(st, 2));
+        if (ts_parse(store_col_text(st, 1), &at) == 0)
+            fn(arg, store_col_text(st, 0), at, sqlite3_column_int64(st, 2));
     }
     sqlite3_finalize(st);
     return r == SQLITE_DONE ? 0 : store_fail(s, r, "reading the alert history");
@@ -228,13 +210,14 @@ int store_history_any(struct store *s, const char *series, int64_t from_ms, int6
                       bool *any)
 {
     sqlite3_stmt *st;
-    int rc = prep(s, "SELECT 1 FROM history WHERE series = ?1 AND at >= ?2 AND at < ?3 LIMIT 1",
-                  &st, "reading the alert history");
+    int rc = store_prepare_once(
+        s, "SELECT 1 FROM history WHERE series = ?1 AND at >= ?2 AND at < ?3 LIMIT 1", &st,
+        "reading the alert history");
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, series, -1, SQLITE_STATIC);
-    bind_ts(st, 2, from_ms);
-    bind_ts(st, 3, to_ms);
+    store_bind_ms(st, 2, from_ms);
+    store_bind_ms(st, 3, to_ms);
     int r = sqlite3_step(st);
     sqlite3_finalize(st);
     *any = r == SQLITE_ROW;
@@ -245,17 +228,17 @@ int store_history_last_complete(struct store *s, const char *tenant, const char 
                                 int64_t *at_ms)
 {
     sqlite3_stmt *st;
-    int rc = prep(s,
-                  "SELECT finished_at FROM scans WHERE tenant = ?1 AND resource = ?2 "
-                  "AND status = 'complete' ORDER BY id DESC LIMIT 1",
-                  &st, "reading the last complete scan");
+    int rc = store_prepare_once(s,
+                                "SELECT finished_at FROM scans WHERE tenant = ?1 AND resource = ?2 "
+                                "AND status = 'complete' ORDER BY id DESC LIMIT 1",
+                                &st, "reading the last complete scan");
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, resource, -1, SQLITE_STATIC);
     int r = sqlite3_step(st);
     *at_ms = 0;
-    if (r == SQLITE_ROW && ts_parse(col(st, 0), at_ms) < 0)
+    if (r == SQLITE_ROW && ts_parse(store_col_text(st, 0), at_ms) < 0)
         *at_ms = 0;
     sqlite3_finalize(st);
     return r == SQLITE_ROW || r == SQLITE_DONE ? 0

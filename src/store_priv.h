@@ -140,6 +140,18 @@ void store_col_ts(sqlite3_stmt *st, int i, char out[TS_LEN]);
 void store_col_copy(sqlite3_stmt *st, int i, char *out, size_t size);
 /* A newly allocated copy of a text column, or NULL for NULL. */
 char *store_col_dup(sqlite3_stmt *st, int i);
+/* A text column, "" for NULL: valid until the statement steps again. */
+const char *store_col_text(sqlite3_stmt *st, int i);
+/* A timestamp column in Unix ms; 0 for NULL or a value that is not one. */
+int64_t store_col_ms(sqlite3_stmt *st, int i);
+/* Binds Unix ms as the state database's timestamp text. */
+void store_bind_ms(sqlite3_stmt *st, int i, int64_t ms);
+
+/* For statements that run on transitions or once an evaluation, never per
+ * record: prepared for this call (not cached), finalized by the caller,
+ * or by store_run_once() which steps one without rows to its end. */
+int store_prepare_once(struct store *s, const char *sql, sqlite3_stmt **st, const char *what);
+int store_run_once(struct store *s, sqlite3_stmt *st, const char *what);
 
 /*
  * One atomic unit of several statements, inside a transaction the caller

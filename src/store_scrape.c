@@ -10,19 +10,13 @@
 
 #include "store_priv.h"
 
-static const char *col(sqlite3_stmt *st, int i)
-{
-    const unsigned char *v = sqlite3_column_text(st, i);
-    return v ? (const char *)v : "";
-}
-
 /* Prepares sql, binds `tenant` to ?1 when given. */
 static int prepare(struct store *s, const char *sql, const char *tenant, sqlite3_stmt **st,
                    const char *what)
 {
-    int r = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
-    if (r != SQLITE_OK)
-        return store_fail(s, r, what);
+    int rc = store_prepare_once(s, sql, st, what);
+    if (rc < 0)
+        return rc;
     if (tenant)
         store_bind_text(*st, 1, tenant);
     return 0;
@@ -40,7 +34,7 @@ int store_dlq_count_rows(struct store *s,
         return rc;
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW)
-        fn(arg, col(st, 0), col(st, 1), sqlite3_column_int64(st, 2));
+        fn(arg, store_col_text(st, 0), store_col_text(st, 1), sqlite3_column_int64(st, 2));
     sqlite3_finalize(st);
     return r == SQLITE_DONE ? 0 : store_fail(s, r, "counting dead letters");
 }
@@ -65,7 +59,7 @@ int store_dlq_oldest_pending(struct store *s, const char *const *tenants, size_t
         r = sqlite3_step(st);
         if (r != SQLITE_ROW && r != SQLITE_DONE)
             break;
-        fn(arg, tenants[i], r == SQLITE_ROW ? col(st, 0) : "");
+        fn(arg, tenants[i], r == SQLITE_ROW ? store_col_text(st, 0) : "");
         sqlite3_reset(st);
         r = SQLITE_DONE;
     }
@@ -84,7 +78,7 @@ int store_hold_counts(struct store *s,
         return rc;
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW)
-        fn(arg, col(st, 0), col(st, 1), sqlite3_column_int64(st, 2));
+        fn(arg, store_col_text(st, 0), store_col_text(st, 1), sqlite3_column_int64(st, 2));
     sqlite3_finalize(st);
     return r == SQLITE_DONE ? 0 : store_fail(s, r, "counting holds");
 }
@@ -104,7 +98,8 @@ int store_checkpoint_each(struct store *s,
         return rc;
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW)
-        fn(arg, col(st, 0), col(st, 1), col(st, 2), col(st, 3), col(st, 4));
+        fn(arg, store_col_text(st, 0), store_col_text(st, 1), store_col_text(st, 2),
+           store_col_text(st, 3), store_col_text(st, 4));
     sqlite3_finalize(st);
     return r == SQLITE_DONE ? 0 : store_fail(s, r, "reading checkpoints");
 }
