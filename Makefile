@@ -12,6 +12,7 @@ DESTDIR    ?=
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 MANDIR     ?= $(PREFIX)/share/man
+DATADIR    ?= $(PREFIX)/share/vomo-sync
 
 CC       ?= cc
 PKGS      = libuv libcurl libcjson sqlite3 inih libsystemd openssl libmicrohttpd
@@ -188,6 +189,12 @@ install: $(BUILD)/vomo-sync
 	  install -m 0640 config/vomo-sync.ini $(DESTDIR)$(SYSCONFDIR)/vomo-sync/vomo-sync.ini
 	for m in man/*.8; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/; done; true
 	for m in man/*.5; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/; done; true
+	# What operators load elsewhere: Prometheus rules (and their promtool
+	# tests), the Grafana dashboard, the Litestream sibling unit and config.
+	for d in prometheus grafana litestream; do \
+	  install -d $(DESTDIR)$(DATADIR)/$$d && \
+	  install -m 0644 contrib/$$d/* $(DESTDIR)$(DATADIR)/$$d/ || exit 1; \
+	done
 
 format:
 	clang-format -i src/*.c include/*.h tests/*.c tests/fuzz/*.c tests/fuzz/*.h tools/vomo-fake/*.c \
