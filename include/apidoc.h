@@ -98,6 +98,16 @@ enum api_live { API_LIVE_FRESH, API_LIVE_PASS, API_LIVE_FALLBACK };
  * body_ok: a 200 whose body held a well-formed record. */
 enum api_live apidoc_live_outcome(long status, bool body_ok);
 
+/*
+ * The cache label of vomo_sync_api_requests_total for an answer's
+ * Cache-Status header (NULL when it has none): "fwd" when VOMO was asked
+ * for it (fwd=), "stale" for the mirror because VOMO failed or could not
+ * be asked (detail=upstream-down), "refused" for a tenant VOMO refused,
+ * "hit" for any other answer from the mirror, "none" without the header
+ * (a request refused before any answer: 400, 401, 404, 429).
+ */
+const char *apidoc_cache_label(const char *cache_status);
+
 /* "Sun, 06 Nov 1994 08:49:37 GMT". */
 void apidoc_http_date(int64_t ms, char out[APIDOC_HTTP_DATE_LEN]);
 /* Whether a Host header may go into links (a name or address and port). */

@@ -79,4 +79,22 @@ void obs_hint(const char *tenant, const char *type, const char *outcome);
 void obs_hint_bad_signature(const char *tenant);
 void obs_hint_gap(const char *tenant, const char *resource, double ratio);
 
+/*
+ * The read API (web_api.c): one request ended.  The caller bounds the
+ * labels: tenant and resource are configured names or OBS_API_OTHER;
+ * code is the HTTP status sent, or OBS_API_GONE when the client went away
+ * before an answer; cache is apidoc_cache_label()'s name.
+ */
+#define OBS_API_OTHER "other"
+#define OBS_API_GONE "gone"
+void obs_api_request(const char *tenant, const char *resource, const char *code, const char *cache,
+                     double seconds);
+/* A live read ended: forwarded, fallback, refused, recent, shed or
+ * cancelled (README, metrics section). */
+void obs_api_live(const char *tenant, const char *outcome);
+/* The alert targets (alertsink.c): target "webhook" or "alertmanager",
+ * outcome sent, retried or dropped; and the webhook messages queued. */
+void obs_alert_notification(const char *target, const char *outcome);
+void obs_alert_queue(size_t n);
+
 #endif

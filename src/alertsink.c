@@ -18,6 +18,7 @@
 
 #include "alertsink.h"
 #include "log.h"
+#include "obs.h"
 #include "util.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
@@ -100,6 +101,7 @@ static void queue_remove(struct alertsink *s, size_t i)
     msg_free(&s->queue[i]);
     memmove(&s->queue[i], &s->queue[i + 1], (s->nqueue - i - 1) * sizeof(*s->queue));
     s->nqueue--;
+    obs_alert_queue(s->nqueue);
 }
 
 static void am_alert_free(struct alertsink_am_alert *a)
@@ -170,9 +172,11 @@ static void on_wh_done(const struct http_response *r, void *arg)
     m->last_status = r->status;
     enum alertsink_verdict v = alertsink_verdict(r->curl_code, r->status);
     if (!s->opts.webhook_url) {
-        queue_remove(s, i); /* the webhook was removed from the configuration */
+        obs_alert_notification("webhook", "dropped"); /* the webhook was removed */
+        queue_remove(s, i);
     } else if (v == ALERTSINK_DONE) {
         s->wh_sent++;
+        obs_alert_notification("webhook", "sent");
         log_debug("alert webhook: %s delivered (HTTP %ld)", m->name, r->status);
         queue_remove(s, i);
     } else if (v == ALERTSINK_GIVE_UP || backoff_exhausted(&s->opts.retry, m->tries)) {
@@ -181,11 +185,13 @@ static void on_wh_done(const struct http_response *r, void *arg)
                                               : "not delivered after its last try, dropped",
                        LOG_NO_DELAY);
         s->wh_dropped++;
+        obs_alert_notification("webhook", "dropped");
         queue_remove(s, i);
     } else {
         int64_t d = alertsink_retry_delay(&s->opts.retry, m->tries, rand_u64(), r->retry_after,
                                           clock_wall_ms());
         m->next_at = clock_mono_ms() + d;
+        obs_alert_notification("webhook", "retried");
         wh_log_failure(m, r, "not delivered, retrying", d);
     }
     wh_pump(s);
@@ -221,6 +227,7 @@ static void wh_send(struct alertsink *s, struct alertsink_msg *m)
         m->in_flight = false;
         s->wh_in_flight--;
         m->next_at = clock_mono_ms() + backoff_delay(&s->opts.retry, m->tries, rand_u64());
+        obs_alert_notification("webhook", "retried");
         free(w);
     }
     free(sig);
@@ -268,6 +275,7 @@ static void wh_enqueue(struct alertsink *s, const struct alert_event *ev)
                 log_warn("alert webhook: %zu messages wait already: %s dropped unsent", s->nqueue,
                          s->queue[i].name);
                 s->wh_dropped++;
+                obs_alert_notification("webhook", "dropped");
                 queue_remove(s, i);
                 break;
             }
@@ -282,6 +290,7 @@ static void wh_enqueue(struct alertsink *s, const struct alert_event *ev)
         .key = alertsink_idempotency_key(ev, s->opts.instance),
         .next_at = clock_mono_ms(),
     };
+    obs_alert_queue(s->nqueue);
     uv_timer_stop(&s->wh_timer);
     uv_timer_start(&s->wh_timer, on_wh_timer, 0, 0);
 }
@@ -341,9 +350,11 @@ static void on_am_done(const struct http_response *r, void *arg)
             log_info("alertmanager: reachable again after %d failed send(s)", s->am_failures);
         s->am_failures = 0;
         s->am_sent++;
+        obs_alert_notification("alertmanager", "sent");
         am_drop_resolved(s);
     } else {
         s->am_failures++;
+        obs_alert_notification("alertmanager", "retried");
     }
     int64_t next = alertsink_am_next(ok, s->am_failures, now, s->opts.am_resend_ms, &s->opts.retry,
                                      rand_u64(), r->retry_after, clock_wall_ms());
@@ -384,6 +395,7 @@ static void am_send(struct alertsink *s)
     if (http_submit(&s->http, &req) < 0) {
         s->am_in_flight = false;
         s->am_failures++;
+        obs_alert_notification("alertmanager", "retried");
         am_schedule(s, clock_mono_ms() + backoff_delay(&s->opts.retry, s->am_failures, rand_u64()));
     }
     free(body);
@@ -412,6 +424,7 @@ static void am_note(struct alertsink *s, const struct alert_event *ev)
         if (s->nam >= ALERTSINK_AM_MAX_ALERTS) {
             log_warn("alertmanager: %zu alerts tracked already: %s %s not sent", s->nam,
                      ev->name ? ev->name : "?", ev->state ? ev->state : "?");
+            obs_alert_notification("alertmanager", "dropped");
             return;
         }
         s->am = xrealloc(s->am, (s->nam + 1) * sizeof(*s->am));
@@ -472,8 +485,10 @@ int alertsink_reconfigure(struct alertsink *s, const struct alertsink_opts *o)
         return -EINVAL;
     if (!n.webhook_url)
         for (size_t i = s->nqueue; i-- > 0;)
-            if (!s->queue[i].in_flight)
+            if (!s->queue[i].in_flight) {
+                obs_alert_notification("webhook", "dropped");
                 queue_remove(s, i);
+            }
     char *endpoint = am_endpoint(n.alertmanager_url);
     bool am_changed = (endpoint == NULL) != (s->am_endpoint == NULL) ||
                       (endpoint && strcmp(endpoint, s->am_endpoint) != 0);
@@ -501,6 +516,7 @@ static void sink_free(struct alertsink *s)
     free(s->queue);
     s->queue = NULL;
     s->nqueue = 0;
+    obs_alert_queue(0);
     am_forget_all(s);
     free(s->am);
     s->am = NULL;

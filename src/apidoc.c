@@ -201,6 +201,19 @@ enum api_live apidoc_live_outcome(long status, bool body_ok)
     return API_LIVE_FALLBACK; /* 5xx, 429, timeouts, connections, bad bodies */
 }
 
+const char *apidoc_cache_label(const char *cache_status)
+{
+    if (!cache_status)
+        return "none";
+    if (strstr(cache_status, "fwd="))
+        return "fwd";
+    if (strstr(cache_status, "detail=upstream-down"))
+        return "stale";
+    if (strstr(cache_status, "detail=upstream-refused"))
+        return "refused";
+    return "hit";
+}
+
 void apidoc_http_date(int64_t ms, char out[APIDOC_HTTP_DATE_LEN])
 {
     static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};

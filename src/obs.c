@@ -32,12 +32,16 @@ static const char *const kinds[] = {"incremental", "full"};
 static const char *const statuses[] = {"complete", "incomplete", "failed", "aborted"};
 static const char *const op_kinds[] = {"request", "delivery"};
 static const char *const op_outcomes[] = {"ok", "error", "data"};
+static const char *const live_outcomes[] = {"forwarded", "fallback", "refused",
+                                            "recent",    "shed",     "cancelled"};
+static const char *const alert_outcomes[] = {"sent", "retried", "dropped"};
 
 #define C METRIC_COUNTER
 #define G METRIC_GAUGE
 #define H METRIC_HISTOGRAM
 #define TR METRIC_L("tenant", "resource", NULL)
 #define T METRIC_L("tenant", NULL)
+#define T_OUTCOME METRIC_L("tenant", "outcome", NULL)
 
 struct family_def {
     enum metric_kind kind;
@@ -203,6 +207,31 @@ static const struct family_def families[] = {
      .help = "Of the changes that reached the destination since the start, the share that "
              "incremental polls found and no hint announced.",
      .labels = TR},
+    {.kind = C,
+     .name = "vomo_sync_api_requests_total",
+     .help = "Read API requests by HTTP status and Cache-Status decision (cache: hit, fwd, "
+             "stale, refused, none); tenant and resource are configured names or other.",
+     .labels = METRIC_L("tenant", "resource", "code", "cache", NULL)},
+    {.kind = H,
+     .name = "vomo_sync_api_request_duration_seconds",
+     .help = "Time of one read API request, from the route to the answer (live reads "
+             "included).",
+     .labels = T,
+     .buckets = latency_buckets,
+     .nbuckets = ARRAY_SIZE(latency_buckets)},
+    {.kind = C,
+     .name = "vomo_sync_api_live_reads_total",
+     .help = "Read API live reads by outcome: forwarded, fallback, refused, recent, shed, "
+             "cancelled.",
+     .labels = T_OUTCOME},
+    {.kind = C,
+     .name = "vomo_sync_alert_notifications_total",
+     .help = "Alert target sends by target (webhook, alertmanager) and outcome (sent, retried, "
+             "dropped).",
+     .labels = METRIC_L("target", "outcome", NULL)},
+    {.kind = G,
+     .name = "vomo_sync_alert_queue_length",
+     .help = "Alert webhook messages waiting, in flight or waiting for a retry."},
 };
 
 static void register_all(void)
@@ -237,8 +266,11 @@ static void preset_tenant(const struct tenant_cfg *tc)
 {
     const char *t = tc->name;
     for (int r = 0; r < RES_COUNT; r++)
-        if (tc->resources & RES_BIT(r))
+        if (tc->resources & RES_BIT(r)) {
             preset_slot(t, resource_name((enum resource)r));
+            metrics_touch(obs_family("vomo_sync_api_requests_total"),
+                          METRIC_L(t, resource_name((enum resource)r), "200", "hit"));
+        }
     metrics_touch(obs_family("vomo_sync_vomo_request_duration_seconds"), METRIC_L(t));
     metrics_touch(obs_family("vomo_sync_retry_after_wait_seconds_total"), METRIC_L(t));
     for (size_t k = 0; k < ARRAY_SIZE(op_kinds); k++)
@@ -252,6 +284,9 @@ static void preset_tenant(const struct tenant_cfg *tc)
                 metrics_touch(obs_family("vomo_sync_vomo_hint_gap_ratio"),
                               METRIC_L(t, resource_name((enum resource)r)));
     }
+    metrics_touch(obs_family("vomo_sync_api_request_duration_seconds"), METRIC_L(t));
+    for (size_t o = 0; o < ARRAY_SIZE(live_outcomes); o++)
+        metrics_touch(obs_family("vomo_sync_api_live_reads_total"), METRIC_L(t, live_outcomes[o]));
     if (tc->destination == DEST_WEBHOOK) {
         metrics_touch(obs_family("vomo_sync_webhook_deliveries_total"), METRIC_L(t, "200"));
         metrics_touch(obs_family("vomo_sync_webhook_delivery_duration_seconds"), METRIC_L(t));
@@ -268,6 +303,15 @@ void obs_open(const struct config *cfg)
                 (double)cfg->poll_interval_ms / 1000.0);
     for (size_t i = 0; i < cfg->ntenants; i++)
         preset_tenant(&cfg->tenants[i]);
+    for (size_t o = 0; o < ARRAY_SIZE(alert_outcomes); o++) {
+        if (cfg->alert_webhook_url)
+            metrics_touch(obs_family("vomo_sync_alert_notifications_total"),
+                          METRIC_L("webhook", alert_outcomes[o]));
+        if (cfg->alertmanager_url)
+            metrics_touch(obs_family("vomo_sync_alert_notifications_total"),
+                          METRIC_L("alertmanager", alert_outcomes[o]));
+    }
+    metrics_touch(obs_family("vomo_sync_alert_queue_length"), NULL);
 }
 
 void obs_close(void)
@@ -432,4 +476,28 @@ void obs_hint_bad_signature(const char *tenant)
 void obs_hint_gap(const char *tenant, const char *resource, double ratio)
 {
     metrics_set(obs_family("vomo_sync_vomo_hint_gap_ratio"), METRIC_L(tenant, resource), ratio);
+}
+
+void obs_api_request(const char *tenant, const char *resource, const char *code, const char *cache,
+                     double seconds)
+{
+    metrics_add(obs_family("vomo_sync_api_requests_total"), METRIC_L(tenant, resource, code, cache),
+                1);
+    metrics_observe(obs_family("vomo_sync_api_request_duration_seconds"), METRIC_L(tenant),
+                    seconds);
+}
+
+void obs_api_live(const char *tenant, const char *outcome)
+{
+    metrics_add(obs_family("vomo_sync_api_live_reads_total"), METRIC_L(tenant, outcome), 1);
+}
+
+void obs_alert_notification(const char *target, const char *outcome)
+{
+    metrics_add(obs_family("vomo_sync_alert_notifications_total"), METRIC_L(target, outcome), 1);
+}
+
+void obs_alert_queue(size_t n)
+{
+    metrics_set(obs_family("vomo_sync_alert_queue_length"), NULL, (double)n);
 }

@@ -9,6 +9,11 @@
  * flight, 429 with Retry-After beyond), so a flood of API requests can
  * neither make vomo-sync ask VOMO more than its lane allows nor starve
  * the scans, and a client that goes away cancels its read.
+ *
+ * Every request is counted once when it ends (obs.h): its status and the
+ * cache label of its Cache-Status, its time, and for a live read what
+ * became of it.  Labels are bounded: a tenant or resource not configured
+ * is counted as "other".
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +24,7 @@
 #include "apidoc.h"
 #include "apiview.h"
 #include "log.h"
+#include "obs.h"
 #include "sign.h"
 #include "store_api.h"
 #include "vomo.h"
@@ -52,6 +58,7 @@ struct api_job {
     struct api_req r;
     struct api_fetch *fetch; /* one record: VOMO's read in flight */
     bool list;
+    uint64_t start_ns;    /* uv_hrtime() when the request arrived */
     int64_t scans_before; /* a list: scans of the slot finished when it started */
     int64_t deadline;     /* a list: monotonic ms */
 };
@@ -107,6 +114,49 @@ static void fresh_headers(struct httpd_reply *rep, const struct api_fresh *f)
 static void body_failed(struct httpd_reply *rep)
 {
     httpd_reply_error(rep, 500, "the answer could not be written");
+}
+
+/* A header of the reply ("Name: value"), or NULL. */
+static const char *reply_header(const struct httpd_reply *rep, const char *name)
+{
+    size_t n = strlen(name);
+    for (int i = 0; i < HTTPD_MAX_HEADERS && rep->headers[i]; i++)
+        if (strncasecmp(rep->headers[i], name, n) == 0 && rep->headers[i][n] == ':')
+            return rep->headers[i] + n + 1 + (rep->headers[i][n + 1] == ' ');
+    return NULL;
+}
+
+/* The metric labels of a request path: the configured tenant and one of
+ * the three resources, else OBS_API_OTHER (so a client cannot make new
+ * series). */
+static void path_labels(const struct config *cfg, const char *path, char tenant[APIDOC_TENANT_MAX],
+                        const char **resource)
+{
+    const char *p =
+        strncmp(path, API_PREFIX, strlen(API_PREFIX)) == 0 ? path + strlen(API_PREFIX) : "";
+    size_t tn = strcspn(p, "/");
+    snprintf(tenant, APIDOC_TENANT_MAX, "%.*s", (int)tn, p);
+    if (tn >= APIDOC_TENANT_MAX || !cfg_tenant(cfg, tenant))
+        snprintf(tenant, APIDOC_TENANT_MAX, "%s", OBS_API_OTHER);
+    *resource = OBS_API_OTHER;
+    if (p[tn] == '/') {
+        const char *r = p + tn + 1;
+        char name[16];
+        enum resource res;
+        size_t rn = strcspn(r, "/");
+        snprintf(name, sizeof(name), "%.*s", (int)(rn < sizeof(name) ? rn : 0), r);
+        if (resource_parse(name, &res) == 0)
+            *resource = resource_name(res);
+    }
+}
+
+static void count_answer(const char *tenant, const char *resource, const struct httpd_reply *rep,
+                         uint64_t start_ns)
+{
+    char code[12];
+    snprintf(code, sizeof(code), "%d", rep->status);
+    obs_api_request(tenant, resource, code, apidoc_cache_label(reply_header(rep, "Cache-Status")),
+                    (double)(uv_hrtime() - start_ns) / 1e9);
 }
 
 static void db_failed(struct web_api *api, struct httpd_reply *rep)
@@ -280,8 +330,11 @@ static void job_end(struct api_job *j)
     free(j);
 }
 
-static void job_reply(struct api_job *j, struct httpd_reply *rep)
+/* Ends a live read with its answer, counted with its outcome (obs.h). */
+static void job_reply(struct api_job *j, struct httpd_reply *rep, const char *outcome)
 {
+    obs_api_live(j->r.path.tenant, outcome);
+    count_answer(j->r.path.tenant, resource_name(j->r.res), rep, j->start_ns);
     httpd_resume(j->d, rep);
     job_end(j);
 }
@@ -323,7 +376,7 @@ static void on_fetched(const struct api_fetch_result *res, void *arg)
             body_failed(&rep);
     }
     vomo_record_free(&rec);
-    job_reply(j, &rep);
+    job_reply(j, &rep, outcome == API_LIVE_FALLBACK ? "fallback" : "forwarded");
 }
 
 /* The client went, the deadline passed or the server stops: the live
@@ -331,8 +384,13 @@ static void on_fetched(const struct api_fetch_result *res, void *arg)
 static void on_job_gone(struct httpd_deferred *d, enum httpd_gone why, void *arg)
 {
     (void)d;
-    (void)why;
     struct api_job *j = arg;
+    obs_api_live(j->r.path.tenant, "cancelled");
+    obs_api_request(j->r.path.tenant, resource_name(j->r.res),
+                    why == HTTPD_GONE_TIMEOUT   ? "504"
+                    : why == HTTPD_GONE_CLOSING ? "503"
+                                                : OBS_API_GONE,
+                    "none", (double)(uv_hrtime() - j->start_ns) / 1e9);
     if (j->fetch)
         j->api->view.fetch_cancel(j->api->view.ctx, j->fetch);
     j->fetch = NULL;
@@ -342,7 +400,8 @@ static void on_job_gone(struct httpd_deferred *d, enum httpd_gone why, void *arg
 /* A waiting list: done once the slot finished a scan since it started
  * (SCANNED when the resource's last scan completed, else FALLBACK), or at
  * its deadline (PENDING). */
-static bool list_settled(struct api_job *j, int64_t now_mono, struct httpd_reply *rep)
+static bool list_settled(struct api_job *j, int64_t now_mono, struct httpd_reply *rep,
+                         const char **outcome)
 {
     struct web_api *api = j->api;
     struct api_slot_state ss;
@@ -352,10 +411,12 @@ static bool list_settled(struct api_job *j, int64_t now_mono, struct httpd_reply
     if (!known) { /* the tenant closes: a reload removed it, or the daemon stops */
         httpd_reply_error(rep, 503, "the tenant is closing");
         httpd_reply_header(rep, "Retry-After", "1");
+        *outcome = "cancelled";
         return true;
     }
     if (ss.scans_finished <= j->scans_before) {
         answer_mirror(api, &j->r, API_SRC_PENDING, 0, "pending", rep);
+        *outcome = "fallback";
         return true;
     }
     char status[16] = "";
@@ -365,6 +426,7 @@ static bool list_settled(struct api_job *j, int64_t now_mono, struct httpd_reply
     bool complete = strcmp(status, "complete") == 0;
     answer_mirror(api, &j->r, complete ? API_SRC_SCANNED : API_SRC_FALLBACK, 0,
                   complete ? "scanned" : "scan-failed", rep);
+    *outcome = complete ? "forwarded" : "fallback";
     return true;
 }
 
@@ -378,8 +440,9 @@ static void on_tick(uv_timer_t *t)
             continue;
         struct httpd_reply rep = {.status = 200, .content_type = "application/json"};
         buf_init(&rep.body, 0);
-        if (list_settled(j, now, &rep))
-            job_reply(j, &rep);
+        const char *outcome;
+        if (list_settled(j, now, &rep, &outcome))
+            job_reply(j, &rep, outcome);
         else
             buf_free(&rep.body);
     }
@@ -406,23 +469,26 @@ static bool scanned_recently(struct web_api *api, const struct api_req *r)
  * (the mirror, upstream-down), a list scanned within API_HASTEN_GAP_MS, a
  * tenant at its bound or a server at its bound of waiting replies (429).
  */
-static void start_live(struct web_api *api, const struct httpd_request *req,
-                       const struct api_req *r, struct httpd_reply *rep)
+static bool start_live(struct web_api *api, const struct httpd_request *req,
+                       const struct api_req *r, uint64_t start_ns, struct httpd_reply *rep)
 {
     const struct config *cfg = api->view.config(api->view.ctx);
     struct api_slot_state ss;
     (void)api->view.slot(api->view.ctx, r->path.tenant, r->res, &ss);
     if (ss.refused_status) {
         answer_mirror(api, r, API_SRC_REFUSED, ss.refused_status, NULL, rep);
-        return;
+        obs_api_live(r->path.tenant, "refused");
+        return false;
     }
     if (ss.upstream == API_UP_BREAKER_OPEN || api->w->phase == WEB_STOPPING) {
         answer_mirror(api, r, API_SRC_FALLBACK, 0, r->path.has_id ? NULL : "upstream-down", rep);
-        return;
+        obs_api_live(r->path.tenant, "fallback");
+        return false;
     }
     if (!r->path.has_id && !ss.scanning && scanned_recently(api, r)) {
         answer_mirror(api, r, API_SRC_MIRROR, 0, "recent", rep);
-        return;
+        obs_api_live(r->path.tenant, "recent");
+        return false;
     }
     struct live_count *c = count_of(api, r->path.tenant);
     struct api_job *j = xcalloc(1, sizeof(*j));
@@ -434,10 +500,12 @@ static void start_live(struct web_api *api, const struct httpd_request *req,
                           "too many live reads at once: retry, or read the mirror "
                           "without live=1");
         httpd_reply_header(rep, "Retry-After", "1");
-        return;
+        obs_api_live(r->path.tenant, "shed");
+        return false;
     }
     j->api = api;
     j->r = *r;
+    j->start_ns = start_ns;
     j->list = !r->path.has_id;
     c->n++;
     j->next = api->jobs;
@@ -451,7 +519,7 @@ static void start_live(struct web_api *api, const struct httpd_request *req,
             api->view.hasten(api->view.ctx, r->path.tenant, r->res);
         if (!uv_is_active((uv_handle_t *)&api->tick))
             uv_timer_start(&api->tick, on_tick, API_TICK_MS, API_TICK_MS);
-        return;
+        return true;
     }
     j->fetch = api->view.fetch(api->view.ctx, r->path.tenant, r->res, r->path.id,
                                cfg->http_live_timeout_ms, on_fetched, j);
@@ -459,8 +527,9 @@ static void start_live(struct web_api *api, const struct httpd_request *req,
         struct httpd_reply now = {.status = 200, .content_type = "application/json"};
         buf_init(&now.body, 0);
         answer_mirror(api, r, API_SRC_FALLBACK, 0, NULL, &now);
-        job_reply(j, &now);
+        job_reply(j, &now, "fallback");
     }
+    return true;
 }
 
 /* ---- the route ---- */
@@ -536,24 +605,38 @@ static bool parse_request(struct web_api *api, const struct httpd_request *req, 
     return true;
 }
 
-static void on_api(const struct httpd_request *req, struct httpd_reply *rep, void *ctx)
+/* Answers one request, or defers it (true: its answer is counted when
+ * the live read ends). */
+static bool serve(struct web_api *api, const struct httpd_request *req, uint64_t start_ns,
+                  struct httpd_reply *rep)
 {
-    struct web_api *api = ctx;
     const struct config *cfg = api->view.config(api->view.ctx);
     if (!authorized(cfg, req)) {
         httpd_reply_error(rep, 401,
                           "a bearer token is required: Authorization: Bearer TOKEN "
                           "(the one in [http] api_token_file)");
         httpd_reply_header(rep, "WWW-Authenticate", "Bearer realm=\"vomo-sync\"");
-        return;
+        return false;
     }
     struct api_req r;
     if (!parse_request(api, req, &r, rep))
-        return;
+        return false;
     if (apidoc_wants_live(&r.q, httpd_header(req, "Cache-Control")))
-        start_live(api, req, &r, rep);
-    else
-        answer_mirror(api, &r, API_SRC_MIRROR, 0, NULL, rep);
+        return start_live(api, req, &r, start_ns, rep);
+    answer_mirror(api, &r, API_SRC_MIRROR, 0, NULL, rep);
+    return false;
+}
+
+static void on_api(const struct httpd_request *req, struct httpd_reply *rep, void *ctx)
+{
+    struct web_api *api = ctx;
+    uint64_t start_ns = uv_hrtime();
+    if (serve(api, req, start_ns, rep))
+        return;
+    char tenant[APIDOC_TENANT_MAX];
+    const char *resource;
+    path_labels(api->view.config(api->view.ctx), req->path, tenant, &resource);
+    count_answer(tenant, resource, rep, start_ns);
 }
 
 int web_api_routes(struct web *w)

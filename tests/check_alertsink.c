@@ -10,6 +10,9 @@
  * resolve was accepted) and against the real Alertmanager when the Debian
  * package prometheus-alertmanager is installed; and the real daemon with
  * both targets configured (runs, stops cleanly, never shows the secret).
+ * What the targets did is counted, and read on a scrape of the registry:
+ * vomo_sync_alert_notifications_total by target and outcome, and the
+ * webhook queue's length.
  * Every case closes its handles and its loop.
  */
 #include <arpa/inet.h>
@@ -32,6 +35,7 @@
 
 #include "alertsink.h"
 #include "log.h"
+#include "obs.h"
 #include "sign.h"
 #include "testutil.h"
 #include "util.h"
@@ -732,6 +736,109 @@ START_TEST(alertmanager_resends_while_firing_and_stops_after_resolve)
 }
 END_TEST
 
+/* ---- metrics, read on a scrape ----------------------------------------- */
+
+/* The process-wide registry with both targets configured (no tenants). */
+static void obs_start(void)
+{
+    static char wh[] = "http://127.0.0.1/", am[] = "http://127.0.0.1/";
+    struct config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.alert_webhook_url = wh;
+    cfg.alertmanager_url = am;
+    obs_open(&cfg);
+}
+
+/* The value of one series in a scrape ("name{a=\"x\"}" exactly), or -1. */
+static double scraped(const char *series)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    ck_assert_int_eq(metrics_write(obs_registry(), &b), 0);
+    ck_assert_int_eq(buf_puts(&b, ""), 0);
+    double v = -1;
+    size_t n = strlen(series);
+    for (const char *line = b.data; line && *line;
+         line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        if (strncmp(line, series, n) == 0 && line[n] == ' ')
+            v = strtod(line + n + 1, NULL);
+    buf_free(&b);
+    return v;
+}
+
+#define NOTIFIED(target, outcome)                                                                  \
+    "vomo_sync_alert_notifications_total{target=\"" target "\",outcome=\"" outcome "\"}"
+
+/*
+ * The webhook: a 503 then a 200 for one message (retried 1, sent 1), a 400
+ * for another (dropped 1), the queue's length as messages wait and once
+ * they are gone.  Alertmanager: a failed POST then accepted ones.
+ */
+static bool am_sent_twice(void *arg)
+{
+    return ((struct alertsink *)arg)->am_sent >= 2;
+}
+
+START_TEST(notifications_are_counted_on_a_scrape)
+{
+    obs_start();
+    ck_assert_double_eq(scraped(NOTIFIED("webhook", "sent")), 0);
+    ck_assert_double_eq(scraped(NOTIFIED("alertmanager", "retried")), 0);
+    ck_assert_double_eq(scraped("vomo_sync_alert_queue_length"), 0);
+    struct tu_env env;
+    struct rig r;
+    struct alertsink_opts o;
+    char url[128];
+    webhook_rig(&env, &r, &o, url, sizeof(url));
+    struct fake_fault once = {.path = "/_hooks/*",
+                              .body_contains = "\"id\":9,",
+                              .kind = FAKE_FAULT_STATUS,
+                              .status = 503,
+                              .count = 1};
+    struct fake_fault refuse = {.path = "/_hooks/*",
+                                .body_contains = "\"id\":11,",
+                                .kind = FAKE_FAULT_STATUS,
+                                .status = 400};
+    ck_assert_int_gt(fake_add_fault(env.fake, &once), 0);
+    ck_assert_int_gt(fake_add_fault(env.fake, &refuse), 0);
+    struct alert_event a = event(9, "firing", false), b = event(11, "firing", false);
+    alertsink_notify(&r.s, &a);
+    alertsink_notify(&r.s, &b);
+    ck_assert_double_eq(scraped("vomo_sync_alert_queue_length"), 2); /* the loop has not run */
+    struct hooks h = {.env = &env, .want = 3};
+    ck_assert(run_until(&r, has_deliveries, &h, 5000));
+    run_until(&r, NULL, NULL, 200);
+    ck_assert_double_eq(scraped(NOTIFIED("webhook", "sent")), 1);
+    ck_assert_double_eq(scraped(NOTIFIED("webhook", "retried")), 1);
+    ck_assert_double_eq(scraped(NOTIFIED("webhook", "dropped")), 1);
+    ck_assert_double_eq(scraped("vomo_sync_alert_queue_length"), 0);
+    ck_assert_uint_eq(r.s.wh_sent, 1);
+    ck_assert_uint_eq(r.s.wh_dropped, 1);
+    rig_stop(&r);
+    tu_env_cleanup(&env);
+
+    struct recorder rec;
+    recorder_start(&rec);
+    rec.fail_next = 1;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/am/", rec.port);
+    fast_opts(&o);
+    o.alertmanager_url = url;
+    o.am_resend_ms = 100;
+    rig_start(&r, &o);
+    struct alert_event f = event(30, "firing", false);
+    alertsink_notify(&r.s, &f);
+    ck_assert(run_until(&r, am_sent_twice, &r.s, 5000));
+    uint64_t sent = r.s.am_sent;
+    rig_stop(&r);
+    ck_assert_double_eq(scraped(NOTIFIED("alertmanager", "retried")), 1);
+    ck_assert_double_eq(scraped(NOTIFIED("alertmanager", "sent")), (double)sent);
+    ck_assert_int_ge(recorded(&rec), (int)sent);
+    ck_assert_double_eq(scraped(NOTIFIED("webhook", "sent")), 1); /* untouched by the other */
+    recorder_stop(&rec);
+    obs_close();
+}
+END_TEST
+
 /* SIGHUP: a new Alertmanager gets the tracked alerts at once, a refused
  * configuration (a webhook without secret) changes nothing, and a removed
  * Alertmanager is forgotten. */
@@ -1000,6 +1107,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, alertmanager_resends_while_firing_and_stops_after_resolve);
     tcase_add_test(tc, reconfigure_moves_the_alertmanager);
+    tcase_add_test(tc, notifications_are_counted_on_a_scrape);
     tcase_add_test(tc, real_alertmanager_shows_then_resolves_the_alert);
     suite_add_tcase(s, tc);
     tc = tcase_create("daemon");

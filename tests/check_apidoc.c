@@ -141,6 +141,30 @@ START_TEST(freshness_over_time)
 }
 END_TEST
 
+/* Every source's Cache-Status maps to one bounded cache label. */
+START_TEST(cache_labels_follow_the_cache_status)
+{
+    struct api_fresh_in in = {.now = 1796000000000LL,
+                              .last_complete = 1796000000000LL - SEC,
+                              .poll_interval_ms = 15 * MIN,
+                              .max_stale_ms = 7 * DAY};
+    static const struct {
+        enum api_source src;
+        const char *label;
+    } want[] = {{API_SRC_MIRROR, "hit"},     {API_SRC_FALLBACK, "stale"}, {API_SRC_LIVE, "fwd"},
+                {API_SRC_PASSED, "fwd"},     {API_SRC_SCANNED, "fwd"},    {API_SRC_PENDING, "hit"},
+                {API_SRC_REFUSED, "refused"}};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        struct api_fresh f;
+        apidoc_fresh(&in, want[i].src, 200, &f);
+        ck_assert_msg(strcmp(apidoc_cache_label(f.cache_status), want[i].label) == 0,
+                      "%s: %s, not %s", f.cache_status, apidoc_cache_label(f.cache_status),
+                      want[i].label);
+    }
+    ck_assert_str_eq(apidoc_cache_label(NULL), "none");
+}
+END_TEST
+
 START_TEST(sources_and_live_outcomes)
 {
     int64_t t0 = 1796000000000LL;
@@ -354,6 +378,7 @@ static Suite *apidoc_suite(void)
     tcase_add_test(tc, query_arguments);
     tcase_add_test(tc, freshness_over_time);
     tcase_add_test(tc, sources_and_live_outcomes);
+    tcase_add_test(tc, cache_labels_follow_the_cache_status);
     tcase_add_test(tc, dates_and_hosts);
     tcase_add_test(tc, record_gone_and_error_bodies);
     tcase_add_test(tc, page_links_and_meta);

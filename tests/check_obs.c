@@ -415,7 +415,11 @@ START_TEST(promtool_finds_nothing)
     }
     struct rig r;
     scripted_run(&r);
+    free(get_path(&r, "/api/v1/acme/groups")); /* the read API's series too, histogram included */
     char *m = scrape(&r);
+    ck_assert_ptr_nonnull(
+        strstr(m, "vomo_sync_api_request_duration_seconds_bucket{tenant=\"acme\""));
+    ck_assert_ptr_nonnull(strstr(m, "vomo_sync_alert_queue_length 0\n"));
     const char *path = tu_write(&r.env, "scrape.txt", m);
     char *cmd = xasprintf("%s check metrics < %s 2>&1", promtool, path);
     FILE *p = popen(cmd, "r");

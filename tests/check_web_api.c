@@ -218,6 +218,46 @@ static struct fake_record *users(struct rig *r, size_t *n)
     return recs;
 }
 
+/* ---- metrics, read on a scrape ---- */
+
+/* GET /metrics (the caller frees). */
+static char *scrape(struct rig *r)
+{
+    struct req q;
+    ck_assert_int_eq(get(r, &q, "/metrics", NULL, NULL), 200);
+    char *text = xstrdup(q.body.data);
+    req_free(&q);
+    return text;
+}
+
+/* The value of one series exactly as written ("name{a=\"x\"}"), 0 when
+ * the scrape has no such series. */
+static double value_of(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *line = text; *line;) {
+        const char *eol = strchr(line, '\n');
+        if (!eol)
+            break;
+        if (strncmp(line, series, n) == 0 && line[n] == ' ')
+            return strtod(line + n + 1, NULL);
+        line = eol + 1;
+    }
+    return 0;
+}
+
+/* How far a series moved between two scrapes. */
+static double moved(const char *before, const char *after, const char *series)
+{
+    return value_of(after, series) - value_of(before, series);
+}
+
+#define API_REQ(t, r, code, cache)                                                                 \
+    "vomo_sync_api_requests_total{tenant=\"" t "\",resource=\"" r "\",code=\"" code                \
+    "\",cache=\"" cache "\"}"
+#define API_LIVE(t, outcome)                                                                       \
+    "vomo_sync_api_live_reads_total{tenant=\"" t "\",outcome=\"" outcome "\"}"
+
 /* ---- mirror reads ---- */
 
 START_TEST(fresh_answer_with_headers)
@@ -774,6 +814,65 @@ START_TEST(live_record_passes_404_and_401)
 }
 END_TEST
 
+/*
+ * Each request moves vomo_sync_api_requests_total by one in the series of
+ * its status and cache decision, with names nobody configured counted as
+ * "other"; live reads count their outcome; the answer time is observed
+ * once per request of the tenant.
+ */
+START_TEST(requests_are_counted_on_a_scrape)
+{
+    struct rig r;
+    rig_start(&r, 20, "poll.interval = 1h\nretry.max_attempts = 1", NULL);
+    wait_synced(&r);
+    size_t n;
+    struct fake_record *recs = users(&r, &n);
+    char *m0 = scrape(&r);
+    ck_assert_double_eq(value_of(m0, API_REQ("acme", "users", "200", "hit")), 0);
+    ck_assert_msg(strstr(m0, API_LIVE("acme", "shed") " 0\n"), "live reads not pre-initialised");
+    char path[128], live[160];
+    snprintf(path, sizeof(path), "/api/v1/acme/users/%s", recs[2].id);
+    snprintf(live, sizeof(live), "%s?live=1", path);
+    struct req q;
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(get(&r, &q, path, NULL, NULL), 200);
+        req_free(&q);
+    }
+    ck_assert_int_eq(get(&r, &q, "/api/v1/nobody/users/1", NULL, NULL), 404);
+    req_free(&q);
+    ck_assert_int_eq(get(&r, &q, "/api/v1/acme/widgets", NULL, NULL), 404);
+    req_free(&q);
+    ck_assert_int_eq(get(&r, &q, "/api/v1/acme/users?page=0", NULL, NULL), 400);
+    req_free(&q);
+    ck_assert_int_eq(get(&r, &q, live, NULL, NULL), 200);
+    ck_assert_str_eq(header(&q, "Cache-Status"), "vomo-sync; fwd=miss; fwd-status=200");
+    req_free(&q);
+    struct fake_fault f = {.path = "/v1/*", .kind = FAKE_FAULT_STATUS, .status = 503};
+    ck_assert_int_gt(fake_add_fault(r.env.fake, &f), 0);
+    ck_assert_int_eq(get(&r, &q, live, NULL, NULL), 200);
+    ck_assert_str_eq(header(&q, "Cache-Status"), "vomo-sync; hit; detail=upstream-down");
+    req_free(&q);
+    char *m1 = scrape(&r);
+    ck_assert_double_eq(moved(m0, m1, API_REQ("acme", "users", "200", "hit")), 2);
+    ck_assert_double_eq(moved(m0, m1, API_REQ("other", "users", "404", "none")), 1);
+    ck_assert_double_eq(moved(m0, m1, API_REQ("acme", "other", "404", "none")), 1);
+    ck_assert_double_eq(moved(m0, m1, API_REQ("acme", "users", "400", "none")), 1);
+    ck_assert_double_eq(moved(m0, m1, API_REQ("acme", "users", "200", "fwd")), 1);
+    ck_assert_double_eq(moved(m0, m1, API_REQ("acme", "users", "200", "stale")), 1);
+    ck_assert_double_eq(moved(m0, m1, API_LIVE("acme", "forwarded")), 1);
+    ck_assert_double_eq(moved(m0, m1, API_LIVE("acme", "fallback")), 1);
+    ck_assert_double_eq(moved(m0, m1, API_LIVE("acme", "shed")), 0);
+    ck_assert_double_eq(
+        moved(m0, m1, "vomo_sync_api_request_duration_seconds_count{tenant=\"acme\"}"), 6);
+    ck_assert_ptr_null(strstr(m1, "tenant=\"nobody\""));
+    ck_assert_ptr_null(strstr(m1, "resource=\"widgets\""));
+    free(m0);
+    free(m1);
+    fake_records_free(recs, n);
+    rig_stop(&r);
+}
+END_TEST
+
 /* A client that gives up cancels its read: its place is free again. */
 START_TEST(client_gone_cancels_its_read)
 {
@@ -842,6 +941,7 @@ START_TEST(flood_of_live_reads_is_shed)
     struct fake_record *recs = users(&r, &n);
     int64_t scans = tu_slot_scans(r.te.e, "acme", "groups");
     fake_requests_clear(r.env.fake);
+    char *m0 = scrape(&r);
     static struct req q[FLOOD];
     for (int i = 0; i < FLOOD; i++) {
         char path[128];
@@ -868,6 +968,15 @@ START_TEST(flood_of_live_reads_is_shed)
     int gets = fake_gets_of(&r, NULL, 0);
     ck_assert_msg(gets == fwd, "VOMO saw %d single reads for %d live answers", gets, fwd);
     ck_assert_int_le(gets, FLOOD - shed);
+    char *m1 = scrape(&r); /* every 429 counted as shed, every admitted read by its outcome */
+    ck_assert_double_eq(moved(m0, m1, API_LIVE("acme", "shed")), shed);
+    ck_assert_double_eq(moved(m0, m1, API_REQ("acme", "users", "429", "none")), shed);
+    ck_assert_double_eq(moved(m0, m1, API_LIVE("acme", "forwarded")), fwd);
+    ck_assert_double_eq(moved(m0, m1, API_LIVE("acme", "forwarded")) +
+                            moved(m0, m1, API_LIVE("acme", "fallback")),
+                        FLOOD - shed);
+    free(m0);
+    free(m1);
     for (int i = 0; i < 200 && tu_slot_scans(r.te.e, "acme", "groups") <= scans; i++)
         tu_run_for(&r.te, 20);
     ck_assert_int_gt(tu_slot_scans(r.te.e, "acme", "groups"), scans);
@@ -894,6 +1003,7 @@ static Suite *web_api_suite(void)
     tcase_add_test(tc, live_record_fresh);
     tcase_add_test(tc, live_record_falls_back);
     tcase_add_test(tc, live_record_passes_404_and_401);
+    tcase_add_test(tc, requests_are_counted_on_a_scrape);
     tcase_add_test(tc, client_gone_cancels_its_read);
     tcase_add_test(tc, flood_of_live_reads_is_shed);
     suite_add_tcase(s, tc);
