@@ -80,6 +80,9 @@ struct config {
     /* reconcile_max_deletes = 1000: more records missing than this (or than a
      * tenth of those held) and a reconciliation deletes none */
     int reconcile_max_deletes;
+    /* hint_delete_interval = 1s: after a burst of HINTPACE_BURST, the reads by id
+     * that deletion hints cause begin at most one per this, per tenant and resource */
+    int64_t hint_delete_interval_ms;
 
     /* [retry] */
     int retry_max_attempts;

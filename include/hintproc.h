@@ -12,7 +12,9 @@
  * one read per record, a record is read at most once every
  * HINTPROC_REREAD_MS, at most HINTPROC_FETCH_MAX records of a resource in
  * that time are read
- * one by one (a deletion always is: no scan lists it), and at most one
+ * one by one (a deletion always is: no scan lists it, but these reads
+ * begin at the pace of poll.hint_delete_interval, hintpace.h, and the
+ * deletion hints that wait stay pending), and at most one
  * early scan per resource starts every HINTPROC_SCAN_GAP_MS.  A hint never
  * moves a checkpoint: polling stays the truth, and a lost webhook costs
  * only latency.

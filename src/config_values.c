@@ -45,6 +45,8 @@ const struct cfg_key cfg_keys[] = {
     KEY("poll", "safety_margin", CFG_T_DURATION, safety_margin_ms, 0, HOUR(1), "5s"),
     KEY("poll", "scan_passes", CFG_T_INT, scan_passes, 1, 10, "3"),
     KEY("poll", "reconcile_max_deletes", CFG_T_INT, reconcile_max_deletes, 0, 1000000000, "1000"),
+    KEY("poll", "hint_delete_interval", CFG_T_DURATION, hint_delete_interval_ms, MS(1), HOUR(1),
+        "1s"),
     KEY("retry", "max_attempts", CFG_T_INT, retry_max_attempts, 1, 100, "5"),
     KEY("retry", "base_delay", CFG_T_DURATION, retry_base_delay_ms, MS(1), HOUR(1), "1s"),
     KEY("retry", "max_delay", CFG_T_DURATION, retry_max_delay_ms, MS(1), DAY(1), "60s"),

@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "engine.h"
+#include "hintpace.h"
 #include "log.h"
 #include "obs.h"
 #include "recordfetch.h"
@@ -56,6 +57,7 @@ struct res_state {
     bool triggered;        /* that scan has not ended yet */
     int64_t scans_at_trigger;
     int64_t hint_changes, poll_changes;
+    struct hintpace pace; /* the starts of its deletion reads */
     struct res_state *next;
 };
 
@@ -418,16 +420,46 @@ static size_t distinct_updates(const struct group *g)
     return n;
 }
 
+static bool any_deletion(struct hint_row **rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ends_with(rows[i]->type, ".deleted"))
+            return true;
+    return false;
+}
+
+/*
+ * Whether a read of a record with a deletion hint may begin now: the
+ * resource's pace (hintpace.h, poll.hint_delete_interval) has a token.
+ * When it has none, the record's hints stay pending in vomo_hints (they
+ * are recorded already) and are read in turn; *wait_ms shrinks to when the
+ * next token arrives.  Nothing is concluded from a waiting hint.
+ */
+static bool deletion_paced(struct hintproc *p, struct group *g, int64_t now, int64_t *wait_ms)
+{
+    struct res_state *s = state_of(p, g->t->name, g->res);
+    int64_t interval = p->e->cfg->hint_delete_interval_ms;
+    if (hintpace_take(&s->pace, interval, now))
+        return true;
+    int64_t left = hintpace_wait(&s->pace, interval, now);
+    if (left < 1)
+        left = 1;
+    *wait_ms = *wait_ms < left ? *wait_ms : left;
+    return false;
+}
+
 /* Reads the group's records one by one (each record once, for all its
  * hints); when the resource had HINTPROC_FETCH_MAX reads in the last
  * HINTPROC_REREAD_MS, with these, its updates go to the early scan
- * instead (deletions are always read: no scan lists them). */
-static void work_fetches(struct hintproc *p, struct group *g)
+ * instead (deletions are always read: no scan lists them, but their reads
+ * begin at the resource's pace). */
+static void work_fetches(struct hintproc *p, struct group *g, int64_t now, int64_t *wait_ms)
 {
     size_t reads = recent_reads(p, g->t->name, g->res) + distinct_updates(g);
     bool scan_updates = g->nscan > 0 || reads > HINTPROC_FETCH_MAX;
     bool *done = xcalloc(g->nfetch + 1, sizeof(*done));
     struct hint_row **same = xcalloc(g->nfetch + 1, sizeof(*same));
+    bool full = false;
     for (size_t i = 0; i < g->nfetch; i++) {
         struct hint_row *r = g->fetch_rows[i];
         if (done[i])
@@ -444,8 +476,14 @@ static void work_fetches(struct hintproc *p, struct group *g)
                 same[n++] = g->fetch_rows[j];
                 done[j] = true;
             }
-        if (!start_fetch(p, g, r->record_id, same, n))
-            break; /* no free place: the rest waits for a read to end */
+        /* No free place: the rest waits for a read to end (their updates
+         * still go to the scan). */
+        full = full || tenant_fetches(p, g->t->name) >= HINTPROC_FETCHES;
+        if (full)
+            continue;
+        if (any_deletion(same, n) && !deletion_paced(p, g, now, wait_ms))
+            continue;
+        full = !start_fetch(p, g, r->record_id, same, n);
     }
     free(done);
     free(same);
@@ -469,7 +507,7 @@ static void work_batch(struct hintproc *p, int64_t now, int64_t *wait_ms)
         (void)sort_row(p, &rows[i], &gs, &ng, now, wait_ms);
     for (size_t i = 0; i < ng && !p->closing; i++) {
         struct group *g = &gs[i];
-        work_fetches(p, g);
+        work_fetches(p, g, now, wait_ms);
         if (g->nscan > 0 && early_scan(p, g, now, wait_ms))
             finish_batch_rows(p, g->scan_rows, g->nscan, "scanned");
         free(g->fetch_rows);

@@ -7,7 +7,8 @@
  * body, a replay that changes nothing, a project.updated hint reaching the
  * mirror within 2 s while the poll interval is an hour, a project.deleted
  * hint leading to its confirmed deletion, bursts of 100 hints costing a
- * few requests, unknown types recorded and ignored, the counts in
+ * few requests, a burst of 100 deletion hints read at the paced rate and
+ * each confirmed by VOMO's 404s, unknown types recorded and ignored, the counts in
  * `status`, and the gap ratio on /metrics.
  */
 #include <check.h>
@@ -419,6 +420,118 @@ START_TEST(burst_of_100_hints_costs_a_few_requests)
 }
 END_TEST
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int64_t deleted_in_mirror(struct daemon_run *d)
+{
+    return tu_db_int(&d->env,
+                     "SELECT count(*) FROM records WHERE tenant = 'acme' AND resource = "
+                     "'projects' AND deleted_at IS NOT NULL",
+                     NULL);
+}
+
+/*
+ * 100 deletion hints in a burst, for 100 projects deleted in VOMO (and one
+ * for a project VOMO still has).  The bound this design promises
+ * (hintpace.h): each hinted record is read once, its 404 confirmed with
+ * the [retry] attempts as in reconciliation, so the burst costs at most
+ * 100 * retry.max_attempts + 1 GETs and no listing; and the reads begin at
+ * the pace of poll.hint_delete_interval (30 ms here): within any t, at
+ * most HINTPACE_BURST + t / 30 ms first attempts (HINTPROC_FETCHES more
+ * are allowed for, since a read's first attempt can wait in the lane and
+ * reach the fake later than it began).  The mirror deletes a record only
+ * once VOMO answered 404 to each attempt, and never the one VOMO has.
+ */
+START_TEST(burst_of_100_deletion_hints_is_paced_and_confirmed)
+{
+    enum { N = 100, ATTEMPTS = 5, PACE_MS = 30, BURST = 5, FETCHES = 4 };
+    struct daemon_run d;
+    start(&d, "poll.interval = 1h\npoll.hint_delete_interval = 30ms\nretry.budget = 100000\n", 120);
+    char ids[N][32], kept[32];
+    for (int i = 0; i < N; i++) {
+        project_id_at(&d, (size_t)i, ids[i]);
+    }
+    project_id_at(&d, 110, kept);
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(fake_delete_id(d.env.fake, "acme", "projects", ids[i]), 0);
+    fake_requests_clear(d.env.fake);
+    int64_t t0 = now_ms();
+    for (int i = 0; i < N; i++) {
+        char b[160];
+        snprintf(b, sizeof(b),
+                 "{\"id\":\"evt-d%d\",\"type\":\"project.deleted\",\"data\":{\"id\":%s}}", i,
+                 ids[i]);
+        ck_assert_int_eq(send_event(&d, b), 202);
+    }
+    char b[160];
+    snprintf(b, sizeof(b),
+             "{\"id\":\"evt-kept\",\"type\":\"project.deleted\",\"data\":{\"id\":%s}}", kept);
+    ck_assert_int_eq(send_event(&d, b), 202);
+    /* Paced: a burst of 101 is not read at once, and no hint alone deleted anything. */
+    int64_t mid_deleted = deleted_in_mirror(&d), mid_pending = hints_with(&d, "pending");
+    ck_assert_int_gt(mid_pending, 0);
+    ck_assert(tu_wait(all_settled, &d, 20000));
+    int64_t elapsed = now_ms() - t0;
+
+    /* (b) every record deleted in the mirror, each after ATTEMPTS 404s */
+    ck_assert_int_eq(hints_with(&d, "deleted"), N);
+    ck_assert_int_eq(deleted_in_mirror(&d), N);
+    struct fake_request *reqs;
+    size_t n;
+    ck_assert_int_eq(fake_requests(d.env.fake, &reqs, &n), 0);
+    int64_t firsts[N];
+    for (int i = 0; i < N; i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "/v1/projects/%s", ids[i]);
+        int got = 0;
+        firsts[i] = INT64_MAX;
+        for (size_t k = 0; k < n; k++) {
+            if (strcmp(reqs[k].path, path) != 0)
+                continue;
+            ck_assert_int_eq(reqs[k].status, 404);
+            got++;
+            if (reqs[k].time_ms < firsts[i])
+                firsts[i] = reqs[k].time_ms;
+        }
+        ck_assert_msg(got == ATTEMPTS, "record %s: %d GETs", ids[i], got);
+    }
+    /* (a) the bound: no listing, nothing but the reads */
+    ck_assert_uint_le(n, (size_t)(N * ATTEMPTS + 1));
+    qsort(firsts, N, sizeof(firsts[0]), cmp_i64);
+    for (int i = 0; i < N; i++)
+        for (int j = i; j < N; j++) {
+            int64_t span = firsts[j] - firsts[i];
+            ck_assert_msg(j - i + 1 <= BURST + span / PACE_MS + FETCHES,
+                          "%d reads began within %lld ms (pace %d ms)", j - i + 1, (long long)span,
+                          PACE_MS);
+        }
+    ck_assert_int_ge(firsts[N - 1] - firsts[0], (N - BURST - FETCHES) * PACE_MS);
+    fake_requests_free(reqs, n);
+
+    /* (c) the record VOMO still has: read once, kept */
+    char path[64];
+    snprintf(path, sizeof(path), "/v1/projects/%s", kept);
+    ck_assert_int_eq(requests_on(&d, path), 1);
+    ck_assert_int_eq(hints_with(&d, "skipped"), 1);
+    ck_assert_int_eq(tu_db_int(&d.env,
+                               "SELECT count(*) FROM records WHERE resource = 'projects' AND "
+                               "id = ?1 AND deleted_at IS NULL",
+                               kept, NULL),
+                     1);
+    fprintf(stderr,
+            "check_hintproc: 100 deletion hints (+1 for a kept record): %zu request(s) to VOMO "
+            "in %lld ms, reads begun over %lld ms; %lld deleted and %lld pending right after "
+            "the burst\n",
+            n, (long long)elapsed, (long long)(firsts[N - 1] - firsts[0]), (long long)mid_deleted,
+            (long long)mid_pending);
+    stop(&d);
+}
+END_TEST
+
 START_TEST(unknown_types_are_recorded_and_ignored)
 {
     struct daemon_run d;
@@ -542,6 +655,7 @@ static Suite *suite(void)
     tcase_add_test(tc, updated_hint_reaches_the_mirror_within_2s);
     tcase_add_test(tc, deleted_hint_leads_to_a_confirmed_deletion);
     tcase_add_test(tc, burst_of_100_hints_costs_a_few_requests);
+    tcase_add_test(tc, burst_of_100_deletion_hints_is_paced_and_confirmed);
     tcase_add_test(tc, unknown_types_are_recorded_and_ignored);
     tcase_add_test(tc, gap_ratio_counts_changes_no_hint_announced);
     tcase_add_test(tc, reload_reads_the_secret_again);

@@ -134,6 +134,7 @@ static const char *const defaults[][3] = {
     {"poll", "safety_margin", "0ms"},
     {"poll", "scan_passes", "3"},
     {"poll", "reconcile_max_deletes", "1000"},
+    {"poll", "hint_delete_interval", "1s"},
     {"retry", "max_attempts", "5"},
     {"retry", "base_delay", "5ms"},
     {"retry", "max_delay", "50ms"},
