@@ -56,11 +56,19 @@ static void add_candidate(struct scan *s, const char *id, bool live)
     s->ncands++;
 }
 
+/* The live records, walked once: counted (the one-tenth bound) and those
+ * the scan did not list made candidates. */
+struct live_walk {
+    struct scan *s;
+    int64_t live;
+};
+
 static int collect_live(const char *id, void *arg)
 {
-    struct scan *s = arg;
-    if (!idset_get(&s->seen, id, NULL))
-        add_candidate(s, id, true);
+    struct live_walk *w = arg;
+    w->live++;
+    if (!idset_get(&w->s->seen, id, NULL))
+        add_candidate(w->s, id, true);
     return 0;
 }
 
@@ -95,13 +103,15 @@ static void collect_reconcile(struct scan *s)
 {
     struct store *st = s->e->store;
     struct log_fields f = scan_log_fields(s);
-    int64_t live = 0;
-    if (store_record_count(st, s->t->name, s->resource, &live) < 0 ||
-        store_record_each_live(st, s->t->name, s->resource, collect_live, s) < 0) {
+    /* One walk of the records, not a count(*) and then the walk: each
+     * reads every row of the resource. */
+    struct live_walk w = {.s = s};
+    if (store_record_each_live(st, s->t->name, s->resource, collect_live, &w) < 0) {
         log_emit(LOG_ERROR, &f, "reconciliation skipped: %s", store_errmsg(st));
         drop_candidates(s); /* some ids may have been listed before the error */
         return;
     }
+    int64_t live = w.live;
     size_t n = s->ncands;
     int64_t allowed = 0;
     if (store_reconcile_allowed(st, s->t->name, s->resource, &allowed) < 0)
