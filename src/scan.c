@@ -534,6 +534,15 @@ static int write_page(struct scan *s, struct page *pg, const char *now)
     return rc;
 }
 
+/* Whether committing the page writes anything (write_page). */
+static bool page_writes(const struct page *pg)
+{
+    for (size_t i = 0; i < pg->vp.count; i++)
+        if (pg->work[i].state == RW_APPLY || pg->work[i].state == RW_FAIL)
+            return true;
+    return false;
+}
+
 static void count_page(struct scan *s, struct page *pg)
 {
     for (size_t i = 0; i < pg->vp.count; i++) {
@@ -568,7 +577,12 @@ static void flush_commits(uv_timer_t *timer)
     char now[TS_LEN];
     scan_now(now);
     int64_t t0 = clock_mono_ms();
-    int rc = store_begin(e->store);
+    /* Pages whose records were all skipped write nothing: no transaction
+     * (a reconciliation of an unchanged mirror is all such pages). */
+    bool writes = false;
+    for (struct page *pg = list; pg && !writes; pg = pg->commit_next)
+        writes = page_writes(pg);
+    int rc = writes ? store_begin(e->store) : 0;
     /* Within this transaction nothing but these pages writes the DLQ, so
      * whether it holds a row of a resource is asked once (and a failure
      * written here makes it "yes" again). */
@@ -580,7 +594,7 @@ static void flush_commits(uv_timer_t *timer)
         rc = write_page(pg->s, pg, now);
     for (struct page *pg = list; pg; pg = pg->commit_next)
         pg->s->dlq_ask = pg->s->dlq_none = false;
-    if (rc == 0)
+    if (rc == 0 && writes)
         rc = store_commit(e->store);
     if (rc < 0)
         store_rollback(e->store);
