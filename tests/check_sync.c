@@ -8,6 +8,7 @@
  */
 #include <check.h>
 #include <cjson/cJSON.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,6 +142,57 @@ START_TEST(ignored_filter_skips_unchanged_records)
                                "LIMIT 1 OFFSET 1",
                                NULL),
                      37);
+    free(a);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
+static void db_exec(struct tu_env *env, const char *sql)
+{
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(env->db_path, &db), SQLITE_OK);
+    ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", sql,
+                  sqlite3_errmsg(db));
+    sqlite3_close(db);
+}
+
+/* The skip rule's second test, end to end: a record VOMO serves at the
+ * version the destination holds, but with other content than the
+ * destination holds, is applied again by a reconciliation; the others
+ * are skipped. */
+START_TEST(same_version_other_content_is_applied)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 30, 0, 0);
+    tu_fake_start(&env);
+    char *a = tu_tenant_ini("acme", "resources = users");
+    tu_config(&env, NULL, a);
+    struct tu_engine te;
+    tu_engine_start(&env, &te);
+    ck_assert(tu_run_until(&te, scans1, te.e, 10000));
+    tu_engine_stop(&te);
+    char *id = tu_db_text(&env, "SELECT id FROM records ORDER BY id LIMIT 1 OFFSET 7", NULL);
+    ck_assert_ptr_nonnull(id);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "UPDATE records SET payload = '{}', hash = '%064d' WHERE id = '%s'",
+             0, id);
+    db_exec(&env, sql);
+    db_exec(&env, "UPDATE checkpoints SET updated_after = '" TS_EPOCH "'");
+    tu_engine_start(&env, &te);
+    ck_assert(tu_run_until(&te, scans1, te.e, 10000));
+    tu_engine_stop(&te);
+    ck_assert_int_eq(
+        tu_db_int(&env, "SELECT applied FROM scans WHERE kind = 'full' ORDER BY id DESC LIMIT 1",
+                  NULL),
+        1);
+    ck_assert_int_eq(
+        tu_db_int(&env, "SELECT skipped FROM scans WHERE kind = 'full' ORDER BY id DESC LIMIT 1",
+                  NULL),
+        29);
+    ck_assert_int_eq(tu_db_int(&env, "SELECT count(*) FROM records WHERE payload = '{}'", NULL), 0);
+    ck_assert_int_eq(tu_mirror_diff(&env, "acme", "users"), 0);
+    free(id);
     free(a);
     tu_env_cleanup(&env);
 }
@@ -1056,6 +1108,7 @@ static Suite *sync_suite(void)
     tcase_add_test(tc, backfill_two_tenants_equals_dataset);
     tcase_add_test(tc, incremental_applies_only_changes);
     tcase_add_test(tc, ignored_filter_skips_unchanged_records);
+    tcase_add_test(tc, same_version_other_content_is_applied);
     tcase_add_test(tc, shuffled_pages_with_changes_mid_scan_converge);
     tcase_add_test(tc, checkpoint_stays_safety_margin_behind_server_time);
     tcase_add_test(tc, malformed_records_are_isolated);
