@@ -13,8 +13,9 @@
  * HINTPROC_REREAD_MS, at most HINTPROC_FETCH_MAX records of a resource in
  * that time are read
  * one by one (a deletion always is: no scan lists it, but these reads
- * begin at the pace of poll.hint_delete_interval, hintpace.h, and the
- * deletion hints that wait stay pending), and at most one
+ * begin at the pace of poll.hint_delete_interval, hintpace.h, at most
+ * HINTPROC_DELETE_FETCHES of them in flight, and the deletion hints that
+ * wait stay pending), and at most one
  * early scan per resource starts every HINTPROC_SCAN_GAP_MS.  A hint never
  * moves a checkpoint: polling stays the truth, and a lost webhook costs
  * only latency.
@@ -40,6 +41,7 @@ struct hintproc;
 
 #define HINTPROC_FETCH_MAX 3      /* reads by id of one resource per HINTPROC_REREAD_MS */
 #define HINTPROC_FETCHES 4        /* reads in flight per tenant */
+#define HINTPROC_DELETE_FETCHES 3 /* of them for deletion hints: one stays for updates */
 #define HINTPROC_SCAN_GAP_MS 5000 /* at most one early scan per resource in this time */
 #define HINTPROC_REREAD_MS 1000   /* at most one read of a record begins in this time */
 #define HINTPROC_BATCH_MS 20      /* hints arriving this close together are one batch */

@@ -35,6 +35,7 @@ struct fetch {
     int64_t *rows;
     char (*labels)[32];
     size_t nrows;
+    bool deletion; /* a deletion hint asked for it (paced, HINTPROC_DELETE_FETCHES) */
     struct fetch *next;
 };
 
@@ -163,11 +164,13 @@ static void recent_add(struct hintproc *p, const char *tenant, enum resource res
     p->recent = r;
 }
 
-static int tenant_fetches(const struct hintproc *p, const char *tenant)
+/* Reads in flight for the tenant; only those deletion hints asked for
+ * when `deletions`. */
+static int tenant_fetches(const struct hintproc *p, const char *tenant, bool deletions)
 {
     int n = 0;
     for (const struct fetch *f = p->fetches; f; f = f->next)
-        n += strcmp(f->tenant, tenant) == 0;
+        n += strcmp(f->tenant, tenant) == 0 && (!deletions || f->deletion);
     return n;
 }
 
@@ -287,9 +290,9 @@ static void on_fetched(const struct recordfetch_result *r, void *arg)
 /* Reads one record for the hints rows[0..n); false when it cannot start
  * now (they stay pending). */
 static bool start_fetch(struct hintproc *p, struct group *g, const char *id, struct hint_row **rows,
-                        size_t n)
+                        size_t n, bool deletion)
 {
-    if (tenant_fetches(p, g->t->name) >= HINTPROC_FETCHES)
+    if (tenant_fetches(p, g->t->name, false) >= HINTPROC_FETCHES)
         return false;
     struct fetch *f = xcalloc(1, sizeof(*f));
     f->p = p;
@@ -299,6 +302,7 @@ static bool start_fetch(struct hintproc *p, struct group *g, const char *id, str
     f->rows = xcalloc(n, sizeof(*f->rows));
     f->labels = xcalloc(n, sizeof(*f->labels));
     f->nrows = n;
+    f->deletion = deletion;
     for (size_t i = 0; i < n; i++) {
         f->rows[i] = rows[i]->id;
         vomohint_type_label(rows[i]->type, f->labels[i]);
@@ -459,7 +463,7 @@ static void work_fetches(struct hintproc *p, struct group *g, int64_t now, int64
     bool scan_updates = g->nscan > 0 || reads > HINTPROC_FETCH_MAX;
     bool *done = xcalloc(g->nfetch + 1, sizeof(*done));
     struct hint_row **same = xcalloc(g->nfetch + 1, sizeof(*same));
-    bool full = false;
+    bool full = false, deletions_full = false;
     for (size_t i = 0; i < g->nfetch; i++) {
         struct hint_row *r = g->fetch_rows[i];
         if (done[i])
@@ -478,12 +482,17 @@ static void work_fetches(struct hintproc *p, struct group *g, int64_t now, int64
             }
         /* No free place: the rest waits for a read to end (their updates
          * still go to the scan). */
-        full = full || tenant_fetches(p, g->t->name) >= HINTPROC_FETCHES;
+        full = full || tenant_fetches(p, g->t->name, false) >= HINTPROC_FETCHES;
         if (full)
             continue;
-        if (any_deletion(same, n) && !deletion_paced(p, g, now, wait_ms))
+        /* Deletion reads (each up to retry.max_attempts GETs with their
+         * backoff) leave a place free for the reads of updates. */
+        bool deletion = any_deletion(same, n);
+        deletions_full = deletions_full || (deletion && tenant_fetches(p, g->t->name, true) >=
+                                                            HINTPROC_DELETE_FETCHES);
+        if (deletion && (deletions_full || !deletion_paced(p, g, now, wait_ms)))
             continue;
-        full = !start_fetch(p, g, r->record_id, same, n);
+        full = !start_fetch(p, g, r->record_id, same, n, deletion);
     }
     free(done);
     free(same);

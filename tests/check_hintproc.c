@@ -8,7 +8,8 @@
  * mirror within 2 s while the poll interval is an hour, a project.deleted
  * hint leading to its confirmed deletion, bursts of 100 hints costing a
  * few requests, a burst of 100 deletion hints read at the paced rate and
- * each confirmed by VOMO's 404s, unknown types recorded and ignored, the counts in
+ * each confirmed by VOMO's 404s, deletion reads leaving a place free for
+ * an update, unknown types recorded and ignored, the counts in
  * `status`, and the gap ratio on /metrics.
  */
 #include <check.h>
@@ -532,6 +533,63 @@ START_TEST(burst_of_100_deletion_hints_is_paced_and_confirmed)
 }
 END_TEST
 
+/*
+ * Deletion reads leave a place free for updates: six deletion hints whose
+ * first GET VOMO answers only after 1.5 s hold at most
+ * HINTPROC_DELETE_FETCHES (3) of the tenant's 4 places, so a
+ * project.updated hint sent meanwhile still reaches the mirror within a
+ * second; the deletions then end confirmed.
+ */
+START_TEST(deletion_reads_leave_room_for_updates)
+{
+    enum { N = 6 };
+    struct daemon_run d;
+    start(&d, NULL, 20);
+    char ids[N][32], upd[32];
+    for (int i = 0; i < N; i++) {
+        project_id_at(&d, (size_t)i, ids[i]);
+        char path[64];
+        snprintf(path, sizeof(path), "/v1/projects/%s", ids[i]);
+        struct fake_fault f = {
+            .method = "GET", .path = path, .count = 1, .kind = FAKE_FAULT_DELAY, .delay_ms = 1500};
+        ck_assert_int_gt(fake_add_fault(d.env.fake, &f), 0);
+    }
+    project_id_at(&d, 10, upd);
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(fake_delete_id(d.env.fake, "acme", "projects", ids[i]), 0);
+        char b[160];
+        snprintf(b, sizeof(b),
+                 "{\"id\":\"evt-r%d\",\"type\":\"project.deleted\",\"data\":{\"id\":%s}}", i,
+                 ids[i]);
+        ck_assert_int_eq(send_event(&d, b), 202);
+    }
+    usleep(200 * 1000); /* the deletion reads are waiting for VOMO now */
+    char *before = held(&d, upd);
+    ck_assert_ptr_nonnull(before);
+    ck_assert_int_eq(fake_mutate_id(d.env.fake, "acme", "projects", upd), 0);
+    char *body = event("project.updated", upd);
+    int64_t t0 = now_ms();
+    ck_assert_int_eq(send_event(&d, body), 202);
+    char *after = NULL;
+    while (now_ms() - t0 < 1000) {
+        free(after);
+        after = held(&d, upd);
+        if (after && strcmp(after, before) != 0)
+            break;
+        usleep(10000);
+    }
+    ck_assert_msg(after && strcmp(after, before) != 0,
+                  "the update waited for the deletion reads (%lld ms)", (long long)(now_ms() - t0));
+    ck_assert_int_eq(hints_with(&d, "deleted"), 0); /* none confirmed yet */
+    ck_assert(tu_wait(all_settled, &d, 10000));
+    ck_assert_int_eq(hints_with(&d, "deleted"), N);
+    free(before);
+    free(after);
+    free(body);
+    stop(&d);
+}
+END_TEST
+
 START_TEST(unknown_types_are_recorded_and_ignored)
 {
     struct daemon_run d;
@@ -656,6 +714,7 @@ static Suite *suite(void)
     tcase_add_test(tc, deleted_hint_leads_to_a_confirmed_deletion);
     tcase_add_test(tc, burst_of_100_hints_costs_a_few_requests);
     tcase_add_test(tc, burst_of_100_deletion_hints_is_paced_and_confirmed);
+    tcase_add_test(tc, deletion_reads_leave_room_for_updates);
     tcase_add_test(tc, unknown_types_are_recorded_and_ignored);
     tcase_add_test(tc, gap_ratio_counts_changes_no_hint_announced);
     tcase_add_test(tc, reload_reads_the_secret_again);
