@@ -30,6 +30,11 @@
  * tenants appear even before their first scan. */
 cJSON *statusdoc_build(struct store *s, const char *db_path, const struct config *cfg,
                        bool *failed);
+/* The free-space part of the storage section from a figure (the file
+ * system's bytes available to the daemon): disk_free_bytes, and disk_low
+ * below STATUSDOC_DISK_LOW_BYTES.  Pure, so the threshold can be tested
+ * without filling a disk. */
+void statusdoc_space(cJSON *storage, double free_bytes);
 /* The error message of a section that failed, or NULL when it is data. */
 const char *statusdoc_section_error(const cJSON *section);
 

@@ -173,10 +173,14 @@ static cJSON *storage_section(const char *db_path, bool *failed)
         *failed = true;
         return o;
     }
-    double free_bytes = (double)v.f_bavail * (double)v.f_frsize;
-    cJSON_AddNumberToObject(o, "disk_free_bytes", free_bytes);
-    cJSON_AddBoolToObject(o, "disk_low", free_bytes < STATUSDOC_DISK_LOW_BYTES);
+    statusdoc_space(o, (double)v.f_bavail * (double)v.f_frsize);
     return o;
+}
+
+void statusdoc_space(cJSON *storage, double free_bytes)
+{
+    cJSON_AddNumberToObject(storage, "disk_free_bytes", free_bytes);
+    cJSON_AddBoolToObject(storage, "disk_low", free_bytes < STATUSDOC_DISK_LOW_BYTES);
 }
 
 cJSON *statusdoc_build(struct store *s, const char *db_path, const struct config *cfg, bool *failed)

@@ -13,12 +13,18 @@
  * (applied to the mirror), falling back on 503 and an open breaker, VOMO's
  * 404 and 401 passed on, a client that leaves cancelling its read, and a
  * flood shed with 429 that asks VOMO no more than the reads it admits and
- * does not hold up the scans.
+ * does not hold up the scans.  The read API's metrics, read on scrapes.
+ * The lower tiers of README "When VOMO is down": a webhook destination
+ * answering 503 (breaker open) or 410 (paused) while the mirror goes on
+ * serving what it took and /status says so; the state database full
+ * (max_page_count: it cannot grow) while reads, /status and /metrics go
+ * on, and disk_low from an injected free-space figure.
  */
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +32,7 @@
 
 #include "apidoc.h"
 #include "recordfetch.h"
+#include "statusdoc.h"
 #include "testutil.h"
 #include "web.h"
 
@@ -35,6 +42,19 @@ struct rig {
     struct web web;
     bool web_closed;
 };
+
+/* The engine on the configuration written, and the endpoint. */
+static void rig_open(struct rig *r)
+{
+    tu_engine_start(&r->env, &r->te);
+    int fd;
+    bool activated;
+    char err[256];
+    ck_assert_int_eq(web_bind("127.0.0.1:0", &fd, &activated, err, sizeof(err)), 0);
+    ck_assert_int_eq(
+        web_open(&r->web, &r->te.loop, r->te.e, "127.0.0.1:0", fd, false, err, sizeof(err)), 0);
+    web_set_phase(&r->web, WEB_READY);
+}
 
 static void rig_start_opts(struct rig *r, const struct fake_opts *o, int users,
                            const char *overrides, const char *more)
@@ -47,14 +67,7 @@ static void rig_start_opts(struct rig *r, const struct fake_opts *o, int users,
     char *ini = tu_tenant_ini("acme", more);
     tu_config(&r->env, overrides, ini);
     free(ini);
-    tu_engine_start(&r->env, &r->te);
-    int fd;
-    bool activated;
-    char err[256];
-    ck_assert_int_eq(web_bind("127.0.0.1:0", &fd, &activated, err, sizeof(err)), 0);
-    ck_assert_int_eq(
-        web_open(&r->web, &r->te.loop, r->te.e, "127.0.0.1:0", fd, false, err, sizeof(err)), 0);
-    web_set_phase(&r->web, WEB_READY);
+    rig_open(r);
 }
 
 static void rig_start(struct rig *r, int users, const char *overrides, const char *more)
@@ -987,6 +1000,283 @@ START_TEST(flood_of_live_reads_is_shed)
 }
 END_TEST
 
+/* ---- the destination down (README, "When VOMO is down") ---- */
+
+static bool all_delivered(void *arg)
+{
+    struct rig *r = arg;
+    return tu_db_int(&r->env, "SELECT count(*) FROM records WHERE tenant = 'acme'", NULL) == 20;
+}
+
+static bool dest_breaker_open(void *arg)
+{
+    struct rig *r = arg;
+    return engine_tenant(r->te.e, "acme")->dest_breaker.state == BREAKER_OPEN;
+}
+
+static bool dest_paused(void *arg)
+{
+    struct rig *r = arg;
+    return engine_tenant(r->te.e, "acme")->dest_paused;
+}
+
+/* acme delivers its 20 users to the fake's webhook sink; all delivered. */
+static void webhook_rig_start(struct rig *r, const char *overrides)
+{
+    tu_env_init(&r->env, NULL);
+    tu_tenant(&r->env, "acme", 20, 0, 0);
+    tu_fake_start(&r->env);
+    char *ini = tu_webhook_tenant_ini(&r->env, "acme", "users", "s3cret-value", NULL, NULL);
+    tu_config(&r->env, overrides, ini);
+    free(ini);
+    rig_open(r);
+    ck_assert(tu_run_until(&r->te, all_delivered, r, 20000));
+}
+
+/* The object of array `arr` whose `key` is `name`, or NULL. */
+static cJSON *entry(const cJSON *arr, const char *key, const char *name)
+{
+    const cJSON *o;
+    cJSON_ArrayForEach(o, arr)
+    {
+        const cJSON *v = cJSON_GetObjectItem(o, key);
+        if (cJSON_IsString(v) && strcmp(v->valuestring, name) == 0)
+            return (cJSON *)o;
+    }
+    return NULL;
+}
+
+static cJSON *status_of(struct rig *r)
+{
+    struct req q;
+    ck_assert_int_eq(get(r, &q, "/status", NULL, NULL), 200);
+    cJSON *doc = json_of(&q);
+    req_free(&q);
+    return doc;
+}
+
+/*
+ * VOMO changes four records while the receiver answers 503; their
+ * deliveries fail.  Users 0..3 changed at VOMO: asks to send them again.
+ * The read API goes on serving, for a changed record, what the
+ * destination took (the mirror records what the destination holds), and
+ * the whole list; /status shows the destination's breaker open.
+ */
+static void change_while_down(struct rig *r, struct fake_record **before,
+                              struct fake_record **after, size_t *n)
+{
+    *before = users(r, n);
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_int_eq(fake_mutate_id(r->env.fake, "acme", "users", (*before)[i].id), 0);
+    *after = users(r, n);
+    ck_assert_str_ne((*before)[0].payload, (*after)[0].payload);
+    slot_schedule(&engine_tenant(r->te.e, "acme")->slots[RES_USERS], 0);
+}
+
+/* The mirror's answer for before[0]: its old payload, not VOMO's new one;
+ * and the list, all 20. */
+static void mirror_still_served(struct rig *r, const struct fake_record *before,
+                                const struct fake_record *after)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/acme/users/%s", before[0].id);
+    struct req q;
+    ck_assert_int_eq(get(r, &q, path, NULL, NULL), 200);
+    ck_assert_str_eq(header(&q, "Cache-Status"), "vomo-sync; hit");
+    ck_assert_msg(strstr(q.body.data, before[0].payload), "not what the destination took: %s",
+                  q.body.data);
+    ck_assert_ptr_null(strstr(q.body.data, after[0].payload));
+    req_free(&q);
+    ck_assert_int_eq(get(r, &q, "/api/v1/acme/users", NULL, NULL), 200);
+    cJSON *j = json_of(&q);
+    ck_assert_int_eq(meta_of(j, "total")->valueint, 20);
+    cJSON_Delete(j);
+    req_free(&q);
+}
+
+START_TEST(destination_down_still_serves_the_mirror)
+{
+    struct rig r;
+    webhook_rig_start(&r, "poll.interval = 1h\nretry.max_attempts = 1\n"
+                          "breaker.failure_threshold = 2\nbreaker.open_timeout = 1h");
+    struct fake_fault down = {.path = "/_hooks/*", .kind = FAKE_FAULT_STATUS, .status = 503};
+    ck_assert_int_gt(fake_add_fault(r.env.fake, &down), 0);
+    struct fake_record *before, *after;
+    size_t n;
+    change_while_down(&r, &before, &after, &n);
+    ck_assert(tu_run_until(&r.te, dest_breaker_open, &r, 10000));
+    mirror_still_served(&r, before, after);
+    cJSON *doc = status_of(&r);
+    cJSON *live = cJSON_GetObjectItem(doc, "live");
+    cJSON *br = entry(cJSON_GetObjectItem(live, "breakers"), "name", "destination:acme");
+    ck_assert_ptr_nonnull(br);
+    ck_assert_str_eq(cJSON_GetObjectItem(br, "state")->valuestring, "open");
+    ck_assert_str_eq(
+        cJSON_GetObjectItem(entry(cJSON_GetObjectItem(live, "breakers"), "name", "vomo"), "state")
+            ->valuestring,
+        "closed"); /* VOMO itself is fine */
+    cJSON *t = entry(cJSON_GetObjectItem(live, "tenants"), "tenant", "acme");
+    ck_assert_str_eq(cJSON_GetObjectItem(t, "state")->valuestring, "ok"); /* a 503 does not pause */
+    cJSON_Delete(doc);
+    char *m = scrape(&r);
+    ck_assert_double_eq(
+        value_of(m, "vomo_sync_breaker_state{breaker=\"destination:acme\",state=\"open\"}"), 1);
+    free(m);
+    fake_records_free(before, n);
+    fake_records_free(after, n);
+    rig_stop(&r);
+}
+END_TEST
+
+/* A receiver that answers 410 (misconfigured) pauses the destination: the
+ * read API serves what it took, /status says destination_paused (the
+ * daemon's live part and the tenant_state row). */
+START_TEST(destination_paused_still_serves_the_mirror)
+{
+    struct rig r;
+    webhook_rig_start(&r, "poll.interval = 1h\nretry.max_attempts = 1\nbreaker.open_timeout = 1h");
+    struct fake_fault gone = {.path = "/_hooks/*", .kind = FAKE_FAULT_STATUS, .status = 410};
+    ck_assert_int_gt(fake_add_fault(r.env.fake, &gone), 0);
+    struct fake_record *before, *after;
+    size_t n;
+    change_while_down(&r, &before, &after, &n);
+    ck_assert(tu_run_until(&r.te, dest_paused, &r, 10000));
+    mirror_still_served(&r, before, after);
+    cJSON *doc = status_of(&r);
+    cJSON *t =
+        entry(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "live"), "tenants"), "tenant", "acme");
+    ck_assert_str_eq(cJSON_GetObjectItem(t, "state")->valuestring, "destination_paused");
+    cJSON *row = entry(cJSON_GetObjectItem(doc, "tenants"), "tenant", "acme");
+    ck_assert_ptr_nonnull(row);
+    ck_assert_str_eq(cJSON_GetObjectItem(row, "status")->valuestring, "destination_paused");
+    cJSON_Delete(doc);
+    ck_assert_int_eq(tu_db_int(&r.env, "SELECT count(*) FROM dlq", NULL), 0); /* records wait */
+    fake_records_free(before, n);
+    fake_records_free(after, n);
+    rig_stop(&r);
+}
+END_TEST
+
+/* ---- the state database full (README, "When VOMO is down") ---- */
+
+/* disk_low from an injected free-space figure: the real disk is never
+ * filled, so the threshold is tested on the pure half of the section. */
+START_TEST(disk_low_below_the_threshold)
+{
+    const double figures[] = {0, STATUSDOC_DISK_LOW_BYTES - 1, STATUSDOC_DISK_LOW_BYTES, 1e12};
+    const bool low[] = {true, true, false, false};
+    for (size_t i = 0; i < ARRAY_SIZE(figures); i++) {
+        cJSON *o = cJSON_CreateObject();
+        statusdoc_space(o, figures[i]);
+        ck_assert_double_eq(cJSON_GetObjectItem(o, "disk_free_bytes")->valuedouble, figures[i]);
+        ck_assert_msg(cJSON_IsTrue(cJSON_GetObjectItem(o, "disk_low")) == low[i], "%.0f bytes",
+                      figures[i]);
+        cJSON_Delete(o);
+    }
+}
+END_TEST
+
+static struct slot *groups_slot(struct rig *r)
+{
+    return &engine_tenant(r->te.e, "acme")->slots[RES_GROUPS];
+}
+
+struct finished_wait {
+    struct slot *slot;
+    int64_t n;
+};
+
+static bool finished_n(void *arg)
+{
+    struct finished_wait *w = arg;
+    return w->slot->scans_finished >= w->n;
+}
+
+static bool complete_1(void *arg)
+{
+    return ((struct slot *)arg)->scans_complete >= 1;
+}
+
+static void page_limit(struct rig *r, const char *pages)
+{
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %s", pages);
+    ck_assert_int_eq(sqlite3_exec(store_db(r->te.store), sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+/*
+ * The database full, simulated with max_page_count (it cannot grow; the
+ * file system itself is not filled, so disk_low stays false): the groups'
+ * first scan, 300 records, cannot be saved and fails, nothing of it is
+ * kept, and meanwhile the read API serves the users it has, answers 503
+ * for the groups it never completed, and /status and /metrics answer.
+ * Once there is room the next scan saves every group.
+ */
+START_TEST(state_database_full_still_serves_reads)
+{
+    struct rig r;
+    tu_env_init(&r.env, NULL);
+    tu_tenant(&r.env, "acme", 20, 300, 0);
+    tu_fake_start(&r.env);
+    struct fake_fault down = {.path = "/v1/groups*", .kind = FAKE_FAULT_STATUS, .status = 503};
+    ck_assert_int_gt(fake_add_fault(r.env.fake, &down), 0);
+    char *ini = tu_tenant_ini("acme", "resources = users, groups");
+    tu_config(&r.env,
+              "poll.interval = 1h\nretry.max_attempts = 1\nbreaker.failure_threshold = 1000", ini);
+    free(ini);
+    rig_open(&r);
+    struct finished_wait w = {groups_slot(&r), 1};
+    ck_assert(tu_run_until(&r.te, first_scans, r.te.e, 20000));
+    ck_assert(tu_run_until(&r.te, finished_n, &w, 20000));
+    ck_assert_int_eq(
+        tu_db_int(&r.env, "SELECT count(*) FROM records WHERE resource = 'users'", NULL), 20);
+    page_limit(&r, "1"); /* clamped to the pages it has: full */
+    fake_clear_faults(r.env.fake);
+    w.n = groups_slot(&r)->scans_finished + 1;
+    int64_t failed = groups_slot(&r)->scans_failed;
+    slot_schedule(groups_slot(&r), 0);
+    ck_assert(tu_run_until(&r.te, finished_n, &w, 20000));
+    ck_assert_int_eq(groups_slot(&r)->scans_failed, failed + 1);
+    ck_assert_int_eq(groups_slot(&r)->scans_complete, 0);
+    ck_assert_int_eq(
+        tu_db_int(&r.env, "SELECT count(*) FROM records WHERE resource = 'groups'", NULL), 0);
+    size_t n;
+    struct fake_record *recs = users(&r, &n);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/v1/acme/users/%s", recs[0].id);
+    struct req q;
+    ck_assert_int_eq(get(&r, &q, path, NULL, NULL), 200);
+    ck_assert_msg(strstr(q.body.data, recs[0].payload), "%s", q.body.data);
+    req_free(&q);
+    ck_assert_int_eq(get(&r, &q, "/api/v1/acme/groups", NULL, NULL), 503);
+    ck_assert(header(&q, "Retry-After")[0]);
+    req_free(&q);
+    cJSON *doc = status_of(&r);
+    cJSON *st = cJSON_GetObjectItem(doc, "storage");
+    ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(st, "disk_free_bytes")));
+    ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(st, "disk_low"))); /* the real disk has room */
+    cJSON_Delete(doc);
+    char *m = scrape(&r);
+    ck_assert_double_eq(
+        value_of(m, "vomo_sync_scans_total{tenant=\"acme\",resource=\"groups\",kind=\"full\","
+                    "status=\"failed\"}") +
+            value_of(m, "vomo_sync_scans_total{tenant=\"acme\",resource=\"groups\","
+                        "kind=\"incremental\",status=\"failed\"}"),
+        (double)groups_slot(&r)->scans_failed);
+    free(m);
+    page_limit(&r, "1073741823"); /* room again */
+    slot_schedule(groups_slot(&r), 0);
+    ck_assert(tu_run_until(&r.te, complete_1, groups_slot(&r), 20000));
+    ck_assert_int_eq(get(&r, &q, "/api/v1/acme/groups", NULL, NULL), 200);
+    cJSON *j = json_of(&q);
+    ck_assert_int_eq(meta_of(j, "total")->valueint, 300);
+    cJSON_Delete(j);
+    req_free(&q);
+    fake_records_free(recs, n);
+    rig_stop(&r);
+}
+END_TEST
+
 static Suite *web_api_suite(void)
 {
     Suite *s = suite_create("web_api");
@@ -1006,6 +1296,10 @@ static Suite *web_api_suite(void)
     tcase_add_test(tc, requests_are_counted_on_a_scrape);
     tcase_add_test(tc, client_gone_cancels_its_read);
     tcase_add_test(tc, flood_of_live_reads_is_shed);
+    tcase_add_test(tc, destination_down_still_serves_the_mirror);
+    tcase_add_test(tc, destination_paused_still_serves_the_mirror);
+    tcase_add_test(tc, disk_low_below_the_threshold);
+    tcase_add_test(tc, state_database_full_still_serves_reads);
     suite_add_tcase(s, tc);
     return s;
 }
