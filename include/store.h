@@ -319,10 +319,18 @@ struct scan_summary {
     char started_at[TS_LEN];
     char finished_at[TS_LEN];
     int64_t pages, records, applied, skipped, failed, deleted;
+    /* Leave the history as it is this time (store_scan_insert). */
+    bool defer_prune;
 };
-/* Records a finished scan; only the newest STORE_SCANS_KEPT of each
- * (tenant, resource) are kept (about three weeks at a 15 min interval). */
+/* Records a finished scan and, unless sum->defer_prune, prunes the history
+ * to the newest STORE_SCANS_KEPT of the (tenant, resource) (about three
+ * weeks at a 15 min interval).  Pruning walks the STORE_SCANS_KEPT newest
+ * rows' index entries, more than the rest of a scan that finds nothing
+ * costs: the engine prunes once every STORE_SCANS_PRUNE_EVERY scans of a
+ * (tenant, resource), so the history holds at most
+ * STORE_SCANS_KEPT + STORE_SCANS_PRUNE_EVERY - 1 of its scans. */
 #define STORE_SCANS_KEPT 2000
+#define STORE_SCANS_PRUNE_EVERY 32
 int store_scan_insert(struct store *s, const struct scan_summary *sum) WUR;
 
 /* Open dead letters: pending and manual_review rows (for status lines),

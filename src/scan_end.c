@@ -203,7 +203,10 @@ static bool record_scan(struct scan *s, const char *status, const char *ckpt)
                                .applied = s->n_applied,
                                .skipped = s->n_skipped,
                                .failed = s->n_failed,
-                               .deleted = s->n_deleted};
+                               .deleted = s->n_deleted,
+                               /* the first scan of the slot in this process prunes */
+                               .defer_prune =
+                                   s->slot->scans_finished % STORE_SCANS_PRUNE_EVERY != 0};
     snprintf(sum.started_at, TS_LEN, "%s", s->started_at);
     scan_now(sum.finished_at);
     struct store *st = s->e->store;

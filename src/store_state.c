@@ -315,7 +315,7 @@ int store_scan_insert(struct store *s, const struct scan_summary *sum)
     sqlite3_bind_int64(st, 13, sum->deleted);
     store_bind_text(st, 14, sum->detail);
     rc = store_exec_stmt(s, st, "recording a scan");
-    if (rc < 0)
+    if (rc < 0 || sum->defer_prune)
         return rc;
     /* The history keeps the newest STORE_SCANS_KEPT scans of each
      * (tenant, resource); older rows go as new ones come (index range). */

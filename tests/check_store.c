@@ -779,6 +779,22 @@ START_TEST(test_runtime_state_scans_and_views)
                      STORE_SCANS_KEPT);
     ck_assert_int_eq(q_int(db, "SELECT min(records) FROM scans WHERE resource = 'users'"), 5);
     ck_assert_int_eq(q_int(db, "SELECT count(*) FROM scans WHERE resource = 'groups'"), 1);
+    /* A scan that defers the pruning adds its row and deletes none; the
+     * next that prunes brings the history back to the newest ones. */
+    sum.defer_prune = true;
+    for (int i = 0; i < STORE_SCANS_PRUNE_EVERY - 1; i++)
+        ck_assert_int_eq(store_scan_insert(st, &sum), 0);
+    ck_assert_int_eq(q_int(db, "SELECT count(*) FROM scans WHERE resource = 'users'"),
+                     STORE_SCANS_KEPT + STORE_SCANS_PRUNE_EVERY - 1);
+    sum.defer_prune = false;
+    sum.records = -1;
+    ck_assert_int_eq(store_scan_insert(st, &sum), 0);
+    ck_assert_int_eq(q_int(db, "SELECT count(*) FROM scans WHERE resource = 'users'"),
+                     STORE_SCANS_KEPT);
+    ck_assert_int_eq(q_int(db, "SELECT count(*) FROM scans WHERE resource = 'users' AND "
+                               "records = -1"),
+                     1);
+    ck_assert_int_eq(q_int(db, "SELECT count(*) FROM scans WHERE resource = 'groups'"), 1);
 
     struct dlq_new n =
         new_failure("1", "2026-01-01T00:00:00.000Z", "pending", "2026-01-01T00:00:00.000Z");
