@@ -321,10 +321,14 @@ static bool has_duplicate_keys(const cJSON *obj)
     if (n < 2)
         return false;
     if (n <= DUP_PAIRWISE_MAX) {
-        for (const cJSON *a = obj->child; a; a = a->next)
-            for (const cJSON *b = a->next; b; b = b->next)
-                if (strcmp(a->string ? a->string : "", b->string ? b->string : "") == 0)
+        for (const cJSON *a = obj->child; a; a = a->next) {
+            const char *ka = a->string ? a->string : "";
+            for (const cJSON *b = a->next; b; b = b->next) {
+                const char *kb = b->string ? b->string : "";
+                if (ka[0] == kb[0] && strcmp(ka, kb) == 0) /* most differ at once */
                     return true;
+            }
+        }
         return false;
     }
     const char **keys = xcalloc(n, sizeof(*keys));
