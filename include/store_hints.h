@@ -40,7 +40,10 @@ struct hint_row {
     int64_t id;
     char *tenant, *type, *resource, *record_id;
 };
-/* Pending hints, oldest first, at most max; free with store_hint_rows_free. */
+/* Pending hints, at most max, oldest first but deletion hints (`*.deleted`)
+ * after the others: they wait for their pace (hintpace.h), and however many
+ * wait, a batch still takes the updates that came after them.  Free with
+ * store_hint_rows_free. */
 int store_hints_pending(struct store *s, int max, struct hint_row **out, size_t *n) WUR;
 void store_hint_rows_free(struct hint_row *rows, size_t n);
 /* Sets the outcome of pending hint `id` (processed_at = now). */

@@ -74,7 +74,7 @@ int store_hints_pending(struct store *s, int max, struct hint_row **out, size_t 
     int rc = store_prepare_once(s,
                                 "SELECT id, tenant, type, resource, record_id FROM vomo_hints "
                                 "INDEXED BY vomo_hints_pending_idx WHERE outcome = 'pending' "
-                                "ORDER BY id LIMIT ?1",
+                                "ORDER BY substr(type, -8) = '.deleted', id LIMIT ?1",
                                 &st, "reading pending hints");
     if (rc < 0)
         return rc;

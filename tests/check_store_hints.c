@@ -116,6 +116,28 @@ START_TEST(hints_are_recorded_once_and_worked_off)
 }
 END_TEST
 
+/* Deletion hints waiting for their pace never hide the updates behind
+ * them from a batch of `max`. */
+START_TEST(updates_are_taken_before_waiting_deletions)
+{
+    char dir[64];
+    struct store *st = open_store(dir);
+    bool replay;
+    const char *t0 = "2026-12-01T10:00:00.000Z";
+    int64_t d1 = add(st, "id:d1", "project.deleted", "projects", "pending", t0, &replay);
+    (void)add(st, "id:d2", "project.deleted", "projects", "pending", t0, &replay);
+    int64_t u = add(st, "id:u1", "project.updated", "projects", "pending", t0, &replay);
+    struct hint_row *rows;
+    size_t n;
+    ck_assert_int_eq(store_hints_pending(st, 2, &rows, &n), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_int_eq(rows[0].id, u);
+    ck_assert_int_eq(rows[1].id, d1);
+    store_hint_rows_free(rows, n);
+    close_store(st, dir);
+}
+END_TEST
+
 START_TEST(retention_is_bounded)
 {
     char dir[64];
@@ -147,6 +169,7 @@ static Suite *suite(void)
     Suite *s = suite_create("store_hints");
     TCase *tc = tcase_create("store_hints");
     tcase_add_test(tc, hints_are_recorded_once_and_worked_off);
+    tcase_add_test(tc, updates_are_taken_before_waiting_deletions);
     tcase_add_test(tc, retention_is_bounded);
     suite_add_tcase(s, tc);
     return s;
