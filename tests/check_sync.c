@@ -738,7 +738,12 @@ START_TEST(reconcile_marks_deletions_only_after_complete_full_scan)
     tu_tenant(&env, "acme", 100, 0, 0);
     tu_fake_start(&env);
     char *a = tu_tenant_ini("acme", "resources = users");
-    tu_config(&env, "poll.reconcile_interval = 1ms\nretry.max_attempts = 1\n", a);
+    /* One page at a time: after the first page of the second scan, six
+     * more take 240 ms, time enough to fault them even on a loaded machine
+     * (with four in flight, all could be answered before the fault). */
+    tu_config(&env,
+              "poll.reconcile_interval = 1ms\nretry.max_attempts = 1\nvomo.max_concurrency = 1\n",
+              a);
     struct tu_engine te;
     tu_engine_start(&env, &te);
     struct slot *users = slot_of(te.e, "acme", "users");
