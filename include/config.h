@@ -114,6 +114,9 @@ struct config {
     char *http_api_token;         /* its contents (NULL when none or not read) */
     int64_t http_live_timeout_ms; /* live_timeout = 2s: how long a live read waits for VOMO */
     int64_t http_max_stale_ms;    /* max_stale = 7d: older mirrors are refused (503) */
+    /* api_time_per_second = 250ms: the event loop's time the read API's
+     * answers from the mirror may take in each second (429 beyond) */
+    int64_t http_api_time_ms;
 
     /* [alerts]: the optional targets of the built-in alerts (alertsink.h);
      * NULL when not configured */

@@ -66,6 +66,7 @@ const struct cfg_key cfg_keys[] = {
     KEY("http", "api_token_file", CFG_T_OPT_PATH, http_api_token_file, 0, 0, ""),
     KEY("http", "live_timeout", CFG_T_DURATION, http_live_timeout_ms, MS(1), MIN(1), "2s"),
     KEY("http", "max_stale", CFG_T_DURATION, http_max_stale_ms, MS(1), DAY(3650), "7d"),
+    KEY("http", "api_time_per_second", CFG_T_DURATION, http_api_time_ms, MS(1), SEC(1), "250ms"),
     KEY("alerts", "webhook_url", CFG_T_OPT_URL, alert_webhook_url, 0, 0, ""),
     KEY("alerts", "webhook_secret_file", CFG_T_OPT_PATH, alert_webhook_secret_file, 0, 0, ""),
     KEY("alerts", "alertmanager_url", CFG_T_OPT_URL, alertmanager_url, 0, 0, ""),

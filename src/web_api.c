@@ -27,6 +27,7 @@
 #include "obs.h"
 #include "sign.h"
 #include "store_api.h"
+#include "timeshare.h"
 #include "vomo.h"
 #include "web_int.h"
 
@@ -68,6 +69,8 @@ struct web_api {
     struct api_view view;
     struct live_count *counts;
     struct api_job *jobs;
+    struct timeshare share; /* the loop's time the mirror's answers took */
+    int64_t shed;           /* requests refused for the share since start */
     uv_timer_t tick;
     void (*closed)(struct web *w);
 };
@@ -260,8 +263,8 @@ static void answer_page(struct web_api *api, const struct api_req *r, const stru
  * by VOMO passed on (src API_SRC_REFUSED, with fwd_status).  `live` names
  * how a live list read went (meta.live), NULL otherwise.
  */
-static void answer_mirror(struct web_api *api, const struct api_req *r, enum api_source src,
-                          int fwd_status, const char *live, struct httpd_reply *rep)
+static void answer_mirror_now(struct web_api *api, const struct api_req *r, enum api_source src,
+                              int fwd_status, const char *live, struct httpd_reply *rep)
 {
     const struct config *cfg = api->view.config(api->view.ctx);
     struct store *st = api->view.store(api->view.ctx);
@@ -311,6 +314,35 @@ static void answer_mirror(struct web_api *api, const struct api_req *r, enum api
         answer_record(api, r, &f, up, rep);
     else
         answer_page(api, r, &f, up, live, rep);
+}
+
+/* Every answer from the mirror, plain or a live read's fallback, is
+ * charged to the read API's share of the loop. */
+static void answer_mirror(struct web_api *api, const struct api_req *r, enum api_source src,
+                          int fwd_status, const char *live, struct httpd_reply *rep)
+{
+    uint64_t t0 = uv_hrtime();
+    answer_mirror_now(api, r, src, fwd_status, live, rep);
+    timeshare_spend(&api->share, (int64_t)(t0 / 1000000), (int64_t)((uv_hrtime() - t0) / 1000));
+}
+
+/* A plain read when the mirror's answers have taken their share of this
+ * second of the loop ([http] api_time_per_second): 429 with the seconds to
+ * the next window, so that a client asking as fast as it can leaves the
+ * loop to the scans, the DLQ and other clients.  Live reads have their
+ * own bound (API_LIVE_PER_TENANT). */
+static bool over_share(struct web_api *api, const struct config *cfg, struct httpd_reply *rep)
+{
+    int64_t retry_ms;
+    if (timeshare_admit(&api->share, (int64_t)(uv_hrtime() / 1000000), cfg->http_api_time_ms * 1000,
+                        &retry_ms))
+        return false;
+    api->shed++;
+    httpd_reply_error(rep, 429,
+                      "the read API has used its share of this second ([http] "
+                      "api_time_per_second): retry after Retry-After");
+    header_i64(rep, "Retry-After", (retry_ms + 999) / 1000);
+    return true;
 }
 
 /* ---- live reads ---- */
@@ -623,6 +655,8 @@ static bool serve(struct web_api *api, const struct httpd_request *req, uint64_t
         return false;
     if (apidoc_wants_live(&r.q, httpd_header(req, "Cache-Control")))
         return start_live(api, req, &r, start_ns, rep);
+    if (over_share(api, cfg, rep))
+        return false;
     answer_mirror(api, &r, API_SRC_MIRROR, 0, NULL, rep);
     return false;
 }
@@ -644,6 +678,7 @@ int web_api_routes(struct web *w)
     struct web_api *api = xcalloc(1, sizeof(*api));
     api->w = w;
     engine_view(w->e, &api->view);
+    timeshare_init(&api->share);
     uv_timer_init(httpd_loop(w->srv), &api->tick);
     api->tick.data = api;
     w->api = api;
@@ -656,6 +691,8 @@ cJSON *web_api_live_json(const struct web *w)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "waiting_replies", w->srv ? httpd_deferred_count(w->srv) : 0);
     cJSON_AddNumberToObject(o, "live_reads_max_per_tenant", API_LIVE_PER_TENANT);
+    cJSON_AddNumberToObject(o, "mirror_time_used_ms", (double)api->share.used_us / 1000.0);
+    cJSON_AddNumberToObject(o, "shed_for_time_share", (double)api->shed);
     cJSON *per = cJSON_AddObjectToObject(o, "live_reads");
     for (const struct live_count *c = api->counts; c; c = c->next)
         cJSON_AddNumberToObject(per, c->tenant, c->n);

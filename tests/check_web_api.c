@@ -13,7 +13,8 @@
  * (applied to the mirror), falling back on 503 and an open breaker, VOMO's
  * 404 and 401 passed on, a client that leaves cancelling its read, and a
  * flood shed with 429 that asks VOMO no more than the reads it admits and
- * does not hold up the scans.  The read API's metrics, read on scrapes.
+ * does not hold up the scans; plain reads past their share of the loop
+ * shed the same way.  The read API's metrics, read on scrapes.
  * The lower tiers of README "When VOMO is down": a webhook destination
  * answering 503 (breaker open) or 410 (paused) while the mirror goes on
  * serving what it took and /status says so; the state database full
@@ -1094,6 +1095,46 @@ static void mirror_still_served(struct rig *r, const struct fake_record *before,
     req_free(&q);
 }
 
+/* A client reading the mirror as fast as it can: once the mirror's
+ * answers took [http] api_time_per_second of this second of the loop, 429
+ * with Retry-After until the next second; /status counts them. */
+START_TEST(plain_reads_past_their_time_share_are_shed)
+{
+    struct rig r;
+    rig_start(&r, 2000, "poll.interval = 1h\nhttp.api_time_per_second = 1ms", NULL);
+    wait_synced(&r);
+    int ok = 0, shed = 0;
+    for (int i = 0; i < 40; i++) {
+        struct req q;
+        long st = get(&r, &q, "/api/v1/acme/users?page=3", NULL, NULL);
+        if (st == 200) {
+            ok++;
+        } else {
+            ck_assert_int_eq(st, 429);
+            ck_assert_str_eq(header(&q, "Retry-After"), "1");
+            ck_assert_ptr_nonnull(strstr(q.body.data, "api_time_per_second"));
+            shed++;
+        }
+        req_free(&q);
+    }
+    ck_assert_int_ge(ok, 1);
+    ck_assert_msg(shed >= 1, "no read shed in 40 (%d answered)", ok);
+    struct req st;
+    ck_assert_int_eq(get(&r, &st, "/status", NULL, NULL), 200);
+    cJSON *doc = json_of(&st);
+    cJSON *ra = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "live"), "read_api");
+    ck_assert_int_eq(cJSON_GetObjectItem(ra, "shed_for_time_share")->valueint, shed);
+    cJSON_Delete(doc);
+    req_free(&st);
+    /* The next second has its share again. */
+    tu_run_for(&r.te, 1100);
+    struct req q;
+    ck_assert_int_eq(get(&r, &q, "/api/v1/acme/users?page=3", NULL, NULL), 200);
+    req_free(&q);
+    rig_stop(&r);
+}
+END_TEST
+
 START_TEST(destination_down_still_serves_the_mirror)
 {
     struct rig r;
@@ -1296,6 +1337,7 @@ static Suite *web_api_suite(void)
     tcase_add_test(tc, requests_are_counted_on_a_scrape);
     tcase_add_test(tc, client_gone_cancels_its_read);
     tcase_add_test(tc, flood_of_live_reads_is_shed);
+    tcase_add_test(tc, plain_reads_past_their_time_share_are_shed);
     tcase_add_test(tc, destination_down_still_serves_the_mirror);
     tcase_add_test(tc, destination_paused_still_serves_the_mirror);
     tcase_add_test(tc, disk_low_below_the_threshold);

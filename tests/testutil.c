@@ -155,6 +155,7 @@ static const char *const defaults[][3] = {
     {"http", "api_token_file", ""}, /* "": optional, left out unless overridden */
     {"http", "live_timeout", "2s"},
     {"http", "max_stale", "7d"},
+    {"http", "api_time_per_second", "250ms"},
     {"alerts", "interval", "1s"},
     {"slo", "target", "99.5%"},
     {"slo", "window", "30d"},
