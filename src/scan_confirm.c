@@ -300,6 +300,10 @@ static void on_confirmed(struct call *c, const struct call_result *r)
     enum err_class cls = r->cls;
     enum treatment tr = r->treatment;
     uint64_t sent_tag = c->sent_tag;
+    /* A 404 confirms a deletion only once every attempt of [retry] saw
+     * it: when the retry budget (or a closing lane) cut the retries short,
+     * fewer 404s prove less, and the next scan asks again. */
+    int confirming = c->backoff ? c->backoff->max_attempts : 1;
     char msg[256];
     snprintf(msg, sizeof(msg), "%s", r->message);
     if (s->fetch) {
@@ -309,8 +313,18 @@ static void on_confirmed(struct call *c, const struct call_result *r)
     call_release(c);
     if (cancelled) {
         s->aborted = true;
-    } else if (cls == EC_NOT_FOUND) {
+    } else if (cls == EC_NOT_FOUND && r->attempts >= confirming) {
         gone(s, cf);
+    } else if (cls == EC_NOT_FOUND) {
+        struct log_fields f = scan_log_fields(s);
+        f.record_id = cf->id;
+        f.error_class = err_class_name(cls);
+        log_emit(LOG_WARN, &f,
+                 "record %s answered 404 to %d of the %d attempts that confirm a deletion "
+                 "(the retry budget refused the rest): it is neither deleted nor released "
+                 "now; the next scan asks again",
+                 cf->id, r->attempts, confirming);
+        s->n_deferred++;
     } else if (cls == EC_NONE && cf->have_rec) {
         found(s, cf);
         return;

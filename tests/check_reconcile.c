@@ -285,6 +285,51 @@ START_TEST(unconfirmed_candidate_waits_for_the_next_reconciliation)
 }
 END_TEST
 
+/*
+ * A 404 concludes a deletion only after every [retry] attempt answered it:
+ * when the tenant's retry budget refuses the retries, the candidate is
+ * left for the next reconciliation rather than deleted on fewer 404s.
+ */
+START_TEST(spent_retry_budget_does_not_shorten_the_404_confirmation)
+{
+    struct tu_env env;
+    tu_env_init(&env, NULL);
+    tu_tenant(&env, "acme", 100, 0, 0);
+    tu_fake_start(&env);
+    char *a = tu_tenant_ini("acme", "resources = users");
+    /* Two retries in the budget (a 404 earns nothing back, and the pages
+     * before can only fill it to its size):
+     * the first candidate's confirmation spends them all. */
+    tu_config(&env,
+              "poll.reconcile_interval = 1ms\nretry.max_attempts = 3\nretry.base_delay = 1ms\n"
+              "retry.max_delay = 1ms\nretry.budget = 10\nretry.budget_cost = 5\n"
+              "retry.budget_refill = 1\nvomo.max_concurrency = 1\n",
+              a);
+    struct tu_engine te;
+    tu_engine_start(&env, &te);
+    struct slot *slot = slot_of(te.e, "acme", "users");
+    run_scans(&te, slot, 1);
+    char gone[3][32];
+    for (int i = 0; i < 3; i++) {
+        nth_record(&env, "acme", (size_t)(10 + 30 * i), gone[i], NULL);
+        ck_assert_int_eq(fake_delete_id(env.fake, "acme", "users", gone[i]), 0);
+    }
+    fake_requests_clear(env.fake);
+    run_scans(&te, slot, 2);
+    tu_engine_stop(&te);
+    int deleted = 0;
+    for (int i = 0; i < 3; i++) {
+        int n = gets_of(&env, gone[i]);
+        ck_assert_msg(!is_deleted(&env, gone[i]) || n >= 3,
+                      "record %s deleted after only %d GET(s) answered 404", gone[i], n);
+        deleted += is_deleted(&env, gone[i]);
+    }
+    ck_assert_int_eq(deleted, 1); /* the one the budget paid for */
+    free(a);
+    tu_env_cleanup(&env);
+}
+END_TEST
+
 /* ---- the bound ---- */
 
 static int64_t blocked(struct tu_env *env, const char *col)
@@ -379,6 +424,7 @@ static Suite *reconcile_suite(void)
     tcase_add_test(tc, purge_keeps_versions_a_person_settled);
     tcase_add_test(tc, record_that_slid_between_pages_is_not_deleted);
     tcase_add_test(tc, unconfirmed_candidate_waits_for_the_next_reconciliation);
+    tcase_add_test(tc, spent_retry_budget_does_not_shorten_the_404_confirmation);
     tcase_add_test(tc, too_many_missing_deletes_nothing_and_asks_a_person);
     suite_add_tcase(s, tc);
     return s;
