@@ -287,8 +287,8 @@ static bool claim_record(struct dlq_job *j, const char *id)
 static void decide_delete(struct dlq_job *j)
 {
     struct record_state held;
-    int rc = store_record_get(j->p->e->store, j->row.tenant, j->row.resource, j->row.record_id,
-                              &held);
+    int rc =
+        store_record_get(j->p->e->store, j->row.tenant, j->row.resource, j->row.record_id, &held);
     struct log_fields f = job_fields(j);
     if (rc < 0 && rc != -ENOENT) {
         log_emit(LOG_ERROR, &f, "dead letter %lld not tried: %s (it stays as it was)",

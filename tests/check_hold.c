@@ -249,13 +249,11 @@ START_TEST(person_settling_the_dead_letter_ends_the_hold)
     ck_assert_int_eq(tu_db_int(&h.env, "SELECT count(*) FROM holds", NULL), 3);
     const char *now = "2026-06-01T00:00:00.000Z";
     /* What `dlq resolve`, `dlq discard` and `dlq retry` call. */
-    ck_assert_int_eq(store_dlq_close(h.te.store, rows[0], "resolved", "manual", NULL, "tester",
-                                     now),
-                     0);
+    ck_assert_int_eq(
+        store_dlq_close(h.te.store, rows[0], "resolved", "manual", NULL, "tester", now), 0);
     ck_assert_int_eq(holds_of(&h.env, ids[0]), 0);
-    ck_assert_int_eq(store_dlq_close(h.te.store, rows[1], "discarded", "discarded", NULL,
-                                     "tester", now),
-                     0);
+    ck_assert_int_eq(
+        store_dlq_close(h.te.store, rows[1], "discarded", "discarded", NULL, "tester", now), 0);
     ck_assert_int_eq(holds_of(&h.env, ids[1]), 0);
     ck_assert_int_eq(store_dlq_retry(h.te.store, rows[2], 0, "tester", now, NULL), 0);
     ck_assert_int_eq(holds_of(&h.env, ids[2]), 0);
@@ -266,9 +264,8 @@ START_TEST(person_settling_the_dead_letter_ends_the_hold)
                                      "2099-01-01T00:00:00.000Z", "transient", 503, "test", now,
                                      &attempts),
                      0);
-    ck_assert_int_eq(store_dlq_close(h.te.store, rows[2], "resolved", "manual", NULL, "tester",
-                                     now),
-                     0);
+    ck_assert_int_eq(
+        store_dlq_close(h.te.store, rows[2], "resolved", "manual", NULL, "tester", now), 0);
     ck_assert_int_eq(holds_of(&h.env, ids[2]), 1);
     ck_assert_int_eq(store_hold_clear(h.te.store, "acme", "users", ids[2]), 0);
     fake_clear_faults(h.env.fake);

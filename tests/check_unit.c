@@ -574,10 +574,27 @@ END_TEST
 START_TEST(command_page_documents_every_command)
 {
     static const char *const commands[] = {
-        "run",         "check-config", "migrate",         "status",
-        "dlq list",    "dlq show",     "dlq retry",       "dlq resolve",
-        "dlq discard", "dlq purge",    "checkpoint show", "checkpoint reset",
+        "run",
+        "check-config",
+        "migrate",
+        "status",
+        "dlq list",
+        "dlq show",
+        "dlq retry",
+        "dlq resolve",
+        "dlq discard",
+        "dlq purge",
+        "checkpoint show",
+        "checkpoint reset",
         "reconcile allow",
+        "alerts",
+        "resume",
+        "write",
+        "outbox list",
+        "outbox show",
+        "outbox retry",
+        "outbox cancel",
+        "outbox purge",
     };
     static const char *const sections[] = {"SIGNALS", "EXIT STATUS",         "ENVIRONMENT",
                                            "FILES",   "SYSTEMD INTEGRATION", "SEE ALSO"};

@@ -458,7 +458,8 @@ START_TEST(test_scanner_and_cjson_agree)
     /* {"\u0069d":5,"id":7}: the scanner said 7, cJSON 5. */
     expect_one_bad_record("{\"data\":[{\"\\u0069d\":5,\"id\":7," UA "}]}",
                           "record has a duplicate key");
-    expect_one_bad_record("{\"data\":[{\"id\":5," UA ",\"updated_\\u0061t\":\"2030-01-01T00:00:00Z\"}]}",
+    expect_one_bad_record("{\"data\":[{\"id\":5," UA
+                          ",\"updated_\\u0061t\":\"2030-01-01T00:00:00Z\"}]}",
                           "record has a duplicate key");
     const char *dup = "{\"\\u0069d\":5,\"id\":7," UA "}";
     ck_assert_int_eq(vomo_parse_record(dup, strlen(dup), &r, &err), -EINVAL);
@@ -469,8 +470,8 @@ START_TEST(test_scanner_and_cjson_agree)
     vomo_record_free(&r);
 
     /* An escaped key alone is one member: its exact digits are used. */
-    ck_assert_int_eq(parse_page("{\"d\\u0061ta\":[{\"\\u0069d\":9007199254740993," UA "}]}", &p, NULL),
-                     0);
+    ck_assert_int_eq(
+        parse_page("{\"d\\u0061ta\":[{\"\\u0069d\":9007199254740993," UA "}]}", &p, NULL), 0);
     ck_assert_uint_eq(p.count, 1);
     ck_assert_ptr_null(p.records[0].error);
     ck_assert_str_eq(p.records[0].id, "9007199254740993");
@@ -494,9 +495,8 @@ START_TEST(test_scanner_and_cjson_agree)
     ck_assert_int_eq(parse_page(all, &p, NULL), 0);
     ck_assert_ptr_null(p.records[0].error);
     ck_assert_str_eq(p.records[0].id, "4");
-    ck_assert_str_eq(p.records[0].payload,
-                     "{\"id\":4," UA ",\"v\":[true,false,null,-0,1.50,1e400,"
-                     "{\"k\":[[],{}],\"e\":\"\\u00e9\\\"\"}], \"n\" : { } }");
+    ck_assert_str_eq(p.records[0].payload, "{\"id\":4," UA ",\"v\":[true,false,null,-0,1.50,1e400,"
+                                           "{\"k\":[[],{}],\"e\":\"\\u00e9\\\"\"}], \"n\" : { } }");
     vomo_page_free(&p);
 }
 END_TEST

@@ -227,13 +227,16 @@ static void one_record_refused(struct tu_env *env, struct tu_engine *te, int sta
     tu_tenant(env, "acme", 20, 0, 0);
     tu_fake_start(env);
     pick_one(env);
-    struct fake_fault rule = {
-        .path = "/_hooks/*", .body_contains = one_match, .kind = FAKE_FAULT_STATUS, .status = status};
+    struct fake_fault rule = {.path = "/_hooks/*",
+                              .body_contains = one_match,
+                              .kind = FAKE_FAULT_STATUS,
+                              .status = status};
     ck_assert_int_gt(fake_add_fault(env->fake, &rule), 0);
     char *ini = tu_webhook_tenant_ini(env, "acme", "users", "s3cret-value", NULL, NULL);
     /* The DLQ processor waits an hour: what is counted is the scan's work. */
-    tu_config(env, "retry.max_attempts = 3\nretry.base_delay = 20ms\ndlq.base_delay = 1h\n"
-                   "dlq.max_delay = 6h\n",
+    tu_config(env,
+              "retry.max_attempts = 3\nretry.base_delay = 20ms\ndlq.base_delay = 1h\n"
+              "dlq.max_delay = 6h\n",
               ini);
     free(ini);
     tu_engine_start(env, te);
@@ -241,8 +244,7 @@ static void one_record_refused(struct tu_env *env, struct tu_engine *te, int sta
     ck_assert_msg(tu_run_until(te, scan_completed, &c, 8000), "the scan never completed");
     ck_assert(tu_run_until(te, all_held, &c, 5000));
     ck_assert_int_eq(deliveries(env, 200), 19);
-    ck_assert_int_eq(tu_db_int(env, "SELECT count(*) FROM records WHERE id = ?1", one_id, NULL),
-                     0);
+    ck_assert_int_eq(tu_db_int(env, "SELECT count(*) FROM records WHERE id = ?1", one_id, NULL), 0);
     ck_assert_int_eq(tu_db_int(env, "SELECT count(*) FROM dlq", NULL), 1);
 }
 
@@ -255,9 +257,9 @@ static void expect_dead_letter(struct tu_env *env, const char *status, const cha
     snprintf(want, sizeof(want), "%s %s", status, cls);
     ck_assert_str_eq(st, want);
     free(st);
-    ck_assert_int_eq(tu_db_int(env, "SELECT http_status FROM dlq WHERE record_id = ?1", one_id,
-                               NULL),
-                     http_status);
+    ck_assert_int_eq(
+        tu_db_int(env, "SELECT http_status FROM dlq WHERE record_id = ?1", one_id, NULL),
+        http_status);
 }
 
 /* A 409 is a conflict of that record: its retries with backoff, then a
