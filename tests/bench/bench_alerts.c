@@ -17,33 +17,12 @@
 #include <time.h>
 
 #include "alerts.h"
+#include "benchutil.h"
 #include "testutil.h"
 #include "util.h"
 
 #define TENANTS 100
 #define EVALS 30
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static void exec_sql(sqlite3 *db, const char *sql)
-{
-    char *err = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
-        fprintf(stderr, "bench_alerts: %s: %s\n", sql, err);
-        exit(1);
-    }
-}
 
 /* `days` of minutes ending now for every tenant, 30 days of hours. */
 static int64_t fill_history(struct tu_env *env, int days)
@@ -56,11 +35,11 @@ static int64_t fill_history(struct tu_env *env, int days)
     store_close(s);
     sqlite3 *db;
     sqlite3_open(env->db_path, &db);
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     int64_t end = clock_wall_ms() / 60000 * 60;
     int64_t minutes = (int64_t)days * 1440, hours = 30 * 24;
     char sql[2048];
-    exec_sql(db, "BEGIN IMMEDIATE");
+    bench_exec(db, "bench_alerts", "BEGIN IMMEDIATE");
     snprintf(sql, sizeof(sql),
              "WITH RECURSIVE m(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM m WHERE i < %lld), "
              "t(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM t WHERE j < %d), "
@@ -71,7 +50,7 @@ static int64_t fill_history(struct tu_env *env, int days)
              "printf('t%%03d', j), '', CASE s.name WHEN 'ops' THEN 40 WHEN 'dlq_rows' THEN j "
              "ELSE 1 END FROM s, m, t WHERE (i + j) %% s.every = 0",
              (long long)minutes - 1, TENANTS - 1, (long long)end);
-    exec_sql(db, sql);
+    bench_exec(db, "bench_alerts", sql);
     snprintf(sql, sizeof(sql),
              "WITH RECURSIVE h(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM h WHERE i < %lld), "
              "t(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM t WHERE j < %d), "
@@ -81,8 +60,8 @@ static int64_t fill_history(struct tu_env *env, int days)
              "SELECT s.name, strftime('%%Y-%%m-%%dT%%H:00:00.000Z', %lld - i * 3600, "
              "'unixepoch'), printf('t%%03d', j), '', s.v FROM s, h, t",
              (long long)hours - 1, TENANTS - 1, (long long)end);
-    exec_sql(db, sql);
-    exec_sql(db, "COMMIT");
+    bench_exec(db, "bench_alerts", sql);
+    bench_exec(db, "bench_alerts", "COMMIT");
     sqlite3_stmt *st;
     sqlite3_prepare_v2(db,
                        "SELECT (SELECT count(*) FROM history), "
@@ -94,7 +73,7 @@ static int64_t fill_history(struct tu_env *env, int days)
     sqlite3_close(db);
     printf("bench_alerts: %lld minute rows (%d days) and %lld hourly rows for %d tenants "
            "written in %.1f s\n",
-           (long long)rows, days, (long long)hourly, TENANTS, (now_ms() - t0) / 1000.0);
+           (long long)rows, days, (long long)hourly, TENANTS, (bench_now_ms() - t0) / 1000.0);
     return rows;
 }
 
@@ -130,12 +109,12 @@ START_TEST(bench_evaluation)
                   "the tenants did not finish their first scans");
     double t[EVALS];
     for (int i = 0; i < EVALS; i++) {
-        double t0 = now_ms();
+        double t0 = bench_now_ms();
         alerts_evaluate(te.e->alerts, clock_wall_ms());
-        t[i] = now_ms() - t0;
+        t[i] = bench_now_ms() - t0;
     }
     double first = t[0]; /* every window read, the history pruned */
-    qsort(t, EVALS, sizeof(double), cmp_double);
+    qsort(t, EVALS, sizeof(double), bench_cmp_double);
     int64_t budgets = tu_db_int(&env, "SELECT count(*) FROM slo_status", NULL);
     printf("alerts: %d tenants x 3 resources, %d days of history: median %.2f ms, p90 %.2f ms, "
            "worst %.2f ms per evaluation over %d (default interval 30 s; each reads one of "

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "dlqproc.h"
+#include "benchutil.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -126,12 +127,6 @@ static void print_plan(sqlite3 *db)
     sqlite3_finalize(st);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double elapsed_ms(struct timespec *t0)
 {
     struct timespec t1;
@@ -161,8 +156,8 @@ static void time_queries(struct store *s, size_t *found)
             exit(1);
         counts[r] = elapsed_ms(&t0);
     }
-    qsort(due, REPS, sizeof(due[0]), cmp_double);
-    qsort(counts, REPS, sizeof(counts[0]), cmp_double);
+    qsort(due, REPS, sizeof(due[0]), bench_cmp_double);
+    qsort(counts, REPS, sizeof(counts[0]), bench_cmp_double);
     printf("bench_dlq: store_dlq_due(limit %d): %zu rows, %.3f ms median, %.3f ms max "
            "(%d runs)\n",
            DUE, *found, due[REPS / 2], due[REPS - 1], REPS);

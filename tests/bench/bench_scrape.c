@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -44,28 +45,6 @@ static uint16_t free_port(void)
     return ntohs(a.sin_port);
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static void exec_sql(sqlite3 *db, const char *sql)
-{
-    char *err = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
-        fprintf(stderr, "bench_scrape: %s: %s\n", sql, err);
-        exit(1);
-    }
-}
-
 /* rows dead letters spread over the tenants, a tenth of them pending. */
 static void fill_dlq(struct tu_env *env, int64_t rows)
 {
@@ -77,7 +56,7 @@ static void fill_dlq(struct tu_env *env, int64_t rows)
     store_close(s);
     sqlite3 *db;
     sqlite3_open(env->db_path, &db);
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     char sql[1024];
     snprintf(sql, sizeof(sql),
              "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < %lld) "
@@ -88,13 +67,13 @@ static void fill_dlq(struct tu_env *env, int64_t rows)
              "strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', 'now', '-' || (i %% 86400) || ' seconds'), "
              "'2026-01-01T00:00:00.000Z' FROM n",
              (long long)rows - 1, TENANTS);
-    exec_sql(db, "BEGIN IMMEDIATE");
-    exec_sql(db, sql);
-    exec_sql(db, "COMMIT");
-    exec_sql(db, "ANALYZE");
+    bench_exec(db, "bench_scrape", "BEGIN IMMEDIATE");
+    bench_exec(db, "bench_scrape", sql);
+    bench_exec(db, "bench_scrape", "COMMIT");
+    bench_exec(db, "bench_scrape", "ANALYZE");
     sqlite3_close(db);
     printf("bench_scrape: %lld dead letters over %d tenants inserted in %.1f s\n", (long long)rows,
-           TENANTS, (now_ms() - t0) / 1000.0);
+           TENANTS, (bench_now_ms() - t0) / 1000.0);
 }
 
 static bool all_scanned(void *arg)
@@ -137,9 +116,9 @@ static void bench_scrape_cost(void)
     size_t bytes = 0, lines = 0;
     for (int i = 0; i < SCRAPES; i++) {
         char *body;
-        double t0 = now_ms();
+        double t0 = bench_now_ms();
         long st = tu_http("GET", port, "/metrics", &body, NULL);
-        t[i] = now_ms() - t0;
+        t[i] = bench_now_ms() - t0;
         if (st != 200)
             ck_abort_msg("scrape answered %ld", st);
         bytes = strlen(body);
@@ -148,7 +127,7 @@ static void bench_scrape_cost(void)
             lines += *p == '\n';
         free(body);
     }
-    qsort(t, SCRAPES, sizeof(double), cmp_double);
+    qsort(t, SCRAPES, sizeof(double), bench_cmp_double);
     printf("scrape: %d tenants x 3 resources, %lld dead letters: median %.2f ms, p90 %.2f ms, "
            "worst %.2f ms over %d scrapes (%zu bytes, %zu lines)%s\n",
            TENANTS, (long long)dlq_rows, t[SCRAPES / 2], t[SCRAPES * 9 / 10], t[SCRAPES - 1],
@@ -176,13 +155,13 @@ static double backfill(bool scraped, int *scrapes)
     tu_config(&env, ov, ini);
     free(ini);
     const char *args[] = {"--exit-after-sync", NULL};
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     pid_t pid = tu_daemon_spawn(&env, args, NULL);
     double next = t0 + 1000;
     *scrapes = 0;
     int status = 0;
     while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (scraped && now_ms() >= next) {
+        if (scraped && bench_now_ms() >= next) {
             char *body;
             if (tu_http("GET", port, "/metrics", &body, NULL) == 200)
                 (*scrapes)++;
@@ -191,7 +170,7 @@ static double backfill(bool scraped, int *scrapes)
         }
         usleep(5000);
     }
-    double wall = now_ms() - t0;
+    double wall = bench_now_ms() - t0;
     int64_t rows = tu_db_int(&env, "SELECT count(*) FROM records", NULL);
     tu_env_cleanup(&env);
     return wall > 0 ? (double)rows * 1000.0 / wall : 0;
