@@ -19,17 +19,12 @@
 
 #include "migrations.h"
 #include "store.h"
+#include "clirun.h"
 #include "util.h"
 
 extern char **environ;
 
 static char dir[64], cfg_path[128], db_path[128], out_path[128], err_path[128];
-
-struct run {
-    int code;
-    char *out;
-    char *err;
-};
 
 static void rm_tree(const char *d)
 {
@@ -71,42 +66,10 @@ static void teardown(void)
     rm_tree(dir);
 }
 
-static char *slurp(const char *p)
-{
-    char *data = NULL;
-    size_t len = 0;
-    if (read_whole_file(p, 1 << 20, &data, &len) < 0)
-        return xstrdup("");
-    return data;
-}
-
-static void run_free(struct run *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
 /* Runs `vomo-sync --config CFG ARGS...` (args NULL-terminated) to completion. */
-static struct run run_argv(const char *const *args)
+static struct clirun run_argv(const char *const *args)
 {
-    const char *argv[32] = {VOMO_SYNC_BIN, "--config", cfg_path};
-    size_t n = 3;
-    for (size_t i = 0; args[i] && n < 31; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid;
-    ck_assert_int_eq(posix_spawn(&pid, VOMO_SYNC_BIN, &fa, NULL, (char *const *)argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    int status = 0;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    struct run r = {.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)};
-    r.out = slurp(out_path);
-    r.err = slurp(err_path);
-    return r;
+    return clirun_argv(cfg_path, NULL, out_path, err_path, args);
 }
 
 #define RUN(...) run_argv((const char *const[]){__VA_ARGS__, NULL})
@@ -114,7 +77,7 @@ static struct run run_argv(const char *const *args)
 /* Runs and asserts the exit code; the caller frees the result. */
 #define RUN_EXPECT(code_, ...)                                                                     \
     ({                                                                                             \
-        struct run r_ = RUN(__VA_ARGS__);                                                          \
+        struct clirun r_ = RUN(__VA_ARGS__);                                                       \
         ck_assert_msg(r_.code == (code_), "exit %d, want %d; stdout: %s; stderr: %s", r_.code,     \
                       (code_), r_.out, r_.err);                                                    \
         r_;                                                                                        \
@@ -208,10 +171,10 @@ START_TEST(test_help_everywhere)
 {
     for (size_t i = 0; i < ARRAY_SIZE(help_cmds); i++) {
         const char *args[5] = {help_cmds[i][0], help_cmds[i][1], help_cmds[i][2], NULL};
-        struct run r = run_argv(args);
+        struct clirun r = run_argv(args);
         ck_assert_msg(r.code == 0, "%s %s: exit %d", args[0], args[1] ? args[1] : "", r.code);
         ck_assert_ptr_nonnull(strstr(r.out, "usage:"));
-        run_free(&r);
+        clirun_free(&r);
     }
     ck_assert_int_eq(access(db_path, F_OK), -1);
 }
@@ -252,12 +215,12 @@ START_TEST(test_usage_errors_exit_2)
     struct store *s = open_store();
     store_close(s);
     for (size_t i = 0; i < ARRAY_SIZE(usage_cmds); i++) {
-        struct run r = run_argv(usage_cmds[i]);
+        struct clirun r = run_argv(usage_cmds[i]);
         ck_assert_msg(r.code == 2, "%s %s: exit %d, stderr %s", usage_cmds[i][0],
                       usage_cmds[i][1] ? usage_cmds[i][1] : "", r.code, r.err);
         ck_assert_ptr_nonnull(strstr(r.err, "usage:"));
         ck_assert_str_eq(r.out, "");
-        run_free(&r);
+        clirun_free(&r);
     }
 }
 END_TEST
@@ -271,12 +234,12 @@ START_TEST(test_missing_db_exits_1_without_creating)
                                           {"checkpoint", "show"},
                                           {"checkpoint", "reset", "acme", "users"}};
     for (size_t i = 0; i < ARRAY_SIZE(cmds); i++) {
-        struct run r = run_argv(cmds[i]);
+        struct clirun r = run_argv(cmds[i]);
         ck_assert_int_eq(r.code, 1);
         ck_assert_ptr_nonnull(strstr(r.err, "no state database at"));
         ck_assert_ptr_nonnull(strstr(r.err, db_path));
         ck_assert_ptr_nonnull(strstr(r.err, "vomo-sync migrate"));
-        run_free(&r);
+        clirun_free(&r);
         ck_assert_int_eq(access(db_path, F_OK), -1);
     }
 }
@@ -285,16 +248,16 @@ END_TEST
 START_TEST(test_migrate)
 {
     char want[256];
-    struct run r = RUN_EXPECT(0, "migrate");
+    struct clirun r = RUN_EXPECT(0, "migrate");
     snprintf(want, sizeof(want), "state database %s: schema version 0 -> %d\n", db_path,
              migrations_count);
     ck_assert_str_eq(r.out, want);
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(0, "migrate");
     snprintf(want, sizeof(want), "state database %s: already at version %d\n", db_path,
              migrations_count);
     ck_assert_str_eq(r.out, want);
-    run_free(&r);
+    clirun_free(&r);
     ck_assert_int_eq(q_int("PRAGMA application_id"), STORE_APPLICATION_ID);
 
     char sql[64];
@@ -302,17 +265,17 @@ START_TEST(test_migrate)
     exec_raw(sql);
     r = RUN_EXPECT(1, "migrate");
     ck_assert_ptr_nonnull(strstr(r.err, "upgrade vomo-sync"));
-    run_free(&r);
+    clirun_free(&r);
     ck_assert_int_eq(q_int("PRAGMA user_version"), migrations_count + 1);
     r = RUN_EXPECT(1, "status"); /* read commands refuse a newer schema too */
     ck_assert_ptr_nonnull(strstr(r.err, "upgrade vomo-sync"));
-    run_free(&r);
+    clirun_free(&r);
 
     char bad[192];
     snprintf(bad, sizeof(bad), "%s/no-such-dir/state.db", dir);
     r = RUN_EXPECT(1, "migrate", "--db", bad);
     ck_assert_ptr_nonnull(strstr(r.err, bad));
-    run_free(&r);
+    clirun_free(&r);
 }
 END_TEST
 
@@ -379,7 +342,7 @@ static void seed_status(void)
 START_TEST(test_status_text_and_json)
 {
     seed_status();
-    struct run r = RUN_EXPECT(0, "status");
+    struct clirun r = RUN_EXPECT(0, "status");
     ck_assert_ptr_nonnull(strstr(r.out, "checkpoint"));
     ck_assert_ptr_nonnull(strstr(r.out, "dlq_manual_review"));
     ck_assert_ptr_nonnull(strstr(r.out, "2026-03-01T10:00:00.000Z"));
@@ -388,7 +351,7 @@ START_TEST(test_status_text_and_json)
     ck_assert_ptr_nonnull(strstr(r.out, "vomo "));
     ck_assert_ptr_nonnull(strstr(r.out, "last_complete_scan_at"));
     ck_assert_ptr_nonnull(strstr(r.out, "MiB free on its file system"));
-    run_free(&r);
+    clirun_free(&r);
 
     r = RUN_EXPECT(0, "status", "--json");
     cJSON *o = cJSON_Parse(r.out);
@@ -422,7 +385,7 @@ START_TEST(test_status_text_and_json)
     ck_assert_str_eq(str(b, "state"), "open");
     ck_assert_int_eq((int)num(b, "failures"), 5);
     cJSON_Delete(o);
-    run_free(&r);
+    clirun_free(&r);
 
     /* --db needs no configuration at all */
     snprintf(cfg_path, sizeof(cfg_path), "%s/missing.ini", dir);
@@ -430,10 +393,10 @@ START_TEST(test_status_text_and_json)
     o = cJSON_Parse(r.out);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(o, "resources")), 1);
     cJSON_Delete(o);
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(2, "status");
     ck_assert_ptr_nonnull(strstr(r.err, "missing.ini"));
-    run_free(&r);
+    clirun_free(&r);
 }
 END_TEST
 
@@ -465,34 +428,34 @@ START_TEST(test_dlq_list)
     ck_assert_int_eq(a, 1);
     ck_assert_int_eq(b, 2);
 
-    struct run r = RUN_EXPECT(0, "dlq", "list");
+    struct clirun r = RUN_EXPECT(0, "dlq", "list");
     ck_assert_ptr_eq(strstr(r.out, "id  tenant  resource  record_id  status         error_class  "
                                    "attempts  next_attempt_at\n"),
                      r.out);
     table_ids(r.out, ids, sizeof(ids));
     ck_assert_str_eq(ids, "1,2,");
     ck_assert_ptr_nonnull(strstr(r.out, "2030-01-01T00:00:00.000Z"));
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(0, "dlq", "list", "--status", "all");
     table_ids(r.out, ids, sizeof(ids));
     ck_assert_str_eq(ids, "1,2,3,");
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(0, "dlq", "list", "--status", "resolved");
     table_ids(r.out, ids, sizeof(ids));
     ck_assert_str_eq(ids, "3,");
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(0, "dlq", "list", "--tenant", "acme", "--resource", "groups");
     table_ids(r.out, ids, sizeof(ids));
     ck_assert_str_eq(ids, "2,");
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(0, "dlq", "list", "--status", "all", "--error-class", "validation", "--limit",
                    "1");
     table_ids(r.out, ids, sizeof(ids));
     ck_assert_str_eq(ids, "2,");
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(0, "dlq", "list", "--tenant", "nobody");
     ck_assert_ptr_nonnull(strstr(r.out, "no dead letters"));
-    run_free(&r);
+    clirun_free(&r);
 
     r = RUN_EXPECT(0, "dlq", "list", "--json", "--status", "manual_review");
     cJSON *arr = cJSON_Parse(r.out);
@@ -505,7 +468,7 @@ START_TEST(test_dlq_list)
     ck_assert_int_eq((int)num(row, "attempts"), 1);
     ck_assert(cJSON_IsNull(cJSON_GetObjectItem(row, "next_attempt_at")));
     cJSON_Delete(arr);
-    run_free(&r);
+    clirun_free(&r);
 }
 END_TEST
 
@@ -516,8 +479,8 @@ START_TEST(test_dlq_show_with_history)
     struct store *s = open_store();
     int64_t id = add_dlq(s, "acme", "users", "8205", "manual_review", "validation");
     store_close(s);
-    struct run r = RUN_EXPECT(0, "dlq", "retry", "1");
-    run_free(&r);
+    struct clirun r = RUN_EXPECT(0, "dlq", "retry", "1");
+    clirun_free(&r);
     ck_assert_int_eq(id, 1);
 
     r = RUN_EXPECT(0, "dlq", "show", "1");
@@ -527,7 +490,7 @@ START_TEST(test_dlq_show_with_history)
     ck_assert_ptr_nonnull(strstr(r.out, "history:"));
     ck_assert_ptr_nonnull(strstr(r.out, "escalated"));
     ck_assert_ptr_nonnull(strstr(r.out, "manual_review -> pending"));
-    run_free(&r);
+    clirun_free(&r);
 
     r = RUN_EXPECT(0, "dlq", "show", "1", "--json");
     cJSON *o = cJSON_Parse(r.out);
@@ -542,11 +505,11 @@ START_TEST(test_dlq_show_with_history)
     ck_assert_str_eq(str(cJSON_GetArrayItem(h, 1), "action"), "retry");
     ck_assert_str_eq(str(cJSON_GetArrayItem(h, 1), "actor"), actor);
     cJSON_Delete(o);
-    run_free(&r);
+    clirun_free(&r);
 
     r = RUN_EXPECT(1, "dlq", "show", "99");
     ck_assert_ptr_nonnull(strstr(r.err, "no dlq row with id 99"));
-    run_free(&r);
+    clirun_free(&r);
 }
 END_TEST
 
@@ -562,9 +525,9 @@ START_TEST(test_dlq_retry_resolve_discard)
     store_close(s);
     ts_format(clock_wall_ms() - 1000, before);
 
-    struct run r = RUN_EXPECT(0, "dlq", "retry", "1");
+    struct clirun r = RUN_EXPECT(0, "dlq", "retry", "1");
     ck_assert_str_eq(r.out, "dlq 1: manual_review -> pending, due now\n");
-    run_free(&r);
+    clirun_free(&r);
     ck_assert_int_eq(q_int("SELECT count(*) FROM dlq WHERE id = 1 AND status = 'pending' AND "
                            "attempts = 1 AND next_attempt_at >= '%s' AND "
                            "next_attempt_at <= strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', 'now')",
@@ -577,7 +540,7 @@ START_TEST(test_dlq_retry_resolve_discard)
 
     r = RUN_EXPECT(0, "dlq", "resolve", "1", "--note", "fixed the email by hand");
     ck_assert_str_eq(r.out, "dlq 1: pending -> resolved\n");
-    run_free(&r);
+    clirun_free(&r);
     ck_assert_int_eq(q_int("SELECT count(*) FROM dlq WHERE id = 1 AND status = 'resolved' AND "
                            "resolution = 'manual' AND note = 'fixed the email by hand' AND "
                            "next_attempt_at IS NULL"),
@@ -588,16 +551,16 @@ START_TEST(test_dlq_retry_resolve_discard)
                      1);
     r = RUN_EXPECT(1, "dlq", "resolve", "1");
     ck_assert_ptr_nonnull(strstr(r.err, "already resolved"));
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(1, "dlq", "retry", "1");
     ck_assert_ptr_nonnull(strstr(r.err, "cannot be retried"));
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(1, "dlq", "discard", "77");
-    run_free(&r);
+    clirun_free(&r);
 
     r = RUN_EXPECT(0, "dlq", "discard", "3", "--note", "test account");
     ck_assert_str_eq(r.out, "dlq 3: manual_review -> discarded\n");
-    run_free(&r);
+    clirun_free(&r);
     ck_assert_int_eq(q_int("SELECT count(*) FROM dlq WHERE id = 3 AND status = 'discarded' AND "
                            "resolution = 'discarded'"),
                      1);
@@ -607,18 +570,18 @@ START_TEST(test_dlq_retry_resolve_discard)
                      1);
     r = RUN_EXPECT(1, "dlq", "retry", "3");
     ck_assert_ptr_nonnull(strstr(r.err, "--force"));
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(0, "dlq", "retry", "3", "--force");
     ck_assert_str_eq(r.out, "dlq 3: discarded -> pending, due now\n");
-    run_free(&r);
+    clirun_free(&r);
 
     /* --all, narrowed: only acme's manual_review rows (none left) vs every open acme row */
     r = RUN_EXPECT(0, "dlq", "retry", "--all", "--tenant", "acme", "--status", "manual_review");
     ck_assert_str_eq(r.out, "0 dead letters requeued\n");
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(0, "dlq", "retry", "--all", "--status", "manual_review");
     ck_assert_str_eq(r.out, "dlq 4: manual_review -> pending, due now\n1 dead letter requeued\n");
-    run_free(&r);
+    clirun_free(&r);
     ck_assert_int_eq(q_int("SELECT count(*) FROM dlq WHERE status = 'pending'"), 3);
 }
 END_TEST
@@ -648,14 +611,15 @@ START_TEST(test_dlq_purge)
     store_close(s);
     exec_raw("UPDATE dlq SET updated_at = '2020-01-01T00:00:00.000Z' WHERE id = 4"); /* old, open */
 
-    struct run r = RUN_EXPECT(0, "dlq", "purge", "--resolved", "--older-than", "30d", "--dry-run");
+    struct clirun r =
+        RUN_EXPECT(0, "dlq", "purge", "--resolved", "--older-than", "30d", "--dry-run");
     ck_assert_ptr_nonnull(strstr(r.out, "would delete 2 resolved dead letters"));
     ck_assert_ptr_nonnull(strstr(r.out, "kept 1 resolved by hand and 1 discarded"));
-    run_free(&r);
+    clirun_free(&r);
     ck_assert_int_eq(q_int("SELECT count(*) FROM dlq"), 6);
     r = RUN_EXPECT(0, "dlq", "purge", "--resolved", "--older-than", "30d");
     ck_assert_ptr_nonnull(strstr(r.out, "deleted 2 resolved dead letters"));
-    run_free(&r);
+    clirun_free(&r);
     ck_assert_int_eq(q_int("SELECT group_concat(id) = '1,2,3,4' FROM (SELECT id FROM dlq ORDER BY "
                            "id)"),
                      1);
@@ -668,30 +632,30 @@ START_TEST(test_checkpoint_show_and_reset)
 {
     struct store *s = open_store();
     store_close(s);
-    struct run r = RUN_EXPECT(0, "checkpoint", "show");
+    struct clirun r = RUN_EXPECT(0, "checkpoint", "show");
     ck_assert_ptr_nonnull(strstr(r.out, "no checkpoints yet"));
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(0, "checkpoint", "reset", "acme", "users", "--to", "2026-03-01T12:00:00+02:00");
     ck_assert_str_eq(r.out,
                      "checkpoint acme/users: 1970-01-01T00:00:00.000Z -> 2026-03-01T10:00:00.000Z\n"
                      "reset; a running scan will not overwrite it: the next scan of acme/users "
                      "starts from 2026-03-01T10:00:00.000Z\n");
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(0, "checkpoint", "reset", "acme", "users");
     ck_assert_str_eq(r.out,
                      "checkpoint acme/users: 2026-03-01T10:00:00.000Z -> 1970-01-01T00:00:00.000Z\n"
                      "reset; a running scan will not overwrite it: the next scan of acme/users "
                      "starts from 1970-01-01T00:00:00.000Z\n");
-    run_free(&r);
+    clirun_free(&r);
     /* every reset is counted: that is what a running scan compares */
     ck_assert_int_eq(q_int("SELECT resets FROM checkpoints WHERE tenant = 'acme' AND resource = "
                            "'users'"),
                      2);
     r = RUN_EXPECT(0, "checkpoint", "reset", "acme", "groups", "--to", "2026-02-01T00:00:00Z");
-    run_free(&r);
+    clirun_free(&r);
     /* with --db there is no configuration to check the tenant against */
     r = RUN_EXPECT(0, "checkpoint", "reset", "gone", "users", "--db", db_path);
-    run_free(&r);
+    clirun_free(&r);
     ck_assert_int_eq(q_int("SELECT count(*) FROM checkpoints WHERE tenant = 'acme' AND resource "
                            "= 'groups' AND updated_after = '2026-02-01T00:00:00.000Z'"),
                      1);
@@ -699,14 +663,14 @@ START_TEST(test_checkpoint_show_and_reset)
     r = RUN_EXPECT(0, "checkpoint", "show");
     ck_assert_ptr_nonnull(strstr(r.out, "updated_after"));
     ck_assert_ptr_nonnull(strstr(r.out, "2026-02-01T00:00:00.000Z"));
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(0, "checkpoint", "show", "--tenant", "acme", "--json");
     cJSON *arr = cJSON_Parse(r.out);
     ck_assert_int_eq(cJSON_GetArraySize(arr), 2);
     ck_assert_str_eq(str(cJSON_GetArrayItem(arr, 0), "resource"), "groups");
     ck_assert_str_eq(str(cJSON_GetArrayItem(arr, 1), "updated_after"), "1970-01-01T00:00:00.000Z");
     cJSON_Delete(arr);
-    run_free(&r);
+    clirun_free(&r);
 }
 END_TEST
 
@@ -732,13 +696,13 @@ START_TEST(test_status_needs_a_person_and_reconcile_allow)
                                                "2026-03-02T00:00:00.000Z"),
                      0);
     store_close(s);
-    struct run r = RUN_EXPECT(0, "status");
+    struct clirun r = RUN_EXPECT(0, "status");
     ck_assert_ptr_nonnull(strstr(r.out, "needs a person:"));
     ck_assert_ptr_nonnull(strstr(r.out, "acme/users: 1 record(s) held for more than a day "
                                         "(failing since 2020-05-01T00:00:00.000Z)"));
     ck_assert_ptr_nonnull(strstr(r.out, "acme/groups: reconciliation at 2026-03-02T00:00:00.000Z "
                                         "found 150 of 1000 records missing"));
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(0, "status", "--json");
     cJSON *o = cJSON_Parse(r.out);
     ck_assert_ptr_nonnull(o);
@@ -755,14 +719,14 @@ START_TEST(test_status_needs_a_person_and_reconcile_allow)
     ck_assert_int_eq((int)num(g, "reconcile_refused_held"), 1000);
     ck_assert_int_eq((int)num(g, "holds"), 0);
     cJSON_Delete(o);
-    run_free(&r);
+    clirun_free(&r);
 
     r = RUN_EXPECT(1, "reconcile", "allow", "acme", "users");
     ck_assert_ptr_nonnull(strstr(r.err, "no reconciliation of acme/users is waiting"));
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(0, "reconcile", "allow", "acme", "groups");
     ck_assert_ptr_nonnull(strstr(r.out, "acme/groups"));
-    run_free(&r);
+    clirun_free(&r);
     char actor[64];
     my_actor(actor);
     ck_assert_int_eq(q_int("SELECT count(*) FROM reconcile_blocks WHERE allowed_by = %Q AND "
@@ -773,7 +737,7 @@ START_TEST(test_status_needs_a_person_and_reconcile_allow)
     exec_raw("UPDATE holds SET first_failed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')");
     r = RUN_EXPECT(0, "status");
     ck_assert_ptr_null(strstr(r.out, "held for more than a day"));
-    run_free(&r);
+    clirun_free(&r);
 }
 END_TEST
 

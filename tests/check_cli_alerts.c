@@ -16,16 +16,12 @@
 
 #include "store.h"
 #include "store_alerts.h"
+#include "clirun.h"
 #include "util.h"
 
 extern char **environ;
 
 static char dir[64], cfg_path[128], db_path[128], out_path[128], err_path[128];
-
-struct run {
-    int code;
-    char *out, *err;
-};
 
 static void write_file(const char *path, const char *text)
 {
@@ -65,50 +61,19 @@ static void teardown(void)
     ck_assert_int_eq(system(cmd), 0);
 }
 
-static char *slurp(const char *p)
+/* Runs `vomo-sync --config CFG ARGS...` (args NULL-terminated) to completion. */
+static struct clirun run_argv(const char *const *args)
 {
-    char *data = NULL;
-    size_t len = 0;
-    if (read_whole_file(p, 1 << 20, &data, &len) < 0)
-        return xstrdup("");
-    return data;
-}
-
-static struct run run_argv(const char *const *args)
-{
-    const char *argv[32] = {VOMO_SYNC_BIN, "--config", cfg_path};
-    size_t n = 3;
-    for (size_t i = 0; args[i] && n < 31; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid;
-    ck_assert_int_eq(posix_spawn(&pid, VOMO_SYNC_BIN, &fa, NULL, (char *const *)argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    int status = 0;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    struct run r = {.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)};
-    r.out = slurp(out_path);
-    r.err = slurp(err_path);
-    return r;
+    return clirun_argv(cfg_path, NULL, out_path, err_path, args);
 }
 
 #define RUN_EXPECT(code_, ...)                                                                     \
     ({                                                                                             \
-        struct run r_ = run_argv((const char *const[]){__VA_ARGS__, NULL});                        \
+        struct clirun r_ = run_argv((const char *const[]){__VA_ARGS__, NULL});                     \
         ck_assert_msg(r_.code == (code_), "exit %d, want %d; stdout: %s; stderr: %s", r_.code,     \
                       (code_), r_.out, r_.err);                                                    \
         r_;                                                                                        \
     })
-
-static void run_free(struct run *r)
-{
-    free(r->out);
-    free(r->err);
-}
 
 /* A resolved episode of an hour ago and one firing now. */
 static void two_episodes(void)
@@ -127,15 +92,15 @@ static void two_episodes(void)
 
 START_TEST(alerts_lists_firing_and_all)
 {
-    struct run r = RUN_EXPECT(0, "alerts");
+    struct clirun r = RUN_EXPECT(0, "alerts");
     ck_assert_ptr_nonnull(strstr(r.out, "no alert firing"));
-    run_free(&r);
+    clirun_free(&r);
     two_episodes();
     r = RUN_EXPECT(0, "alerts");
     ck_assert_ptr_nonnull(strstr(r.out, "PollingLag"));
     ck_assert_ptr_nonnull(strstr(r.out, "acme/groups: no complete scan"));
     ck_assert_ptr_null(strstr(r.out, "TenantFailing"));
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(0, "alerts", "--all", "--json");
     cJSON *a = cJSON_Parse(r.out);
     ck_assert(cJSON_IsArray(a));
@@ -146,37 +111,37 @@ START_TEST(alerts_lists_firing_and_all)
     ck_assert_str_eq(cJSON_GetObjectItem(second, "state")->valuestring, "resolved");
     ck_assert(cJSON_IsString(cJSON_GetObjectItem(second, "resolved_at")));
     cJSON_Delete(a);
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(0, "status");
     ck_assert_ptr_nonnull(strstr(r.out, "alerts firing:"));
     ck_assert_ptr_nonnull(strstr(r.out, "acme/groups: no complete scan"));
     ck_assert_ptr_nonnull(strstr(r.out, "error budgets:"));
-    run_free(&r);
+    clirun_free(&r);
 }
 END_TEST
 
 START_TEST(alerts_usage)
 {
-    struct run r = RUN_EXPECT(0, "alerts", "--help");
+    struct clirun r = RUN_EXPECT(0, "alerts", "--help");
     ck_assert_ptr_nonnull(strstr(r.out, "usage: vomo-sync [--config FILE] alerts"));
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(2, "alerts", "--bogus");
     ck_assert_ptr_nonnull(strstr(r.err, "bad option"));
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(2, "alerts", "extra");
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(0, "--help");
     ck_assert_ptr_nonnull(strstr(r.out, "alerts"));
     ck_assert_ptr_nonnull(strstr(r.out, "resume"));
-    run_free(&r);
+    clirun_free(&r);
 }
 END_TEST
 
 START_TEST(resume_leaves_a_row_for_the_daemon)
 {
-    struct run r = RUN_EXPECT(0, "resume", "acme");
+    struct clirun r = RUN_EXPECT(0, "resume", "acme");
     ck_assert_ptr_nonnull(strstr(r.out, "resume recorded"));
-    run_free(&r);
+    clirun_free(&r);
     struct store *s = open_db();
     int64_t at = 0;
     ck_assert_int_eq(store_slo_resume_at(s, "acme", &at), 0);
@@ -184,11 +149,11 @@ START_TEST(resume_leaves_a_row_for_the_daemon)
     ck_assert_int_gt(at, clock_wall_ms() - 60000);
     r = RUN_EXPECT(2, "resume", "nobody");
     ck_assert_ptr_nonnull(strstr(r.err, "no tenant 'nobody'"));
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(2, "resume");
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(0, "resume", "--help");
-    run_free(&r);
+    clirun_free(&r);
 }
 END_TEST
 

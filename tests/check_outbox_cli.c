@@ -18,17 +18,12 @@
 
 #include "store.h"
 #include "store_outbox.h"
+#include "clirun.h"
 #include "util.h"
 
 extern char **environ;
 
 static char dir[64], cfg_path[128], db_path[128], out_path[128], err_path[128], in_path[128];
-
-struct run {
-    int code;
-    char *out;
-    char *err;
-};
 
 static void rm_tree(const char *d)
 {
@@ -79,49 +74,17 @@ static void teardown(void)
     rm_tree(dir);
 }
 
-static char *slurp(const char *p)
+/* Runs `vomo-sync --config CFG ARGS...` (args NULL-terminated) to completion, stdin from in_path.
+ */
+static struct clirun run_argv(const char *const *args)
 {
-    char *data = NULL;
-    size_t len = 0;
-    if (read_whole_file(p, 1 << 20, &data, &len) < 0)
-        return xstrdup("");
-    return data;
-}
-
-static void run_free(struct run *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-/* Runs `vomo-sync --config CFG ARGS...` with stdin from in_path. */
-static struct run run_argv(const char *const *args)
-{
-    const char *argv[32] = {VOMO_SYNC_BIN, "--config", cfg_path};
-    size_t n = 3;
-    for (size_t i = 0; args[i] && n < 31; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, in_path, O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid;
-    ck_assert_int_eq(posix_spawn(&pid, VOMO_SYNC_BIN, &fa, NULL, (char *const *)argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    int status = 0;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    struct run r = {.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)};
-    r.out = slurp(out_path);
-    r.err = slurp(err_path);
-    return r;
+    return clirun_argv(cfg_path, in_path, out_path, err_path, args);
 }
 
 #define RUN(...) run_argv((const char *const[]){__VA_ARGS__, NULL})
 #define RUN_EXPECT(code_, ...)                                                                     \
     ({                                                                                             \
-        struct run r_ = RUN(__VA_ARGS__);                                                          \
+        struct clirun r_ = RUN(__VA_ARGS__);                                                       \
         ck_assert_msg(r_.code == (code_), "exit %d, want %d; stdout: %s; stderr: %s", r_.code,     \
                       (code_), r_.out, r_.err);                                                    \
         r_;                                                                                        \
@@ -170,10 +133,10 @@ static char *q_text(const char *fmt, ...)
 
 START_TEST(test_write_queues_a_pending_row)
 {
-    struct run r = RUN_EXPECT(0, "write", "acme", "groups", "create", "--data",
-                              "{\"name\":\"Choir\",\"description\":\"Sings\"}");
+    struct clirun r = RUN_EXPECT(0, "write", "acme", "groups", "create", "--data",
+                                 "{\"name\":\"Choir\",\"description\":\"Sings\"}");
     ck_assert_str_eq(r.out, "1\n");
-    run_free(&r);
+    clirun_free(&r);
     ck_assert_int_eq(q_int("SELECT count(*) FROM outbox WHERE state = 'pending' AND tenant = "
                            "'acme' AND resource = 'groups' AND op = 'create' AND attempts = 0 "
                            "AND payload LIKE '%%Choir%%' AND record_key = ''"),
@@ -195,27 +158,27 @@ START_TEST(test_write_queues_a_pending_row)
     ck_assert_str_eq(cJSON_GetObjectItem(o, "state")->valuestring, "pending");
     ck_assert_str_eq(cJSON_GetObjectItem(o, "record_key")->valuestring, "users:ann@example.org");
     cJSON_Delete(o);
-    run_free(&r);
+    clirun_free(&r);
     write_file(in_path, "{\"members\":[1,2,3]}");
     r = RUN_EXPECT(0, "write", "acme", "groups", "set_members", "--id", "12", "--data", "-");
     ck_assert_str_eq(r.out, "3\n");
-    run_free(&r);
+    clirun_free(&r);
     char *t = q_text("SELECT target_id || ' ' || payload FROM outbox WHERE id = 3");
     ck_assert_str_eq(t, "12 {\"members\":[1,2,3]}");
     free(t);
     r = RUN_EXPECT(0, "write", "acme", "groups", "delete", "--id", "12");
-    run_free(&r);
+    clirun_free(&r);
 
     /* the same --key again: the existing row, nothing added */
     r = RUN_EXPECT(0, "write", "acme", "groups", "create", "--key", "crm-77", "--data",
                    "{\"name\":\"Band\"}");
     ck_assert_str_eq(r.out, "5\n");
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(0, "write", "acme", "groups", "create", "--key", "crm-77", "--data",
                    "{\"name\":\"Band\"}");
     ck_assert_str_eq(r.out, "5\n");
     ck_assert_ptr_nonnull(strstr(r.err, "already queued"));
-    run_free(&r);
+    clirun_free(&r);
     ck_assert_int_eq(q_int("SELECT count(*) FROM outbox"), 5);
 }
 END_TEST
@@ -238,10 +201,10 @@ START_TEST(test_write_bad_input_exits_2)
         "not valid JSON", "\"name\"",           "\"email\"",          "--id",        "cannot write",
         "cannot write",   "no tenant 'nobody'", "TENANT RESOURCE OP", "cannot read", "bad option"};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct run r = run_argv(cases[i]);
+        struct clirun r = run_argv(cases[i]);
         ck_assert_msg(r.code == 2, "case %zu: exit %d (%s)", i, r.code, r.err);
         ck_assert_msg(strstr(r.err, says[i]), "case %zu: stderr %s", i, r.err);
-        run_free(&r);
+        clirun_free(&r);
     }
     ck_assert_int_eq(q_int("SELECT count(*) FROM outbox"), 0);
 }
@@ -267,11 +230,11 @@ static void escalate(int64_t id, const char *cls, int status, const char *msg)
  * act on the write behind it. */
 START_TEST(test_failed_write_in_dlq)
 {
-    struct run r = RUN_EXPECT(0, "write", "acme", "users", "upsert", "--data",
-                              "{\"email\":\"ann@example.org\"}");
-    run_free(&r);
+    struct clirun r = RUN_EXPECT(0, "write", "acme", "users", "upsert", "--data",
+                                 "{\"email\":\"ann@example.org\"}");
+    clirun_free(&r);
     r = RUN_EXPECT(0, "write", "acme", "groups", "create", "--data", "{\"name\":\"X\"}");
-    run_free(&r);
+    clirun_free(&r);
     escalate(1, "validation", 422,
              "HTTP 422: {\"errors\":{\"email\":[\"The email has already been taken.\"]}}");
     escalate(2, "validation", 422, "HTTP 422: {\"errors\":{\"name\":[\"Too short.\"]}}");
@@ -280,20 +243,20 @@ START_TEST(test_failed_write_in_dlq)
                      2);
     r = RUN_EXPECT(0, "dlq", "list");
     ck_assert_ptr_nonnull(strstr(r.out, "outbox:1"));
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(0, "dlq", "list", "--json");
     ck_assert_ptr_nonnull(strstr(r.out, "\"kind\":\t\"write\""));
-    run_free(&r);
+    clirun_free(&r);
     int64_t d1 = q_int("SELECT id FROM dlq WHERE outbox_id = 1");
     char id[24];
     snprintf(id, sizeof(id), "%lld", (long long)d1);
     r = RUN_EXPECT(0, "dlq", "show", id);
     ck_assert_ptr_nonnull(strstr(r.out, "The email has already been taken."));
-    run_free(&r);
+    clirun_free(&r);
 
     /* dlq retry: the write is due again, its dlq row stays off the DLQ schedule */
     r = RUN_EXPECT(0, "dlq", "retry", id);
-    run_free(&r);
+    clirun_free(&r);
     ck_assert_int_eq(q_int("SELECT count(*) FROM outbox WHERE id = 1 AND state = 'pending' AND "
                            "next_attempt_at IS NOT NULL"),
                      1);
@@ -304,7 +267,7 @@ START_TEST(test_failed_write_in_dlq)
     /* dlq discard: the write is cancelled */
     snprintf(id, sizeof(id), "%lld", (long long)q_int("SELECT id FROM dlq WHERE outbox_id = 2"));
     r = RUN_EXPECT(0, "dlq", "discard", id);
-    run_free(&r);
+    clirun_free(&r);
     char *st = q_text("SELECT state || ' ' || resolution FROM outbox WHERE id = 2");
     ck_assert_str_eq(st, "cancelled discarded");
     free(st);
@@ -316,30 +279,31 @@ END_TEST
 
 START_TEST(test_outbox_commands)
 {
-    struct run r = RUN_EXPECT(0, "write", "acme", "groups", "create", "--data", "{\"name\":\"A\"}");
-    run_free(&r);
+    struct clirun r =
+        RUN_EXPECT(0, "write", "acme", "groups", "create", "--data", "{\"name\":\"A\"}");
+    clirun_free(&r);
     r = RUN_EXPECT(0, "write", "acme", "groups", "create", "--data", "{\"name\":\"B\"}");
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(0, "outbox", "list");
     ck_assert_ptr_nonnull(strstr(r.out, "pending"));
     ck_assert_ptr_nonnull(strstr(r.out, "create"));
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(0, "outbox", "list", "--json");
     cJSON *a = cJSON_Parse(r.out);
     ck_assert_int_eq(cJSON_GetArraySize(a), 2);
     cJSON_Delete(a);
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(0, "outbox", "show", "1");
     ck_assert_ptr_nonnull(strstr(r.out, "created"));
     ck_assert_ptr_nonnull(strstr(r.out, "{\"name\":\"A\"}"));
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(0, "outbox", "cancel", "1", "--note", "not wanted");
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(1, "outbox", "cancel", "1");
     ck_assert_ptr_nonnull(strstr(r.err, "already cancelled"));
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(1, "outbox", "retry", "1");
-    run_free(&r);
+    clirun_free(&r);
     /* a write whose outcome is unknown goes back to unknown, not pending */
     sqlite3 *db = raw();
     ck_assert_int_eq(sqlite3_exec(db,
@@ -349,7 +313,7 @@ START_TEST(test_outbox_commands)
                      SQLITE_OK);
     sqlite3_close(db);
     r = RUN_EXPECT(0, "outbox", "retry", "2");
-    run_free(&r);
+    clirun_free(&r);
     char *st = q_text("SELECT state FROM outbox WHERE id = 2");
     ck_assert_str_eq(st, "unknown");
     free(st);
@@ -357,9 +321,9 @@ START_TEST(test_outbox_commands)
     cJSON *o = cJSON_Parse(r.out);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(o, "history")), 2);
     cJSON_Delete(o);
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(1, "outbox", "show", "99");
-    run_free(&r);
+    clirun_free(&r);
     /* purge: only done/cancelled rows older than the age */
     db = raw();
     ck_assert_int_eq(sqlite3_exec(db,
@@ -369,10 +333,10 @@ START_TEST(test_outbox_commands)
                      SQLITE_OK);
     sqlite3_close(db);
     r = RUN_EXPECT(2, "outbox", "purge");
-    run_free(&r);
+    clirun_free(&r);
     r = RUN_EXPECT(0, "outbox", "purge", "--done", "--older-than", "30d");
     ck_assert_ptr_nonnull(strstr(r.out, "deleted 1"));
-    run_free(&r);
+    clirun_free(&r);
     ck_assert_int_eq(q_int("SELECT count(*) FROM outbox"), 1);
     ck_assert_int_eq(q_int("SELECT count(*) FROM outbox_events WHERE outbox_id = 1"), 0);
 }
