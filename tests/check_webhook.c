@@ -233,10 +233,14 @@ static void one_record_refused(struct tu_env *env, struct tu_engine *te, int sta
                               .status = status};
     ck_assert_int_gt(fake_add_fault(env->fake, &rule), 0);
     char *ini = tu_webhook_tenant_ini(env, "acme", "users", "s3cret-value", NULL, NULL);
-    /* The DLQ processor waits an hour: what is counted is the scan's work. */
+    /* The DLQ processor waits an hour: what is counted is the scan's work.
+     * When the refused record's answer comes before any other's, the
+     * destination is taken for misconfigured and paused until a probe
+     * (every breaker.open_timeout): short here, so the scan completes
+     * whichever answer came first. */
     tu_config(env,
               "retry.max_attempts = 3\nretry.base_delay = 20ms\ndlq.base_delay = 1h\n"
-              "dlq.max_delay = 6h\n",
+              "dlq.max_delay = 6h\nbreaker.open_timeout = 200ms\n",
               ini);
     free(ini);
     tu_engine_start(env, te);
