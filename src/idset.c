@@ -59,11 +59,28 @@ void idset_free(struct idset *s)
     idset_init(s);
 }
 
+/*
+ * The home slot of a key.  VOMO hands ids out in sequence and a page holds
+ * neighbours, so runs of IDSET_RUN consecutive ids share one home block of
+ * slots (one cache line or two): the block is chosen by mixing the id's
+ * high bits, the slot within it by its low bits.  A scan that walks ids in
+ * order then touches each cache line once for IDSET_RUN ids instead of
+ * once for every id (with 100,000 ids the table is 4 MiB, and every miss
+ * went to memory); ids that are not neighbours still spread over the
+ * table as the mixing spreads them.
+ */
+#define IDSET_RUN_BITS 3
+static size_t home(const struct idset *s, uint64_t key)
+{
+    uint64_t block = mix(key >> IDSET_RUN_BITS) << IDSET_RUN_BITS;
+    return (size_t)((block | (key & ((1u << IDSET_RUN_BITS) - 1))) & (s->cap - 1));
+}
+
 static struct idset_num *find(const struct idset *s, uint64_t key)
 {
     if (!s->cap)
         return NULL;
-    size_t i = mix(key) & (s->cap - 1);
+    size_t i = home(s, key);
     while (s->slots[i].key && s->slots[i].key != key)
         i = (i + 1) & (s->cap - 1);
     return &s->slots[i];

@@ -193,6 +193,37 @@ static bool string_is(struct span sp, const char *s)
     return len == n && memcmp(in, s, n) == 0;
 }
 
+/*
+ * Where the value of `child`, a member of the object `parent` whose text is
+ * obj, begins: the members before it are stepped over (found by position,
+ * and the key there must read as child's name), the value itself is left
+ * to the caller, who walks it in lockstep with child (a page's data array:
+ * stepping over it first would read the page's records twice).  NULL when
+ * the scanner does not find the member there.
+ */
+static const char *member_start(struct span obj, const cJSON *parent, const cJSON *child)
+{
+    struct member_it it;
+    struct span key, val;
+    it_init(&it, obj, '{');
+    for (const cJSON *c = parent->child; c; c = c->next) {
+        if (c != child) {
+            if (!member_next(&it, &key, &val))
+                return NULL;
+            continue;
+        }
+        const char *p = it.p, *end = it.end;
+        if (it.bad || p >= end || *p != '"' || !child->string)
+            return NULL;
+        const char *kend = skip_string(p, end);
+        if (!string_is((struct span){p, (size_t)(kend - p)}, child->string))
+            return NULL;
+        p = skip_ws(kend, end);
+        return p < end && *p == ':' ? skip_ws(p + 1, end) : NULL;
+    }
+    return NULL;
+}
+
 /* True when the number token sp reads as d bit for bit, through strtod as
  * cJSON reads it (the daemon never calls setlocale: '.' is the point). */
 static bool number_is(struct span sp, double d)
@@ -200,6 +231,20 @@ static bool number_is(struct span sp, double d)
     char tmp[64];
     if (sp.n == 0 || sp.n >= sizeof(tmp) || (sp.p[0] != '-' && (sp.p[0] < '0' || sp.p[0] > '9')))
         return false;
+    /* An integer of at most 15 digits (ids, counts) is exact as a double:
+     * no strtod needed to read it as cJSON did. */
+    bool neg = sp.p[0] == '-';
+    size_t digits = sp.n - neg;
+    if (digits >= 1 && digits <= 15) {
+        uint64_t v = 0;
+        size_t i = neg;
+        for (; i < sp.n && sp.p[i] >= '0' && sp.p[i] <= '9'; i++)
+            v = v * 10 + (uint64_t)(sp.p[i] - '0');
+        if (i == sp.n) {
+            double x = neg ? -(double)v : (double)v;
+            return memcmp(&x, &d, sizeof(d)) == 0;
+        }
+    }
     memcpy(tmp, sp.p, sp.n);
     tmp[sp.n] = '\0';
     char *stop = NULL;
@@ -343,23 +388,50 @@ static bool has_duplicate_keys(const cJSON *obj)
     return dup;
 }
 
+/* Whether any byte of the 8 in w is zero (the classic bit trick: exact as
+ * to whether there is one, not which). */
+#define BYTES8(c) (0x0101010101010101ull * (uint64_t)(c))
+static bool word_has_zero(uint64_t w)
+{
+    return ((w - BYTES8(0x01)) & ~w & BYTES8(0x80)) != 0;
+}
+
+/* Whether the 8 bytes at p hold neither a quote nor a backslash. */
+static bool plain8(const char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof(w));
+    return !word_has_zero(w ^ BYTES8('"')) && !word_has_zero(w ^ BYTES8('\\'));
+}
+
+/* The end of the string whose contents begin at p (after its closing
+ * quote), or end: eight bytes at a time while they hold neither a quote
+ * nor a backslash. */
+static const char *string_close(const char *p, const char *end)
+{
+    for (;;) {
+        while (end - p >= 8 && plain8(p))
+            p += 8;
+        for (; p < end && *p != '"' && *p != '\\'; p++)
+            ;
+        if (p >= end)
+            return end;
+        if (*p == '"')
+            return p + 1;
+        p += end - p >= 2 ? 2 : 1; /* an escape: the byte after it is taken as it is */
+    }
+}
+
 /* True when a byte below 0x20 other than JSON's white space stands outside
  * a string: cJSON takes it for white space, the scanner does not. */
 static bool has_stray_control(const char *p, const char *end)
 {
-    bool in_string = false;
-    for (; p < end; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (in_string) {
-            if (c == '\\')
-                p++;
-            else if (c == '"')
-                in_string = false;
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+    while (p < end) {
+        unsigned char c = (unsigned char)*p++;
+        if (c == '"')
+            p = string_close(p, end);
+        else if (c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r')
             return true;
-        }
     }
     return false;
 }
@@ -575,18 +647,16 @@ static void page_meta(const cJSON *root, struct vomo_page *p)
  * by element in lockstep with cJSON's (match_value): an element whose text
  * is it keeps that text; one that is not is stepped over by the scanner and
  * is bad data; once the array's text no longer splits like cJSON's, the
- * rest are too.
+ * rest are too.  Should the array's text not close right after its last
+ * element, the scanner and cJSON disagree about the whole array: every
+ * record is then bad data.
  */
 static void page_records(const cJSON *root, const cJSON *data, struct span whole,
                          struct vomo_page *p)
 {
     size_t n = (size_t)cJSON_GetArraySize(data);
-    struct span arr;
-    const char *q = NULL, *end = NULL;
-    if (member_span(whole, root, data, &arr) == 0 && arr.n && arr.p[0] == '[') {
-        end = arr.p + arr.n;
-        q = arr.p + 1;
-    }
+    const char *end = whole.p + whole.n, *q = member_start(whole, root, data);
+    q = q && q < end && *q == '[' ? q + 1 : NULL;
     p->records = xcalloc(n ? n : 1, sizeof(*p->records));
     p->count = n;
     size_t i = 0;
@@ -597,10 +667,17 @@ static void page_records(const cJSON *root, const cJSON *data, struct span whole
         if (q && !e)
             e = skip_value(start, end); /* its text, read the scanner's way */
         q = e ? skip_ws(e, end) : NULL;
-        if (q && q < end && *q == ',')
+        if (q && q < end && *q == ',' && el->next)
             q++;
-        else if (q && (q >= end || *q != ']'))
+        else if (q && (q >= end || *q != ']' || el->next))
             q = NULL;
+    }
+    if (n && !q) {
+        i = 0;
+        for (const cJSON *el = data->child; el && i < n; el = el->next, i++) {
+            vomo_record_free(&p->records[i]);
+            record_fill(&p->records[i], el, NULL);
+        }
     }
 }
 

@@ -52,26 +52,41 @@ START_TEST(other_keys_live_beside_numeric_ones)
 }
 END_TEST
 
-START_TEST(grows_and_finds_everything)
+/* n ids spaced by stride, through every growth of the table: each is found
+ * with its version, and the ids between them are not.  Consecutive ids
+ * share home blocks of slots (idset.c), strided ones do not. */
+static void grow_and_find(int n, int stride)
 {
     struct idset s;
     char id[32], v[TS_LEN], want[TS_LEN];
     idset_init(&s);
-    for (int i = 1; i <= 200000; i++) {
-        snprintf(id, sizeof(id), "%d", i * 7);
+    for (int i = 1; i <= n; i++) {
+        snprintf(id, sizeof(id), "%d", i * stride);
         ts_format((int64_t)i * 1000, want);
         idset_put(&s, id, want);
     }
-    ck_assert_int_eq(s.count, 200000);
+    ck_assert_int_eq(s.count, n);
     ck_assert_int_le(s.used * 4, s.cap * 3);
-    for (int i = 1; i <= 200000; i++) {
-        snprintf(id, sizeof(id), "%d", i * 7);
+    for (int i = 1; i <= n; i++) {
+        snprintf(id, sizeof(id), "%d", i * stride);
         ts_format((int64_t)i * 1000, want);
         ck_assert(idset_get(&s, id, v));
         ck_assert_str_eq(v, want);
+        if (stride > 1) {
+            snprintf(id, sizeof(id), "%d", i * stride + 1);
+            ck_assert_msg(!idset_get(&s, id, NULL), "%s found", id);
+        }
     }
-    ck_assert(!idset_get(&s, "8", NULL));
+    snprintf(id, sizeof(id), "%d", (n + 1) * stride);
+    ck_assert(!idset_get(&s, id, NULL));
     idset_free(&s);
+}
+
+START_TEST(grows_and_finds_everything)
+{
+    grow_and_find(100000, 7);
+    grow_and_find(100000, 1);
+    grow_and_find(30000, 1024);
 }
 END_TEST
 

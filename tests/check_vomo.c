@@ -501,11 +501,53 @@ START_TEST(test_scanner_and_cjson_agree)
 }
 END_TEST
 
+/* The control-byte check steps over eight plain bytes at a time: a control
+ * byte, a quote or an escape is found at every offset within and across
+ * those steps, inside strings and out; and the numbers the scanner reads
+ * without strtod (integers of up to 15 digits) agree with cJSON's. */
+START_TEST(test_control_bytes_at_every_offset)
+{
+    for (int pad = 0; pad < 24; pad++) {
+        char run[32];
+        memset(run, 'a', (size_t)pad);
+        run[pad] = '\0';
+        char body[256];
+        struct vomo_page p;
+        /* outside a string, after pad bytes of a string: refused */
+        snprintf(body, sizeof(body),
+                 "{\"data\":[{\"id\":1," UA ",\"s\":\"%s\",\"x\":\x01"
+                 "1}]}",
+                 run);
+        expect_page_rejected(body, "body has a control byte outside a string");
+        /* inside a string, after an escaped quote: read alike by both */
+        snprintf(body, sizeof(body), "{\"data\":[{\"id\":1," UA ",\"s\":\"%s\\\"\x01%s\"}]}", run,
+                 run);
+        ck_assert_int_eq(parse_page(body, &p, NULL), 0);
+        ck_assert_uint_eq(p.count, 1);
+        ck_assert_ptr_null(p.records[0].error);
+        vomo_page_free(&p);
+        /* an escaped backslash ends just before the closing quote */
+        snprintf(body, sizeof(body), "{\"data\":[{\"id\":1," UA ",\"s\":\"%s\\\\\"},\x02{}]}", run);
+        expect_page_rejected(body, "body has a control byte outside a string");
+    }
+    const char *nums = "{\"data\":[{\"id\":123456789012345," UA
+                       ",\"n\":[0,-0,7,-12,999999999999999,1000000000000000,12.5,1e3,-1E-2]}]}";
+    struct vomo_page p;
+    ck_assert_int_eq(parse_page(nums, &p, NULL), 0);
+    ck_assert_uint_eq(p.count, 1);
+    ck_assert_ptr_null(p.records[0].error);
+    ck_assert_str_eq(p.records[0].id, "123456789012345");
+    ck_assert_ptr_nonnull(strstr(p.records[0].payload, "[0,-0,7,-12,999999999999999,"));
+    vomo_page_free(&p);
+}
+END_TEST
+
 static Suite *vomo_suite(void)
 {
     Suite *s = suite_create("vomo");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_page_numbers_and_strings);
+    tcase_add_test(tc, test_control_bytes_at_every_offset);
     tcase_add_test(tc, test_payload_keeps_spelling);
     tcase_add_test(tc, test_payload_fallback);
     tcase_add_test(tc, test_scanner_and_cjson_agree);
