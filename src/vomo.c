@@ -48,15 +48,47 @@ static const char *skip_ws(const char *p, const char *end)
     return p;
 }
 
+/* Whether any byte of the 8 in w is zero (the classic bit trick: exact as
+ * to whether there is one, not which). */
+#define BYTES8(c) (0x0101010101010101ull * (uint64_t)(c))
+static bool word_has_zero(uint64_t w)
+{
+    return ((w - BYTES8(0x01)) & ~w & BYTES8(0x80)) != 0;
+}
+
+/* Whether the 8 bytes at p hold neither a quote nor a backslash. */
+static bool plain8(const char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof(w));
+    return !word_has_zero(w ^ BYTES8('"')) && !word_has_zero(w ^ BYTES8('\\'));
+}
+
+/* The end of the string whose contents begin at p (after its closing
+ * quote), or NULL when it is not closed within end: eight bytes at a time
+ * while they hold neither a quote nor a backslash. */
+static const char *string_close(const char *p, const char *end)
+{
+    for (;;) {
+        while (end - p >= 8 && plain8(p))
+            p += 8;
+        for (; p < end && *p != '"' && *p != '\\'; p++)
+            ;
+        if (p >= end)
+            return NULL;
+        if (*p == '"')
+            return p + 1;
+        if (end - p < 2)
+            return NULL;
+        p += 2; /* an escape: the byte after it is taken as it is */
+    }
+}
+
+/* The end of the string token at p (after its closing quote), or end. */
 static const char *skip_string(const char *p, const char *end)
 {
-    for (p++; p < end; p++) {
-        if (*p == '\\')
-            p++;
-        else if (*p == '"')
-            return p + 1;
-    }
-    return end;
+    const char *e = string_close(p + 1, end);
+    return e ? e : end;
 }
 
 /* Returns the end of the JSON value starting at p (iterative, any depth). */
@@ -256,13 +288,7 @@ static bool number_is(struct span sp, double d)
  * when it is not closed within end. */
 static const char *string_end(const char *p, const char *end)
 {
-    for (p++; p < end; p++) {
-        if (*p == '\\')
-            p++;
-        else if (*p == '"')
-            return p + 1;
-    }
-    return NULL;
+    return string_close(p + 1, end);
 }
 
 static bool number_char(char c)
@@ -388,40 +414,6 @@ static bool has_duplicate_keys(const cJSON *obj)
     return dup;
 }
 
-/* Whether any byte of the 8 in w is zero (the classic bit trick: exact as
- * to whether there is one, not which). */
-#define BYTES8(c) (0x0101010101010101ull * (uint64_t)(c))
-static bool word_has_zero(uint64_t w)
-{
-    return ((w - BYTES8(0x01)) & ~w & BYTES8(0x80)) != 0;
-}
-
-/* Whether the 8 bytes at p hold neither a quote nor a backslash. */
-static bool plain8(const char *p)
-{
-    uint64_t w;
-    memcpy(&w, p, sizeof(w));
-    return !word_has_zero(w ^ BYTES8('"')) && !word_has_zero(w ^ BYTES8('\\'));
-}
-
-/* The end of the string whose contents begin at p (after its closing
- * quote), or end: eight bytes at a time while they hold neither a quote
- * nor a backslash. */
-static const char *string_close(const char *p, const char *end)
-{
-    for (;;) {
-        while (end - p >= 8 && plain8(p))
-            p += 8;
-        for (; p < end && *p != '"' && *p != '\\'; p++)
-            ;
-        if (p >= end)
-            return end;
-        if (*p == '"')
-            return p + 1;
-        p += end - p >= 2 ? 2 : 1; /* an escape: the byte after it is taken as it is */
-    }
-}
-
 /* True when a byte below 0x20 other than JSON's white space stands outside
  * a string: cJSON takes it for white space, the scanner does not. */
 static bool has_stray_control(const char *p, const char *end)
@@ -429,7 +421,7 @@ static bool has_stray_control(const char *p, const char *end)
     while (p < end) {
         unsigned char c = (unsigned char)*p++;
         if (c == '"')
-            p = string_close(p, end);
+            p = skip_string(p - 1, end);
         else if (c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r')
             return true;
     }
