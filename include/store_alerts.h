@@ -26,8 +26,9 @@ int store_alert_fire(struct store *s, const char *name, const char *tenant, cons
                      int64_t *id) WUR;
 /* Resolves a firing episode (no-op for another state). */
 int store_alert_resolve(struct store *s, int64_t id, int64_t resolved_ms) WUR;
-/* Every firing episode, oldest first; with all, every episode started in
- * the last `since_ms` too (newest first, at most limit rows). */
+/* Every firing episode, oldest first; with all, every episode started at
+ * or after since_ms (ms since the epoch) too (newest first, at most limit
+ * rows). */
 int store_alert_each(struct store *s, bool all, int64_t since_ms, int limit,
                      void (*fn)(void *arg, const struct store_alert *a), void *arg) WUR;
 
