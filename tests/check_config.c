@@ -8,7 +8,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -19,20 +18,13 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "testutil.h"
 
 #define TOKEN "tok-0123456789abcdef-TOPSECRET"
 #define SECRET "whsec-fedcba9876543210-HUSH"
 #define TENANT "[tenant.acme]\ntoken_file = acme.token\n"
 
 static char tmpdir[64];
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
 
 static void setup(void)
 {
@@ -42,7 +34,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    nftw(tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+    tu_rm_tree(tmpdir);
 }
 
 static char *tpath(const char *name)

@@ -11,7 +11,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "testutil.h"
 #include "log.h"
 
 #define TOKEN "tok-0123456789abcdef-TOPSECRET"
@@ -27,14 +27,6 @@
 #define URL "webhook_url = https://alerts.example.org/in\n"
 
 static char tmpdir[64];
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
 
 static void setup(void)
 {
@@ -45,7 +37,7 @@ static void setup(void)
 static void teardown(void)
 {
     log_clear_secrets();
-    nftw(tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+    tu_rm_tree(tmpdir);
 }
 
 static char *tpath(const char *name)

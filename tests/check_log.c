@@ -9,7 +9,6 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "testutil.h"
 #include "log.h"
 
 #define TOKEN "tok-5f0e8a2b4c6d-VERYSECRET"
@@ -26,14 +26,6 @@ static char *out_buf;
 static size_t out_len;
 static FILE *out;
 static char tmpdir[64];
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
 
 static void setup(void)
 {
@@ -50,7 +42,7 @@ static void teardown(void)
     fclose(out);
     free(out_buf);
     out_buf = NULL;
-    nftw(tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+    tu_rm_tree(tmpdir);
 }
 
 static void write_file(const char *name, const char *text, mode_t mode)

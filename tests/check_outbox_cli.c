@@ -6,7 +6,6 @@
  */
 #include <check.h>
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -19,28 +18,12 @@
 #include "store.h"
 #include "store_outbox.h"
 #include "clirun.h"
+#include "testutil.h"
 #include "util.h"
 
 extern char **environ;
 
 static char dir[64], cfg_path[128], db_path[128], out_path[128], err_path[128], in_path[128];
-
-static void rm_tree(const char *d)
-{
-    DIR *dh = opendir(d);
-    if (!dh)
-        return;
-    struct dirent *e;
-    while ((e = readdir(dh))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[512];
-        snprintf(p, sizeof(p), "%s/%s", d, e->d_name);
-        unlink(p);
-    }
-    closedir(dh);
-    rmdir(d);
-}
 
 static void write_file(const char *path, const char *text)
 {
@@ -71,7 +54,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    rm_tree(dir);
+    tu_rm_tree(dir);
 }
 
 /* Runs `vomo-sync --config CFG ARGS...` (args NULL-terminated) to completion, stdin from in_path.

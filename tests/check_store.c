@@ -6,7 +6,6 @@
  */
 #include <check.h>
 #include <sys/stat.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,27 +14,11 @@
 
 #include "migrations.h"
 #include "store.h"
+#include "testutil.h"
 
 static char dir[64];
 static char path[128];
 static struct store *st;
-
-static void rm_tree(const char *d)
-{
-    DIR *dh = opendir(d);
-    if (!dh)
-        return;
-    struct dirent *e;
-    while ((e = readdir(dh))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[512];
-        snprintf(p, sizeof(p), "%s/%s", d, e->d_name);
-        unlink(p);
-    }
-    closedir(dh);
-    rmdir(d);
-}
 
 static void setup(void)
 {
@@ -49,7 +32,7 @@ static void setup(void)
 static void teardown(void)
 {
     store_close(st);
-    rm_tree(dir);
+    tu_rm_tree(dir);
 }
 
 /* Opens and migrates st at path. */

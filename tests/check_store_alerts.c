@@ -8,7 +8,6 @@
  * resume requests.  Every assertion reads the rows back.
  */
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 
 #include "store.h"
 #include "store_alerts.h"
+#include "testutil.h"
 #include "util.h"
 
 #define T0 ((int64_t)1764000000000) /* 2025-11-24T16:00:00.000Z */
@@ -25,23 +25,6 @@
 static char dir[64];
 static char path[128];
 static struct store *st;
-
-static void rm_tree(const char *d)
-{
-    DIR *dh = opendir(d);
-    if (!dh)
-        return;
-    struct dirent *e;
-    while ((e = readdir(dh))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[512];
-        snprintf(p, sizeof(p), "%s/%s", d, e->d_name);
-        unlink(p);
-    }
-    closedir(dh);
-    rmdir(d);
-}
 
 static void setup(void)
 {
@@ -57,7 +40,7 @@ static void teardown(void)
 {
     store_close(st);
     st = NULL;
-    rm_tree(dir);
+    tu_rm_tree(dir);
 }
 
 /* The first column of the first row of sql (bound to id when id > 0). */

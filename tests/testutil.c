@@ -59,12 +59,17 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return remove(path);
 }
 
+void tu_rm_tree(const char *dir)
+{
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 void tu_env_cleanup(struct tu_env *env)
 {
     fake_free(env->fake);
     env->fake = NULL;
     if (!getenv("VOMO_TEST_KEEP"))
-        nftw(env->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        tu_rm_tree(env->dir);
 }
 
 const char *tu_write(struct tu_env *env, const char *name, const char *content)

@@ -32,6 +32,9 @@ void tu_env_init(struct tu_env *env, const struct fake_opts *opts);
 /* Starts the fake (after tenants were added to it). */
 void tu_fake_start(struct tu_env *env);
 /* Stops the fake, removes the directory. */
+/* Removes the directory tree at dir (a suite's temporary directory):
+ * files, subdirectories, then dir itself; what is already gone is fine. */
+void tu_rm_tree(const char *dir);
 void tu_env_cleanup(struct tu_env *env);
 /* Writes dir/name (mode 0600) and returns its path in a static rotation. */
 const char *tu_write(struct tu_env *env, const char *name, const char *content);
